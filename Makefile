@@ -1,0 +1,61 @@
+# privacy_tags: PostgreSQL extension (PGXS)
+
+EXTENSION = privacy_tags
+EXTVERSION = 1.0
+
+MODULE_big = privacy_tags
+OBJS = \
+	src/privacy_tags.o \
+	src/privacy_tag_parse.o \
+	src/privacy_tag_io.o \
+	src/privacy_tag_ops.o \
+	src/tagging.o
+
+# The install script is assembled from the ordered parts in src/sql/.
+SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard src/upgrade/*--*--*.sql)
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --dbname=privacy_tags_regress
+
+EXTRA_CLEAN = results regression.diffs regression.out fuzz/fuzz_parse bench/results
+
+PG_CPPFLAGS = -Isrc
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+.PHONY: deps demo test fuzz bench
+
+# Install what a fresh Debian 12 machine lacks (needs root); no-op otherwise.
+deps:
+	@./scripts/deps.sh
+
+# Build, install and show the extension at work in a throwaway cluster.
+demo: deps
+	$(MAKE) all
+	$(MAKE) install
+	./scripts/in_cluster.sh psql -X -v ON_ERROR_STOP=1 -f demo/demo.sql
+
+# Build, install and run every pg_regress and pgTAP test in a throwaway cluster.
+test: deps
+	$(MAKE) all
+	$(MAKE) install
+	./scripts/in_cluster.sh ./scripts/run_tests.sh
+
+# Fuzz the parsers with libFuzzer, ASan and UBSan for a fixed number of runs.
+FUZZ_RUNS ?= 1000000
+fuzz:
+	./scripts/fuzz.sh $(FUZZ_RUNS)
+
+# Benchmarks: results and ratios go to BENCHMARKS.md.
+bench: deps
+	$(MAKE) all
+	$(MAKE) install
+	./scripts/in_cluster.sh ./bench/run.sh

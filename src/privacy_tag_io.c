@@ -1,0 +1,179 @@
+/*
+ * privacy_tag_io.c
+ *	  Text and binary input/output of the privacy_tag type.
+ */
+#include "postgres.h"
+
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+
+#include "privacy_tag.h"
+
+/* Report a parse failure as an input syntax error. */
+static void
+report_parse_error(const char *str, const PtError *err)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type privacy_tag: \"%s\"", str),
+			 errdetail("%s", err->detail),
+			 err->hint ? errhint("%s", err->hint) : 0));
+}
+
+/* Build the on-disk value of a parsed tag. */
+PrivacyTag *
+privacy_tag_from_parsed(const PtParsed *p)
+{
+	char		purposes[PT_MAX_PURPOSE_LIST];
+	int			plen = 0;
+	Size		size;
+	PrivacyTag *tag;
+	char	   *d;
+
+	for (int i = 0; i < p->npurposes; i++)
+	{
+		int			n = strlen(p->purposes[i]);
+
+		if (i > 0)
+			purposes[plen++] = ',';
+		memcpy(purposes + plen, p->purposes[i], n);
+		plen += n;
+	}
+
+	size = offsetof(PrivacyTag, data) + p->category_len + 1 + p->anchor_len + 1 + plen + 1;
+	tag = (PrivacyTag *) palloc0(size);
+	SET_VARSIZE(tag, size);
+	tag->version = PRIVACY_TAG_DISK_VERSION;
+	tag->basis = p->basis;
+	tag->special = p->special;
+	tag->action = p->action;
+	tag->levels = p->levels;
+	tag->npurposes = p->npurposes;
+	tag->category_len = p->category_len;
+	tag->anchor_len = p->anchor_len;
+	tag->purposes_len = plen;
+	tag->flags = p->has_retain ? PT_FLAG_RETAIN : 0;
+	tag->months = p->months;
+	tag->days = p->days;
+	tag->usecs = p->usecs;
+	d = tag->data;
+	memcpy(d, p->category, p->category_len);
+	d += p->category_len + 1;
+	memcpy(d, p->anchor, p->anchor_len);
+	d += p->anchor_len + 1;
+	memcpy(d, purposes, plen);
+	return tag;
+}
+
+/* Parse text into a tag, raising 22P02 on bad input. */
+PrivacyTag *
+privacy_tag_parse_or_error(const char *str)
+{
+	PtParsed	parsed;
+	PtError		err;
+
+	if (!pt_parse(str, strlen(str), &parsed, &err))
+		report_parse_error(str, &err);
+	return privacy_tag_from_parsed(&parsed);
+}
+
+/* Refuse a value written in a layout this build does not know. */
+void
+privacy_tag_check_version(const PrivacyTag *tag)
+{
+	if (tag->version != PRIVACY_TAG_DISK_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("privacy_tag value has unknown format version %d",
+						tag->version),
+				 errhint("Update the privacy_tags extension library.")));
+}
+
+/* Canonical text of a tag. */
+char *
+privacy_tag_to_cstring(const PrivacyTag *tag)
+{
+	StringInfoData buf;
+
+	privacy_tag_check_version(tag);
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, PT_CATEGORY(tag), tag->category_len);
+	if (tag->basis)
+		appendStringInfo(&buf, "; basis=%s", pt_basis_names[tag->basis]);
+	if (tag->special)
+		appendStringInfo(&buf, "; special=%s", pt_special_names[tag->special]);
+	if (tag->npurposes > 0)
+		appendStringInfo(&buf, "; purpose=%s", PT_PURPOSES(tag));
+	if (PT_HAS_RETAIN(tag))
+	{
+		char		tmp[2 * PT_MAX_IDENT + 64];
+
+		pt_format_interval(tag->months, tag->days, tag->usecs, tmp, sizeof(tmp));
+		appendStringInfo(&buf, "; retain=%s", tmp);
+		if (tag->anchor_len > 0)
+		{
+			pt_format_ident(PT_ANCHOR(tag), tmp, sizeof(tmp));
+			appendStringInfo(&buf, " after %s", tmp);
+		}
+		appendStringInfo(&buf, "; on_expiry=%s", pt_action_names[tag->action]);
+	}
+	return buf.data;
+}
+
+/* Text input: parse and canonicalise a tag. */
+PG_FUNCTION_INFO_V1(privacy_tag_in);
+Datum
+privacy_tag_in(PG_FUNCTION_ARGS)
+{
+	char	   *str = PG_GETARG_CSTRING(0);
+
+	PG_RETURN_PRIVACY_TAG_P(privacy_tag_parse_or_error(str));
+}
+
+/* Text output: the canonical form, independent of session settings. */
+PG_FUNCTION_INFO_V1(privacy_tag_out);
+Datum
+privacy_tag_out(PG_FUNCTION_ARGS)
+{
+	PrivacyTag *tag = PG_GETARG_PRIVACY_TAG_P(0);
+
+	PG_RETURN_CSTRING(privacy_tag_to_cstring(tag));
+}
+
+/* Binary output: a version byte, then the canonical text (as ltree does). */
+PG_FUNCTION_INFO_V1(privacy_tag_send);
+Datum
+privacy_tag_send(PG_FUNCTION_ARGS)
+{
+	PrivacyTag *tag = PG_GETARG_PRIVACY_TAG_P(0);
+	StringInfoData buf;
+	char	   *text = privacy_tag_to_cstring(tag);
+
+	pq_begintypsend(&buf);
+	pq_sendint8(&buf, PRIVACY_TAG_SEND_VERSION);
+	pq_sendtext(&buf, text, strlen(text));
+	pfree(text);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* Binary input: check the version byte, then parse the text like input. */
+PG_FUNCTION_INFO_V1(privacy_tag_recv);
+Datum
+privacy_tag_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			version = pq_getmsgint(buf, 1);
+	char	   *str;
+	int			nbytes;
+	PrivacyTag *tag;
+
+	if (version != PRIVACY_TAG_SEND_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("unsupported privacy_tag binary format version %d", version),
+				 errhint("This build reads version %d.", PRIVACY_TAG_SEND_VERSION)));
+	str = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
+	tag = privacy_tag_parse_or_error(str);
+	pfree(str);
+	PG_RETURN_PRIVACY_TAG_P(tag);
+}

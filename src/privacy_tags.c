@@ -1,0 +1,34 @@
+/*
+ * privacy_tags.c
+ *	  Library entry point: registers the label providers and settings.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "tagging.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	tagging_init();
+
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("privacy_tags");
+#else
+	EmitWarningsOnPlaceholders("privacy_tags");
+#endif
+}
+
+/* _load(): does nothing; calling it loads the library (and its providers). */
+PG_FUNCTION_INFO_V1(privacy_tags_load);
+Datum
+privacy_tags_load(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_VOID();
+}

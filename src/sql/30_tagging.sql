@@ -1,0 +1,144 @@
+-- Categories added by users are dumped with the database.
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.categories', 'WHERE NOT builtin');
+
+-- Tagging ----------------------------------------------------------------------
+
+CREATE FUNCTION privacy_tags.add_category(
+    name text,
+    description text,
+    special boolean DEFAULT NULL,
+    ccpa text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_parent text := nullif(regexp_replace(add_category.name, '\.?[a-z0-9_]+$', ''), '');
+    v_parent_row privacy_tags.categories;
+BEGIN
+    IF add_category.name IS NULL OR add_category.description IS NULL THEN
+        RAISE EXCEPTION 'add_category: name and description must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF add_category.name !~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,15}$'
+       OR octet_length(add_category.name) > 255 THEN
+        RAISE EXCEPTION 'invalid category name "%"', add_category.name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A category is a dot-separated path of at most 16 names of lower-case letters, digits and "_", each starting with a letter, 255 bytes in all.';
+    END IF;
+    IF EXISTS (SELECT FROM privacy_tags.categories c WHERE c.name = add_category.name) THEN
+        RAISE EXCEPTION 'category "%" already exists', add_category.name
+            USING ERRCODE = 'unique_violation';
+    END IF;
+    IF v_parent IS NOT NULL THEN
+        SELECT * INTO v_parent_row FROM privacy_tags.categories c WHERE c.name = v_parent;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'parent category "%" does not exist', v_parent
+                USING ERRCODE = 'foreign_key_violation',
+                      HINT = 'Add the parent category first.';
+        END IF;
+        IF v_parent_row.special AND add_category.special IS FALSE THEN
+            RAISE EXCEPTION 'category "%" is below the special category "%" and must be special too',
+                add_category.name, v_parent
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Leave special out; it is inherited from the parent.';
+        END IF;
+    END IF;
+    IF add_category.ccpa IS NULL AND v_parent IS NULL THEN
+        RAISE EXCEPTION 'top-level category "%" needs a CCPA letter', add_category.name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give ccpa => ''A'' .. ''K''; categories below a parent inherit its letter.';
+    END IF;
+    IF add_category.ccpa IS NOT NULL AND add_category.ccpa !~ '^[A-K]$' THEN
+        RAISE EXCEPTION 'invalid CCPA letter "%"', add_category.ccpa
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'CCPA categories are the letters A to K.';
+    END IF;
+    INSERT INTO privacy_tags.categories (name, parent, description, special, ccpa, builtin)
+    VALUES (add_category.name, v_parent, add_category.description,
+            coalesce(add_category.special, v_parent_row.special, false),
+            coalesce(add_category.ccpa, v_parent_row.ccpa), false);
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.add_category(text, text, boolean, text) IS
+    'Adds a custom category; special and ccpa default to the parent''s.';
+
+CREATE FUNCTION privacy_tags.tag(rel regclass, col name, tag privacy_tags.privacy_tag)
+RETURNS void
+AS 'MODULE_PATHNAME', 'privacy_tags_tag' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy_tags.tag(regclass, name, privacy_tags.privacy_tag) IS
+    'Tags a column (same as SECURITY LABEL FOR privacy_tags ON COLUMN ..., with the same checks).';
+
+CREATE FUNCTION privacy_tags.untag(rel regclass, col name)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'privacy_tags_untag' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy_tags.untag(regclass, name) IS
+    'Removes a column''s tag; returns whether it had one.';
+
+CREATE FUNCTION privacy_tags.set_subject(rel regclass, col name, subject_type text, collected_at name DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'privacy_tags_set_subject' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy_tags.set_subject(regclass, name, text, name) IS
+    'Marks a column as identifying the data subject of its rows; collected_at names the column that says when a row was collected.';
+
+CREATE FUNCTION privacy_tags.unset_subject(rel regclass, col name)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'privacy_tags_unset_subject' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy_tags.unset_subject(regclass, name) IS
+    'Removes a column''s subject-key mark; returns whether it had one.';
+
+CREATE FUNCTION privacy_tags.subject_label_type(text) RETURNS text
+    AS 'MODULE_PATHNAME', 'privacy_tags_subject_label_type' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION privacy_tags.subject_label_collected_at(text) RETURNS name
+    AS 'MODULE_PATHNAME', 'privacy_tags_subject_label_collected_at' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION privacy_tags.subject_label_type(text) IS 'The subject type of a privacy_tags_subject label.';
+COMMENT ON FUNCTION privacy_tags.subject_label_collected_at(text) IS 'The collected_at column of a privacy_tags_subject label, or NULL.';
+
+CREATE VIEW privacy_tags.subjects AS
+SELECT c.oid::pg_catalog.regclass AS relation,
+       a.attname AS column_name,
+       privacy_tags.subject_label_type(s.label) AS subject_type,
+       privacy_tags.subject_label_collected_at(s.label) AS collected_at
+  FROM pg_catalog.pg_seclabel s
+  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.objoid
+  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) s.objoid
+                                 AND a.attnum OPERATOR(pg_catalog.=) s.objsubid
+ WHERE s.provider OPERATOR(pg_catalog.=) 'privacy_tags_subject'
+   AND s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+   AND s.objsubid OPERATOR(pg_catalog.>) 0
+   AND NOT a.attisdropped;
+COMMENT ON VIEW privacy_tags.subjects IS
+    'One row per column that identifies a data subject (set with set_subject()).';
+
+CREATE VIEW privacy_tags.columns AS
+SELECT c.oid::pg_catalog.regclass AS relation,
+       a.attname AS column_name,
+       t.tag,
+       privacy_tags.category(t.tag) AS category,
+       privacy_tags.legal_basis(t.tag) AS legal_basis,
+       privacy_tags.special_condition(t.tag) AS special,
+       privacy_tags.purposes(t.tag) AS purposes,
+       privacy_tags.retention(t.tag) AS retention,
+       privacy_tags.retention_anchor(t.tag) AS anchor,
+       privacy_tags.expiry_action(t.tag) AS on_expiry,
+       cat.ccpa,
+       coalesce(cat.special, false) AS is_special,
+       EXISTS (SELECT FROM pg_catalog.pg_seclabel k
+                WHERE k.provider OPERATOR(pg_catalog.=) 'privacy_tags_subject'
+                  AND k.classoid OPERATOR(pg_catalog.=) s.classoid
+                  AND k.objoid OPERATOR(pg_catalog.=) s.objoid
+                  AND k.objsubid OPERATOR(pg_catalog.=) s.objsubid) AS is_subject_key
+  FROM pg_catalog.pg_seclabel s
+  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.objoid
+  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) s.objoid
+                                 AND a.attnum OPERATOR(pg_catalog.=) s.objsubid
+  CROSS JOIN LATERAL (SELECT s.label::privacy_tags.privacy_tag AS tag) t
+  LEFT JOIN privacy_tags.categories cat
+         ON cat.name OPERATOR(pg_catalog.=) privacy_tags.category(t.tag)
+ WHERE s.provider OPERATOR(pg_catalog.=) 'privacy_tags'
+   AND s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+   AND s.objsubid OPERATOR(pg_catalog.>) 0
+   AND NOT a.attisdropped;
+COMMENT ON VIEW privacy_tags.columns IS
+    'The inventory: one row per tagged column, every field of its tag decoded.';
+GRANT SELECT ON privacy_tags.columns, privacy_tags.subjects TO PUBLIC;

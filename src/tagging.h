@@ -1,0 +1,16 @@
+/*
+ * tagging.h
+ *	  Column tags and subject keys (security label providers).
+ */
+#ifndef PRIVACY_TAGS_TAGGING_H
+#define PRIVACY_TAGS_TAGGING_H
+
+#include "privacy_tag_parse.h"
+
+#define PT_TAG_PROVIDER		"privacy_tags"
+#define PT_SUBJECT_PROVIDER "privacy_tags_subject"
+
+extern void tagging_init(void);
+extern void parse_subject_or_error(const char *label, PtSubject *subject);
+
+#endif							/* PRIVACY_TAGS_TAGGING_H */
