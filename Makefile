@@ -17,7 +17,7 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard src/upgrade/*--*--*.sql)
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --dbname=privacy_tags_regress
+CONTRIB_TESTDB = privacy_tags_regress
 
 EXTRA_CLEAN = results regression.diffs regression.out fuzz/fuzz_parse bench/results
 

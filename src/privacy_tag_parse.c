@@ -308,7 +308,7 @@ scan_category(PtScan *sc, PtParsed *out)
 		describe_char(sc, sc->pos, ch, sizeof(ch));
 		return fail_at(sc, sc->pos,
 					   "Category levels are made of letters a-z, digits and \"_\", separated by \".\".",
-					   "unexpected character %s in category", ch);
+					   "unexpected %s in category", ch);
 	}
 	return true;
 }
@@ -576,7 +576,7 @@ scan_retain(PtScan *sc, PtParsed *out)
 		{
 			describe_char(sc, sc->pos, ch, sizeof(ch));
 			return fail_at(sc, sc->pos, hint_interval,
-						   "unexpected character %s in retention interval", ch);
+						   "unexpected %s in retention interval", ch);
 		}
 	}
 	if (months == 0 && days == 0 && usecs == 0)
@@ -693,7 +693,7 @@ pt_parse(const char *input, size_t len, PtParsed *out, PtError *err)
 	if (seen[KEY_ON_EXPIRY] && !out->has_retain)
 		return fail_at(&sc, expiry_pos,
 					   "Add a window, e.g. retain=30 days after created_at.",
-					   "on_expiry is given without retain");
+					   "an on_expiry clause is given without retain");
 	if (out->has_retain && out->action == PT_ACTION_NONE)
 		out->action = PT_ACTION_DELETE;
 	return true;
@@ -760,7 +760,7 @@ pt_parse_category(const char *input, size_t len, char *out, PtError *err)
 		char		ch[24];
 
 		describe_char(&sc, sc.pos, ch, sizeof(ch));
-		fail_at(&sc, sc.pos, NULL, "unexpected character %s in category", ch);
+		fail_at(&sc, sc.pos, NULL, "unexpected %s in category", ch);
 		return -1;
 	}
 	memcpy(out, tmp.category, tmp.category_len + 1);

@@ -1,5 +1,9 @@
 -- The privacy_tag type -------------------------------------------------------
 
+-- Everyone may use the type, its operators and the inventory views; the
+-- functions that change data check their callers themselves.
+GRANT USAGE ON SCHEMA privacy_tags TO PUBLIC;
+
 CREATE TYPE privacy_tags.privacy_tag;
 
 CREATE FUNCTION privacy_tags.privacy_tag_in(cstring) RETURNS privacy_tags.privacy_tag

@@ -4,7 +4,7 @@ CREATE TABLE privacy_tags.categories (
     name        text PRIMARY KEY
                 CHECK (name ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,15}$'
                        AND octet_length(name) <= 255),
-    parent      text REFERENCES privacy_tags.categories (name),
+    parent      text,  -- checked by add_category(); no self-reference, which pg_dump warns about
     description text NOT NULL,
     special     boolean NOT NULL DEFAULT false,
     ccpa        char(1) NOT NULL CHECK (ccpa BETWEEN 'A' AND 'K'),

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Tags, subject keys and user categories survive pg_dump -Fc / pg_restore -j 2
+# into a fresh database, and a plain-format dump restored with psql.
+# Speaks TAP. Runs against the cluster in the environment.
+set -euo pipefail
+src=pt_dump_src
+dst=pt_dump_dst
+dst2=pt_dump_dst_plain
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"; for d in $src $dst $dst2; do dropdb --if-exists $d >/dev/null 2>&1 || true; done' EXIT
+for d in $src $dst $dst2; do dropdb --if-exists $d >/dev/null 2>&1 || true; done
+
+createdb $src
+psql -X -q -v ON_ERROR_STOP=1 -o /dev/null -d $src <<'SQL'
+CREATE EXTENSION privacy_tags;
+SELECT privacy_tags.add_category('loyalty', 'Loyalty programme membership.', ccpa => 'D');
+SELECT privacy_tags.add_category('loyalty.points', 'Points balance.');
+CREATE SCHEMA "Shop Data";
+CREATE TABLE "Shop Data"."Customers" (
+    id int PRIMARY KEY,
+    "E-mail" text,
+    points int,
+    "Last Contact" date,
+    created_at timestamptz);
+CREATE TABLE "Shop Data".orders (
+    id int PRIMARY KEY,
+    customer_id int REFERENCES "Shop Data"."Customers",
+    placed_at timestamptz,
+    ip inet,
+    tags privacy_tags.privacy_tag);
+INSERT INTO "Shop Data"."Customers" VALUES (1, 'a@example.com', 10, '2024-01-01', now());
+INSERT INTO "Shop Data".orders VALUES (1, 1, now(), '192.0.2.1', 'contact.email; retain=3 years after x');
+SELECT privacy_tags.tag('"Shop Data"."Customers"', 'E-mail', 'contact.email; basis=consent; purpose=newsletter; retain=3 years after "Last Contact"');
+SELECT privacy_tags.tag('"Shop Data"."Customers"', 'points', 'loyalty.points; basis=contract');
+SELECT privacy_tags.set_subject('"Shop Data"."Customers"', 'id', 'customer', 'created_at');
+SELECT privacy_tags.tag('"Shop Data".orders', 'ip', 'network.ip_address; basis=legitimate_interests; retain=30 days after placed_at; on_expiry=nullify');
+SQL
+
+inventory() {
+	psql -X -A -t -v ON_ERROR_STOP=1 -d "$1" -c "
+	  SELECT string_agg(format('%s|%s|%s|%s', relation, column_name, tag, is_subject_key), E'\n' ORDER BY relation::text, column_name)
+	    FROM privacy_tags.columns" -c "
+	  SELECT string_agg(format('%s|%s|%s|%s', relation, column_name, subject_type, collected_at), E'\n' ORDER BY relation::text)
+	    FROM privacy_tags.subjects" -c "
+	  SELECT string_agg(format('%s|%s|%s|%s', name, parent, ccpa, builtin), E'\n' ORDER BY name)
+	    FROM privacy_tags.categories WHERE NOT builtin" -c "
+	  SELECT count(*) FROM privacy_tags.categories" -c "
+	  SELECT string_agg(tags::text, ',') FROM \"Shop Data\".orders"
+}
+inventory $src >"$dir/src.txt"
+
+n=0
+check() {	# check <description> <command...>
+	n=$((n + 1))
+	if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi
+}
+
+pg_dump -Fc -f "$dir/db.dump" $src
+createdb $dst
+check "pg_restore -j 2 into a fresh database succeeds" \
+	pg_restore -j 2 --exit-on-error -d $dst "$dir/db.dump"
+inventory $dst >"$dir/dst.txt"
+check "every tag, subject key, user category and stored tag value is restored (-Fc, -j 2)" \
+	diff -u "$dir/src.txt" "$dir/dst.txt"
+check "the source inventory holds the tags, subject key and categories" \
+	test "$(grep -c '|' "$dir/src.txt")" -ge 6
+
+pg_dump -Fp -f "$dir/db.sql" $src
+createdb $dst2
+check "a plain dump restores with psql" \
+	psql -X -q -v ON_ERROR_STOP=1 -d $dst2 -f "$dir/db.sql" -o /dev/null
+inventory $dst2 >"$dir/dst2.txt"
+check "every tag is restored (plain format)" \
+	diff -u "$dir/src.txt" "$dir/dst2.txt"
+echo "1..$n"
