@@ -47,7 +47,7 @@ demo: deps
 test: deps
 	$(MAKE) all
 	$(MAKE) install
-	./scripts/in_cluster.sh ./scripts/run_tests.sh
+	./scripts/test.sh
 
 # Fuzz the parsers with libFuzzer, ASan and UBSan for a fixed number of runs.
 FUZZ_RUNS ?= 1000000

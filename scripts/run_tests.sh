@@ -57,4 +57,5 @@ done
 
 rm -rf "$log"
 echo "$passed passed, $failed failed"
+[ -n "${SUMMARY_FILE:-}" ] && echo "$passed passed, $failed failed" >"$SUMMARY_FILE"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,132 @@
+-- privacy_tags demo: a schema modelled on the seed privacy policies
+-- (customers and their contacts, newsletter subscribers, web visits with IP
+-- addresses, invoices kept by law, job applicants), tagged column by column.
+\set ON_ERROR_STOP on
+\pset footer off
+SET client_min_messages = warning;
+
+\echo
+\echo '== 1. Install the extension'
+CREATE EXTENSION IF NOT EXISTS privacy_tags;
+SELECT extname, extversion FROM pg_extension WHERE extname = 'privacy_tags';
+
+\echo '== 2. The built-in taxonomy: categories per top level, CCPA letters, GDPR special categories'
+SELECT split_part(name, '.', 1) AS top_level, count(*) AS categories,
+       string_agg(DISTINCT ccpa::text, '' ORDER BY ccpa::text) AS ccpa, bool_or(special) AS special
+  FROM privacy_tags.categories GROUP BY 1 ORDER BY 1;
+
+\echo '== 3. The application schema'
+DROP SCHEMA IF EXISTS shop CASCADE;
+CREATE SCHEMA shop;
+-- customers: "we delete your data within three years from the day our business relationship ends"
+CREATE TABLE shop.customers (
+    id               bigint PRIMARY KEY,
+    full_name        text NOT NULL,
+    email            text NOT NULL,
+    phone            text,
+    company          text,
+    job_title        text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    relationship_ended_on date
+);
+-- prospects: "held for over 3 years with no evidence of successful contact"
+CREATE TABLE shop.prospects (
+    id               bigint PRIMARY KEY,
+    full_name        text,
+    email            text,
+    last_successful_contact timestamptz,
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+-- newsletter: consent, withdrawn at any time
+CREATE TABLE shop.newsletter_subscribers (
+    email            text PRIMARY KEY,
+    customer_id      bigint REFERENCES shop.customers,
+    subscribed_at    timestamptz NOT NULL DEFAULT now(),
+    unsubscribed_at  timestamptz
+);
+-- web visits: "IP addresses are kept 30 days"
+CREATE TABLE shop.web_visits (
+    id               bigserial PRIMARY KEY,
+    customer_id      bigint REFERENCES shop.customers,
+    "IP Address"     inet,
+    cookie_id        text,
+    page             text,
+    visited_at       timestamptz NOT NULL DEFAULT now()
+);
+-- invoices: "we keep invoices because the law says so" (Swedish Bokföringslagen: 7 years)
+CREATE TABLE shop.invoices (
+    id               bigint PRIMARY KEY,
+    customer_id      bigint NOT NULL REFERENCES shop.customers,
+    billing_address  text NOT NULL,
+    amount           numeric(12,2) NOT NULL,
+    issued_on        date NOT NULL
+);
+-- job applicants: kept for the recruitment and two years after the decision
+CREATE TABLE shop.job_applicants (
+    id               bigint PRIMARY KEY,
+    full_name        text NOT NULL,
+    email            text NOT NULL,
+    cv               text,
+    references_given text,
+    applied_at       timestamptz NOT NULL DEFAULT now(),
+    decided_on       date
+);
+
+\echo '== 4. Tag every column that holds personal data (output hidden)'
+\o /dev/null
+-- with the SQL function ...
+SELECT privacy_tags.tag('shop.customers', 'full_name', 'identifiers.name; basis=contract; purpose=account,billing; retain=3 years after relationship_ended_on');
+SELECT privacy_tags.tag('shop.customers', 'email',     'contact.email; basis=contract; purpose=account,support; retain=3 years after relationship_ended_on');
+SELECT privacy_tags.tag('shop.customers', 'phone',     'contact.phone; basis=legitimate_interests; purpose=support; retain=3 years after relationship_ended_on; on_expiry=nullify');
+SELECT privacy_tags.tag('shop.customers', 'company',   'professional.employer; basis=contract; purpose=account');
+SELECT privacy_tags.tag('shop.customers', 'job_title', 'professional.job_title; basis=legitimate_interests; purpose=marketing; retain=3 years after relationship_ended_on; on_expiry=nullify');
+SELECT privacy_tags.set_subject('shop.customers', 'id', 'customer', collected_at => 'created_at');
+-- ... or in DDL, with the same checks
+SECURITY LABEL FOR privacy_tags ON COLUMN shop.prospects.full_name IS 'identifiers.name; basis=legitimate_interests; purpose=marketing; retain=3 years after last_successful_contact';
+SECURITY LABEL FOR privacy_tags ON COLUMN shop.prospects.email IS 'contact.email; basis=legitimate_interests; purpose=marketing; retain=3 years after last_successful_contact';
+SELECT privacy_tags.set_subject('shop.prospects', 'id', 'prospect', 'created_at');
+SELECT privacy_tags.tag('shop.newsletter_subscribers', 'email', 'contact.email; basis=consent; purpose=newsletter; retain=30 days after unsubscribed_at');
+SELECT privacy_tags.set_subject('shop.newsletter_subscribers', 'customer_id', 'customer', 'subscribed_at');
+SELECT privacy_tags.tag('shop.web_visits', 'IP Address', 'network.ip_address; basis=legitimate_interests; purpose=security,analytics; retain=30 days after visited_at; on_expiry=nullify');
+SELECT privacy_tags.tag('shop.web_visits', 'cookie_id', 'network.cookie; basis=consent; purpose=analytics; retain=13 months after visited_at; on_expiry=nullify');
+SELECT privacy_tags.tag('shop.web_visits', 'page', 'network.browsing_history; basis=consent; purpose=analytics; retain=13 months after visited_at');
+SELECT privacy_tags.set_subject('shop.web_visits', 'customer_id', 'customer', 'visited_at');
+SELECT privacy_tags.tag('shop.invoices', 'billing_address', 'contact.postal_address; basis=legal_obligation; purpose=billing; retain=7 years after issued_on');
+SELECT privacy_tags.tag('shop.invoices', 'amount', 'financial.invoice; basis=legal_obligation; purpose=billing; retain=7 years after issued_on');
+SELECT privacy_tags.set_subject('shop.invoices', 'customer_id', 'customer', 'issued_on');
+SELECT privacy_tags.tag('shop.job_applicants', 'full_name', 'identifiers.name; basis=consent; purpose=recruitment; retain=2 years after decided_on');
+SELECT privacy_tags.tag('shop.job_applicants', 'email', 'contact.email; basis=consent; purpose=recruitment; retain=2 years after decided_on');
+SELECT privacy_tags.tag('shop.job_applicants', 'cv', 'professional.cv; basis=consent; purpose=recruitment; retain=2 years after decided_on');
+SELECT privacy_tags.tag('shop.job_applicants', 'references_given', 'professional.reference; basis=consent; purpose=recruitment; retain=6 months after decided_on; on_expiry=nullify');
+SELECT privacy_tags.set_subject('shop.job_applicants', 'id', 'applicant', 'applied_at');
+\o
+
+\echo '== 5. Mistakes are caught when tagging (each error comes with a hint)'
+\set ON_ERROR_STOP off
+SELECT privacy_tags.tag('shop.customers', 'email', 'contact.email; basis=consnt');
+SELECT privacy_tags.tag('shop.job_applicants', 'cv', 'health.condition; basis=consent');
+SELECT privacy_tags.tag('shop.customers', 'email', 'contact.email; retain=3 years after created_at; on_expiry=nullify');
+SELECT privacy_tags.tag('shop.customers', 'phone', 'contact.phone; retain=3 years after last_seen');
+\set ON_ERROR_STOP on
+
+\echo '== 6. The inventory: privacy_tags.columns'
+SELECT relation, column_name, category, legal_basis, purposes, retention, anchor, on_expiry, ccpa, is_subject_key
+  FROM privacy_tags.columns
+ WHERE relation::text LIKE 'shop.%'
+ ORDER BY relation::text, column_name;
+
+\echo '== 7. Who are the data subjects, and where are they?'
+SELECT subject_type, relation, column_name, collected_at
+  FROM privacy_tags.subjects ORDER BY subject_type, relation::text;
+
+\echo '== 8. What the CCPA notice must list: categories collected, by CCPA letter'
+SELECT c.ccpa, string_agg(DISTINCT t.category, ', ' ORDER BY t.category) AS categories
+  FROM privacy_tags.columns t JOIN privacy_tags.categories c ON c.name = t.category
+ WHERE t.relation::text LIKE 'shop.%'
+ GROUP BY c.ccpa ORDER BY c.ccpa;
+
+\echo '== 9. Everything kept on the basis of consent, per purpose (what a withdrawal touches)'
+SELECT p AS purpose, string_agg(format('%s.%I', relation, column_name), ', ' ORDER BY relation::text, column_name) AS columns
+  FROM privacy_tags.columns, unnest(purposes) p
+ WHERE legal_basis = 'consent' AND relation::text LIKE 'shop.%'
+ GROUP BY p ORDER BY p;
