@@ -568,7 +568,9 @@ scan_retain(PtScan *sc, PtParsed *out)
 				usecs += q * unit->scale;
 				break;
 		}
-		if (months > INT32_MAX || days > INT32_MAX)
+		/* hours too: pt_format writes usecs as whole hours, minutes, seconds */
+		if (months > INT32_MAX || days > INT32_MAX ||
+			usecs / PT_USECS_PER_HOUR > INT32_MAX)
 			return fail_at(sc, qstart, NULL,
 						   "retention interval is out of range");
 		nparts++;
