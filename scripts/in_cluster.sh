@@ -3,7 +3,7 @@
 # pg_cron preloaded as the extension's scheduling tests need.
 set -euo pipefail
 PGVER=${PGVER:-15}
-exec pg_virtualenv -v "$PGVER" \
+exec pg_virtualenv -t -v "$PGVER" \
 	-o "shared_preload_libraries=pg_cron" \
 	-o "cron.database_name=privacy_tags_regress" \
 	-o "max_worker_processes=16" \
