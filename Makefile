@@ -9,7 +9,8 @@ OBJS = \
 	src/privacy_tag_parse.o \
 	src/privacy_tag_io.o \
 	src/privacy_tag_ops.o \
-	src/tagging.o
+	src/tagging.o \
+	src/retention_trigger.o
 
 # The install script is assembled from the ordered parts in src/sql/.
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))

@@ -1,5 +1,5 @@
 -- tag(), untag(), SECURITY LABEL, set_subject() and the inventory views.
-SET search_path = privacy_tags, public;
+SET search_path = public, privacy_tags;
 
 CREATE TABLE customers (
     id int PRIMARY KEY,

@@ -1,5 +1,5 @@
 -- The built-in taxonomy and add_category().
-SET search_path = privacy_tags, public;
+SET search_path = public, privacy_tags;
 
 SELECT count(*) >= 85 AS at_least_85, count(DISTINCT ccpa) AS ccpa_letters,
        string_agg(DISTINCT ccpa::text, '' ORDER BY ccpa::text) AS letters,

@@ -1,5 +1,5 @@
 -- privacy_tag text input: canonical forms and malformed input.
-SET search_path = privacy_tags, public;
+SET search_path = public, privacy_tags;
 
 -- canonical output: lower case, fixed key order, single spaces
 SELECT t::privacy_tag AS canonical FROM (VALUES

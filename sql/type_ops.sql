@@ -1,5 +1,5 @@
 -- privacy_tag operators, operator classes, accessors, binary I/O.
-SET search_path = privacy_tags, public;
+SET search_path = public, privacy_tags;
 
 CREATE TABLE tags (id int, t privacy_tag);
 INSERT INTO tags VALUES

@@ -7,6 +7,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "retention.h"
 #include "tagging.h"
 
 PG_MODULE_MAGIC;
@@ -17,6 +18,7 @@ void
 _PG_init(void)
 {
 	tagging_init();
+	retention_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("privacy_tags");

@@ -33,6 +33,7 @@
 #include "utils/syscache.h"
 
 #include "privacy_tag.h"
+#include "retention.h"
 #include "tagging.h"
 
 /* The column's attribute row, or an error naming the column. */
@@ -244,9 +245,16 @@ check_column_object(const ObjectAddress *object, const char *provider)
 static void
 privacy_tags_relabel(const ObjectAddress *object, const char *seclabel)
 {
+	char	   *canonical = NULL;
+
 	check_column_object(object, PT_TAG_PROVIDER);
 	if (seclabel != NULL)
+	{
 		check_tag(object->objectId, object->objectSubId, seclabel);
+		canonical = privacy_tag_to_cstring(privacy_tag_parse_or_error(seclabel));
+	}
+	/* an enforced table gets its trigger rewritten with the new windows */
+	retention_refresh(object->objectId, object->objectSubId, canonical);
 	CacheInvalidateRelcacheByRelid(object->objectId);
 }
 
