@@ -18,7 +18,6 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard src/upgrade/*--*--*.sql)
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-CONTRIB_TESTDB = privacy_tags_regress
 
 EXTRA_CLEAN = results regression.diffs regression.out fuzz/fuzz_parse bench/results
 
@@ -28,6 +27,9 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# pg_cron (preloaded by scripts/in_cluster.sh) lives in this database.
+CONTRIB_TESTDB = privacy_tags_regress
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@

@@ -558,6 +558,11 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Nothing can have been scheduled here without pg_cron.';
     END IF;
+    EXECUTE 'SELECT EXISTS (SELECT FROM cron.job WHERE jobname = $1 AND username = current_user)'
+        INTO v_ok USING job_name;
+    IF NOT v_ok THEN
+        RETURN false;
+    END IF;
     EXECUTE 'SELECT cron.unschedule($1)' INTO v_ok USING job_name;
     INSERT INTO privacy_tags.audit_log (action, details)
     VALUES ('unschedule_purge', jsonb_build_object('job', job_name));
