@@ -91,7 +91,7 @@ SELECT 2, 'input, path of 8 levels', 'input',
 	   'SELECT count(s::cstring) FROM bench.paths8'
 FROM bench.paths8
 UNION ALL
-SELECT 3, 'input, full tag (4-level path + basis, purpose, retain)', 'input',
+SELECT 3, 'input, full tag', 'input',
 	   (SELECT min(octet_length(tag_s)) FROM bench.fulltags)::text, count(*),
 	   'SELECT count(tag_s::privacy_tags.privacy_tag) FROM bench.fulltags',
 	   'SELECT count(lt_s::ltree) FROM bench.fulltags',

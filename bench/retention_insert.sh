@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# retention_insert: what the retention trigger costs an INSERT.  Three
+# identical tables: no trigger, the C trigger of privacy_tags.enforce(), and
+# the same checks written as a PL/pgSQL trigger.  Two measurements, both
+# interleaved round by round:
+#   - pgbench: single-row INSERTs from several clients for a fixed time (tps);
+#   - server side: one INSERT ... SELECT of BENCH_ROWS rows, timed inside the
+#     server, which leaves out commits and round trips and so shows the
+#     per-row cost of the trigger.
+# Run through bench/run.sh (see there); prints its BENCHMARKS.md section.
+#
+#   BENCH_ROWS    rows of the server-side INSERT ... SELECT (default 1000000)
+#   BENCH_REPEAT  rounds counted, after one shorter warm-up round (default 5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rows=${BENCH_ROWS:-1000000}
+rounds=${BENCH_REPEAT:-5}
+clients=4
+threads=2
+seconds=10
+warmup_seconds=3
+goal_pct=5		# C trigger at most this much slower than no trigger
+goal_ratio=3	# PL/pgSQL overhead at least this many times the C overhead
+db=privacy_tags_bench_retention_insert
+variants=(none c plpgsql)
+
+export PGDATABASE=$db
+dropdb --if-exists "$db" >/dev/null 2>&1 || true
+createdb "$db"
+work=$(mktemp -d)
+trap 'dropdb --if-exists "$db" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+
+echo "retention_insert: set-up, $rows source rows" >&2
+q -v rows="$rows" -f bench/retention_insert.sql >/dev/null
+
+for v in "${variants[@]}"; do
+	sed "s/@TABLE@/ri_$v/" bench/retention_insert_pgbench.sql >"$work/$v.sql"
+done
+
+# run_pgbench <variant> <round> <seconds>: one pgbench run on an empty table.
+run_pgbench() {
+	local v=$1 r=$2 secs=$3 out=$work/pgbench.out err=$work/pgbench.err tps processed failed count
+	q -c "TRUNCATE bench.ri_$v" -c "CHECKPOINT"
+	if ! PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -c "$clients" -j "$threads" \
+		-T "$secs" -f "$work/$v.sql" >"$out" 2>"$err"; then
+		cat "$out" "$err" >&2
+		echo "retention_insert: pgbench failed on ri_$v" >&2
+		return 1
+	fi
+	tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$out")
+	processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
+	count=$(q -c "SELECT count(*) FROM bench.ri_$v")
+	if [ -z "$tps" ] || [ -z "$processed" ] || [ "${failed:-0}" != 0 ] || [ "$count" != "$processed" ]; then
+		cat "$out" "$err" >&2
+		echo "retention_insert: pgbench on ri_$v: tps '$tps', $processed processed, ${failed:-?} failed, $count rows in the table" >&2
+		return 1
+	fi
+	if [ "$r" -gt 0 ]; then
+		q -c "INSERT INTO bench.results VALUES ('pgbench', '$v', $r, $tps, NULL, $processed)"
+	fi
+	echo "  round $r pgbench ri_$v: $tps tps" >&2
+}
+
+# run_server <variant> <round>: one INSERT ... SELECT on an empty table
+# (variant c_noop: table ri_c, its trigger returning at once).
+run_server() {
+	local v=$1 r=$2 ms
+	q -c "TRUNCATE bench.ri_${v%_noop}" -c "CHECKPOINT"
+	ms=$(q -c "SET jit = off" -c "SELECT round(bench.time_insert('$v', $r)::numeric, 1)")
+	echo "  round $r INSERT ... SELECT, $v: $ms ms" >&2
+}
+
+start=$(date +%s)
+for ((r = 0; r <= rounds; r++)); do
+	# rotate the order of the variants from one round to the next
+	order=()
+	for ((i = 0; i < ${#variants[@]}; i++)); do
+		order+=("${variants[$(( (i + r) % ${#variants[@]} ))]}")
+	done
+	secs=$seconds
+	[ "$r" -eq 0 ] && secs=$warmup_seconds
+	for v in "${order[@]}"; do run_pgbench "$v" "$r" "$secs"; done
+	for v in "${order[@]}"; do run_server "$v" "$r"; done
+	run_server c_noop "$r"
+	echo "retention_insert: round $r of $rounds done$([ "$r" -eq 0 ] && echo ' (warm-up, not counted)')" >&2
+done
+q -c "TRUNCATE bench.ri_none, bench.ri_c, bench.ri_plpgsql"
+echo "retention_insert: measured in $(( $(date +%s) - start )) s" >&2
+
+# Every server-side measurement inserted every row.
+bad=$(q -c "SELECT count(*) FROM bench.results WHERE kind = 'server' AND nrows <> $rows")
+if [ "$bad" != 0 ]; then
+	echo "retention_insert: $bad server-side measurements did not insert every row" >&2
+	exit 1
+fi
+
+version=$(q -c "SHOW server_version")
+settings=$(q -c "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings
+	WHERE name IN ('shared_buffers', 'fsync', 'wal_level', 'max_wal_size', 'synchronous_commit')")
+cpu=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: *//' || true)
+
+# Medians, then overheads: overhead = time per unit of work with the
+# trigger - the same without.  Units of work: a pgbench transaction (time
+# 1/tps, in µs), a server-side statement (wall-clock or backend CPU ms).
+cat >"$work/med.sql" <<'SQL'
+CREATE TEMP VIEW t AS
+	SELECT 'pgbench' AS m, variant, round, 1e6 / value AS t, value AS shown
+	FROM bench.results WHERE kind = 'pgbench'
+	UNION ALL
+	SELECT 'wall', variant, round, value, value FROM bench.results WHERE kind = 'server'
+	UNION ALL
+	SELECT 'cpu', variant, round, cpu_ms, cpu_ms FROM bench.results WHERE kind = 'server';
+CREATE TEMP VIEW w AS
+	WITH med AS (
+		SELECT m, variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY t) AS t,
+			   percentile_cont(0.5) WITHIN GROUP (ORDER BY shown) AS shown
+		FROM t GROUP BY m, variant
+	)
+	SELECT m,
+		   array_position('{pgbench,wall,cpu}'::text[], m) AS ord,
+		   CASE m WHEN 'pgbench' THEN 1.0 ELSE :rows / 1000.0 END AS per,	-- units a µs a row
+		   max(shown) FILTER (WHERE variant = 'none') AS s_none,
+		   max(shown) FILTER (WHERE variant = 'c') AS s_c,
+		   max(shown) FILTER (WHERE variant = 'plpgsql') AS s_pl,
+		   max(t) FILTER (WHERE variant = 'none') AS t_none,
+		   max(t) FILTER (WHERE variant = 'c') AS t_c,
+		   max(t) FILTER (WHERE variant = 'plpgsql') AS t_pl,
+		   max(t) FILTER (WHERE variant = 'c_noop') AS t_noop
+	FROM med GROUP BY m;
+CREATE TEMP VIEW per_round AS	-- C overhead of each round, against the no-trigger run of the same round
+	SELECT a.m, min(100 * (c.t / a.t - 1)) AS lo, max(100 * (c.t / a.t - 1)) AS hi
+	FROM t a JOIN t c USING (m, round)
+	WHERE a.variant = 'none' AND c.variant = 'c'
+	GROUP BY a.m;
+SQL
+table=$(q -v rows="$rows" -f "$work/med.sql" -c "
+SELECT format('| %s | %s | %s | %s | **%s %%** | %s to %s %% | %s %% | **%s** | %s | %s |',
+			  CASE m WHEN 'pgbench' THEN 'pgbench, single-row INSERT: tps'
+					 WHEN 'wall' THEN 'INSERT ... SELECT of ' || to_char($rows, 'FM9,999,999,999') || ' rows: wall-clock ms'
+					 ELSE 'the same: CPU ms of the backend' END,
+			  round(s_none::numeric, 1), round(s_c::numeric, 1), round(s_pl::numeric, 1),
+			  round((100 * (t_c / t_none - 1))::numeric, 1),
+			  round(lo::numeric, 1), round(hi::numeric, 1),
+			  round((100 * (t_pl / t_none - 1))::numeric, 1),
+			  CASE WHEN t_c > t_none THEN round(((t_pl - t_none) / (t_c - t_none))::numeric, 1) || 'x'
+				   ELSE 'n/a (C overhead ≤ 0)' END,
+			  CASE WHEN 100 * (t_c / t_none - 1) <= $goal_pct THEN 'yes' ELSE '**no**' END,
+			  CASE WHEN t_c <= t_none THEN 'n/a'
+				   WHEN (t_pl - t_none) / (t_c - t_none) >= $goal_ratio THEN 'yes' ELSE '**no**' END)
+FROM w JOIN per_round USING (m) ORDER BY ord")
+perrow=$(q -v rows="$rows" -f "$work/med.sql" -c "
+SELECT format('| %s | %s | %s | %s | %s | %s |',
+			  CASE m WHEN 'wall' THEN 'wall-clock' ELSE 'CPU of the backend' END,
+			  round((t_none / per)::numeric, 2), round(((t_c - t_none) / per)::numeric, 2),
+			  round(((t_noop - t_none) / per)::numeric, 2), round(((t_c - t_noop) / per)::numeric, 2),
+			  round(((t_pl - t_none) / per)::numeric, 2))
+FROM w WHERE m <> 'pgbench' ORDER BY ord")
+by_round() {	# by_round <kind> <column>: the values of every round, by variant
+	q -c "SELECT string_agg(variant || ': ' || vals, '; ' ORDER BY ord) FROM (
+		SELECT variant, array_position('{none,c,plpgsql,c_noop}'::text[], variant) AS ord,
+			   string_agg(round($2::numeric)::text, ', ' ORDER BY round) AS vals
+		FROM bench.results WHERE kind = '$1' GROUP BY variant) s"
+}
+rounds_pg=$(by_round pgbench value)
+rounds_wall=$(by_round server value)
+rounds_cpu=$(by_round server cpu_ms)
+
+cat <<EOF
+## retention_insert: INSERT with the retention trigger, C vs PL/pgSQL
+
+What the retention trigger of \`privacy_tags.enforce()\` costs an INSERT.
+Three identical tables (bigint identity primary key, \`customer_id\`,
+\`email text\`, \`last_contact date\`, \`ip inet\`, \`seen_at timestamptz\`),
+tagged alike: \`email\` with \`retain=3 years after last_contact\` (delete),
+\`ip\` with \`retain=30 days after seen_at; on_expiry=nullify\`. One has no
+trigger (*none*), one the C trigger installed by \`privacy_tags.enforce()\`
+(*C*), one the same checks as a PL/pgSQL \`BEFORE INSERT OR UPDATE\` row
+trigger (*PL/pgSQL*: raise 23514 if \`last_contact::timestamptz + '3 years'
+<= now()\`, or if \`ip\` is not NULL and \`seen_at + '30 days' <= now()\`);
+the set-up checks that both triggers refuse and pass the same rows. Every row
+inserted is inside its windows, so the triggers let every row through.
+
+- **pgbench**: \`pgbench -n -M prepared -c ${clients} -j ${threads} -T ${seconds}\`
+  running one single-row INSERT a transaction
+  (\`bench/retention_insert_pgbench.sql\`: random customer, last contact 0–1000
+  days ago, seen 0–28.9 days ago), with \`synchronous_commit=off\` (and the
+  throwaway cluster has \`fsync=off\`), so commits do not wait for the disk;
+  the table is emptied (TRUNCATE) and a CHECKPOINT taken before every run.
+- **INSERT ... SELECT**: the ${rows} rows of a prepared source table (same
+  distributions) inserted by one statement on an emptied table after a
+  CHECKPOINT, timed inside the server: wall-clock (\`clock_timestamp()\`
+  around the statement; commit not included) and the CPU time the backend
+  used meanwhile (\`/proc/self/stat\`, 10 ms ticks), which other load on the
+  machine disturbs less. This leaves out the per-transaction costs (commit,
+  round trip, parse) and shows what the trigger costs a row.
+- ${rounds} rounds after a warm-up round (pgbench ${warmup_seconds} s); in each round
+  the three variants run one after the other, the order rotating from round
+  to round. Values are the medians of the rounds.
+
+- Command: \`${BENCH_COMMAND:-./scripts/in_cluster.sh ./bench/run.sh retention_insert}\`
+- Date: ${BENCH_DATE:-$(date -u +%Y-%m-%d)}
+- PostgreSQL: ${version}; ${settings}; jit off
+- Machine: $(nproc) CPUs${cpu:+, $cpu} (shared)
+
+| measurement | none | C | PL/pgSQL | C overhead vs none | C overhead, per round | PL/pgSQL overhead vs none | overhead ratio PL/pgSQL ÷ C | goal: C ≤ ${goal_pct} % slower | goal: ratio ≥ ${goal_ratio}x |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |
+${table}
+
+- *overhead*: time per transaction (pgbench: 1/tps) or per statement with
+  the trigger minus the same without, from the medians, as a percentage of
+  the time without. *Per round*: the lowest and highest of the rounds' C
+  overheads, each against the no-trigger run of the same round.
+- *overhead ratio*: PL/pgSQL overhead ÷ C overhead.
+
+Per row, server side (µs, medians):
+
+| time | INSERT, no trigger | C trigger overhead | of which: calling a BEFORE ROW trigger | of which: the checks | PL/pgSQL trigger overhead |
+| --- | ---: | ---: | ---: | ---: | ---: |
+${perrow}
+
+- *calling a BEFORE ROW trigger*: the same INSERT into the C table with
+  \`privacy_tags.purging = on\`, under which the C trigger returns the row
+  at once; what any row trigger costs (the trigger manager forms a heap
+  tuple from the slot, calls the function, stores the returned tuple back).
+  *The checks*: C trigger overhead minus that.
+- pgbench tps by round: ${rounds_pg}.
+- INSERT ... SELECT wall-clock ms by round: ${rounds_wall}.
+- INSERT ... SELECT backend CPU ms by round: ${rounds_cpu}.
+EOF
