@@ -18,8 +18,11 @@ $$;
 -- but its owner.  Stored as the two padded HMAC keys.
 CREATE TABLE privacy_tags.audit_key (
     ipad bytea NOT NULL,
-    opad bytea NOT NULL
+    opad bytea NOT NULL,
+    generated_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
 );
+COMMENT ON TABLE privacy_tags.audit_key IS
+    'The key of subject_hash(). The oldest row is used, so a key restored from a dump wins over the one CREATE EXTENSION made.';
 REVOKE ALL ON privacy_tags.audit_key FROM PUBLIC;
 DO $$
 DECLARE
@@ -33,7 +36,7 @@ BEGIN
         i := pg_catalog.set_byte(i, n, pg_catalog.get_byte(k, n) # 54);   -- 0x36
         o := pg_catalog.set_byte(o, n, pg_catalog.get_byte(k, n) # 92);   -- 0x5c
     END LOOP;
-    INSERT INTO privacy_tags.audit_key VALUES (i, o);
+    INSERT INTO privacy_tags.audit_key (ipad, opad) VALUES (i, o);
 END
 $$;
 SELECT pg_catalog.pg_extension_config_dump('privacy_tags.audit_key', '');
@@ -45,6 +48,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT encode(sha256(k.opad || sha256(k.ipad || convert_to(subject_type || ':' || subject_id, 'UTF8'))), 'hex')
       FROM privacy_tags.audit_key k
+     ORDER BY k.generated_at
+     LIMIT 1
 $$;
 COMMENT ON FUNCTION privacy_tags.subject_hash(text, text) IS
     'The keyed hash (HMAC-SHA-256, per-database key) under which the audit log records a subject.';

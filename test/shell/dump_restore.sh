@@ -34,6 +34,8 @@ SELECT privacy_tags.tag('"Shop Data"."Customers"', 'E-mail', 'contact.email; bas
 SELECT privacy_tags.tag('"Shop Data"."Customers"', 'points', 'loyalty.points; basis=contract');
 SELECT privacy_tags.set_subject('"Shop Data"."Customers"', 'id', 'customer', 'created_at');
 SELECT privacy_tags.tag('"Shop Data".orders', 'ip', 'network.ip_address; basis=legitimate_interests; retain=30 days after placed_at; on_expiry=nullify');
+SELECT privacy_tags.enforce('"Shop Data".orders');
+SELECT privacy_tags.hold('customer', '1', 'litigation');
 SQL
 
 inventory() {
@@ -45,7 +47,11 @@ inventory() {
 	  SELECT string_agg(format('%s|%s|%s|%s', name, parent, ccpa, builtin), E'\n' ORDER BY name)
 	    FROM privacy_tags.categories WHERE NOT builtin" -c "
 	  SELECT count(*) FROM privacy_tags.categories" -c "
-	  SELECT string_agg(tags::text, ',') FROM \"Shop Data\".orders"
+	  SELECT string_agg(tags::text, ',') FROM \"Shop Data\".orders" -c "
+	  SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'privacy_tags_retention'" -c "
+	  SELECT string_agg(format('%s|%s|%s', action, subject_type, subject_hash = privacy_tags.subject_hash('customer', '1')), ',' ORDER BY id)
+	    FROM privacy_tags.audit_log" -c "
+	  SELECT count(*) FROM privacy_tags.legal_holds WHERE released_at IS NULL"
 }
 inventory $src >"$dir/src.txt"
 
@@ -72,4 +78,8 @@ check "a plain dump restores with psql" \
 inventory $dst2 >"$dir/dst2.txt"
 check "every tag is restored (plain format)" \
 	diff -u "$dir/src.txt" "$dir/dst2.txt"
+check "the restored retention trigger carries the windows" \
+	grep -q "retention_trigger('ip', 'network.ip_address" "$dir/dst.txt"
+check "the restored audit key gives the same subject hashes" \
+	grep -q "hold|customer|t" "$dir/dst.txt"
 echo "1..$n"
