@@ -45,7 +45,7 @@ deps:
 demo: deps
 	$(MAKE) all
 	$(MAKE) install
-	./scripts/in_cluster.sh psql -X -v ON_ERROR_STOP=1 -f demo/demo.sql
+	CRON_DB=postgres ./scripts/in_cluster.sh psql -X -d postgres -v ON_ERROR_STOP=1 -f demo/demo.sql
 
 # Build, install and run every pg_regress and pgTAP test in a throwaway cluster.
 test: deps

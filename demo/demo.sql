@@ -130,3 +130,74 @@ SELECT p AS purpose, string_agg(format('%s.%I', relation, column_name), ', ' ORD
   FROM privacy_tags.columns, unnest(purposes) p
  WHERE legal_basis = 'consent' AND relation::text LIKE 'shop.%'
  GROUP BY p ORDER BY p;
+
+\echo '== 10. Some data: customers, prospects, subscribers, visits, invoices, applicants'
+INSERT INTO shop.customers (id, full_name, email, phone, company, job_title, created_at, relationship_ended_on) VALUES
+  (1, 'Astrid Lind',   'astrid@example.se', '+46 70 111 11 11', 'Lind AB',    'CTO', now() - interval '6 years', current_date - 400),
+  (2, 'Bo Ek',         'bo@example.se',     '+46 70 222 22 22', 'Ek & Co',    'CFO', now() - interval '2 years', NULL),
+  (3, 'Carla Mendes',  'carla@example.com', NULL,               'Mendes Ltd', NULL,  now() - interval '1 year',  current_date - 30);
+INSERT INTO shop.prospects (id, full_name, email, last_successful_contact) VALUES
+  (1, 'Dan Berg', 'dan@example.se', now() - interval '2 years'),
+  (2, 'Eva Holm', 'eva@example.se', now() - interval '6 months'),
+  (3, 'Finn Ahl', 'finn@example.se', NULL);
+INSERT INTO shop.newsletter_subscribers (email, customer_id, subscribed_at, unsubscribed_at) VALUES
+  ('astrid@example.se', 1, now() - interval '5 years', now() - interval '10 days'),
+  ('bo@example.se',     2, now() - interval '1 year',  NULL);
+INSERT INTO shop.web_visits (customer_id, "IP Address", cookie_id, page, visited_at) VALUES
+  (1, '198.51.100.7', 'ck-1', '/pricing', now() - interval '20 days'),
+  (2, '198.51.100.8', 'ck-2', '/careers', now() - interval '2 days'),
+  (NULL, '203.0.113.9', 'ck-3', '/', now() - interval '1 hour');
+INSERT INTO shop.invoices (id, customer_id, billing_address, amount, issued_on) VALUES
+  (100, 1, 'Storgatan 1, Stockholm', 1200.00, current_date - 800),
+  (101, 2, 'Kungsgatan 2, Göteborg',  800.00, current_date - 90);
+INSERT INTO shop.job_applicants (id, full_name, email, cv, references_given, applied_at, decided_on) VALUES
+  (1, 'Greta Sund', 'greta@example.se', 'CV text', 'Ref: H. Lund', now() - interval '3 months', current_date - 60),
+  (2, 'Hugo Falk',  'hugo@example.se',  'CV text', NULL,            now() - interval '1 week',  NULL);
+SELECT (SELECT count(*) FROM shop.customers) AS customers, (SELECT count(*) FROM shop.prospects) AS prospects,
+       (SELECT count(*) FROM shop.newsletter_subscribers) AS subscribers, (SELECT count(*) FROM shop.web_visits) AS visits,
+       (SELECT count(*) FROM shop.invoices) AS invoices, (SELECT count(*) FROM shop.job_applicants) AS applicants;
+
+\echo '== 11. Enforce the windows on every write (a C row trigger per table)'
+SELECT relation, privacy_tags.enforce(relation) AS windowed_columns
+  FROM (SELECT DISTINCT relation FROM privacy_tags.columns WHERE relation::text LIKE 'shop.%') r
+ ORDER BY relation::text;
+\echo '-- an import of a visit older than 30 days is refused ...'
+\set ON_ERROR_STOP off
+INSERT INTO shop.web_visits (customer_id, "IP Address", page, visited_at)
+VALUES (3, '198.51.100.9', '/old', now() - interval '45 days');
+\set ON_ERROR_STOP on
+\echo '-- ... or, with privacy_tags.expired_writes = apply, stored without its IP address'
+SET privacy_tags.expired_writes = apply;
+INSERT INTO shop.web_visits (customer_id, "IP Address", page, visited_at)
+VALUES (3, '198.51.100.9', '/old', now() - interval '45 days')
+RETURNING id, "IP Address", page;
+RESET privacy_tags.expired_writes;
+
+\echo '== 12. A legal hold: Astrid''s data is part of a dispute'
+SELECT privacy_tags.hold('customer', '1', 'invoice dispute, case 2026-17') AS hold_id;
+
+\echo '== 13. Purge as of four years from now: a dry run first ...'
+SELECT relation, column_name, action, rows
+  FROM privacy_tags.purge(as_of => now() + interval '4 years', dry_run => true)
+ WHERE relation::text LIKE 'shop.%' ORDER BY relation::text, column_name, action;
+\echo '-- ... nothing has changed yet:'
+SELECT (SELECT count(*) FROM shop.customers) AS customers, (SELECT count(*) FROM shop.prospects) AS prospects,
+       (SELECT count(*) FROM shop.web_visits WHERE "IP Address" IS NOT NULL) AS visits_with_ip;
+\echo '-- ... then the real run, in committed batches (CALL privacy_tags.run_purge) or as one statement:'
+SELECT relation, column_name, action, rows
+  FROM privacy_tags.purge(as_of => now() + interval '4 years')
+ WHERE relation::text LIKE 'shop.%' ORDER BY relation::text, column_name, action;
+SELECT id, full_name, email, job_title, relationship_ended_on FROM shop.customers ORDER BY id;
+SELECT id, customer_id, "IP Address", page FROM shop.web_visits ORDER BY id;
+SELECT id, customer_id, amount, issued_on FROM shop.invoices ORDER BY id;
+
+\echo '== 14. Quarterly deletion ("deletion is conducted on a quarterly basis") with pg_cron'
+-- pg_cron is preloaded in the demo cluster, and this is its database
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+SELECT privacy_tags.schedule_purge('0 3 1 */3 *') AS jobid;
+SELECT jobname, schedule, command FROM cron.job;
+
+\echo '== 15. The audit log: who purged and held what, with subjects only as keyed hashes'
+SELECT id, actor, action, relation, column_name, rows, subject_type, left(subject_hash, 16) AS subject_hash
+  FROM privacy_tags.audit_log
+ ORDER BY id;

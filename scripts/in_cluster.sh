@@ -5,6 +5,6 @@ set -euo pipefail
 PGVER=${PGVER:-15}
 exec pg_virtualenv -t -v "$PGVER" \
 	-o "shared_preload_libraries=pg_cron" \
-	-o "cron.database_name=privacy_tags_regress" \
+	-o "cron.database_name=${CRON_DB:-privacy_tags_regress}" \
 	-o "max_worker_processes=16" \
 	"$@"

@@ -298,10 +298,21 @@ BEGIN
         SELECT c.relation AS rel, c.column_name AS col, c.retention AS w, c.anchor AS anc, c.on_expiry AS act
           FROM privacy_tags.columns c
           JOIN pg_class k ON k.oid = c.relation
+          LEFT JOIN LATERAL (
+                -- how many levels of tables point at this one through foreign
+                -- keys: those are purged first, so that rows they stop
+                -- pointing at can go in the same run
+                WITH RECURSIVE up(relid, depth) AS (
+                    SELECT c.relation::oid, 0
+                    UNION
+                    SELECT f.conrelid, up.depth + 1
+                      FROM up JOIN pg_constraint f ON f.confrelid = up.relid AND f.contype = 'f'
+                     WHERE up.depth < 16 AND f.conrelid <> up.relid)
+                SELECT max(depth) AS height FROM up) h ON true
          WHERE c.retention IS NOT NULL AND c.anchor IS NOT NULL
            AND (_purge_plan.rel IS NULL OR c.relation = _purge_plan.rel)
            AND k.relkind IN ('r', 'p', 'f') AND NOT k.relispartition
-         ORDER BY c.relation::text, c.on_expiry, c.column_name
+         ORDER BY h.height, c.relation::text, c.on_expiry, c.column_name
     LOOP
         SELECT a.atttypid::regtype INTO v_anchor_type
           FROM pg_attribute a WHERE a.attrelid = r.rel AND a.attname = r.anc AND NOT a.attisdropped;
@@ -360,10 +371,10 @@ SET privacy_tags.purging = on
 AS $$
 DECLARE
     p record;
-    v_deleted text := 'false';     -- rows an earlier delete column of the same relation takes
-    v_prev regclass;
     v_n bigint;
     v_keep text;
+    v_logged boolean := false;
+    v_results jsonb := '[]';
 BEGIN
     IF as_of IS NULL OR dry_run IS NULL THEN
         RAISE EXCEPTION 'purge: as_of and dry_run must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -374,61 +385,85 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Tag a column with retain=<interval> after <column> first.';
     END IF;
-    FOR p IN SELECT * FROM privacy_tags._purge_plan(purge.rel, purge.as_of) LOOP
-        IF v_prev IS DISTINCT FROM p.relation THEN
-            v_deleted := 'false';
-            v_prev := p.relation;
-        END IF;
-        v_keep := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
-        relation := p.relation;
-        column_name := p.column_name;
 
-        IF dry_run THEN
-            EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND %s AND NOT (%s) AND NOT (%s)',
-                           p.relation, p.bound, p.expired, v_deleted, v_keep) INTO v_n;
-        ELSIF p.action = 'delete' THEN
-            EXECUTE format('DELETE FROM %s t WHERE %s AND %s AND NOT (%s)',
-                           p.relation, p.bound, p.expired, v_keep);
+    IF dry_run THEN
+        -- The real run, in a subtransaction that is then rolled back: what it
+        -- reports is exactly what the real run would do, foreign keys,
+        -- cascades and user triggers included.
+        BEGIN
+            SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') INTO v_results
+              FROM privacy_tags.purge(purge.rel, purge.as_of, false) x;
+            RAISE EXCEPTION USING ERRCODE = 'PTDRY';
+        EXCEPTION WHEN SQLSTATE 'PTDRY' THEN
+            NULL;
+        END;
+        FOR p IN SELECT * FROM jsonb_to_recordset(v_results)
+                   AS x(relation regclass, column_name name, action text, rows bigint) LOOP
+            relation := p.relation;
+            column_name := p.column_name;
+            action := p.action;
+            rows := p.rows;
+            RETURN NEXT;
+            IF p.action IN ('delete', 'nullify') AND p.rows > 0 THEN
+                INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+                VALUES ('purge', p.relation::text, p.column_name, p.rows,
+                        jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'dry_run', true));
+                v_logged := true;
+            END IF;
+        END LOOP;
+    ELSE
+        FOR p IN SELECT * FROM privacy_tags._purge_plan(purge.rel, purge.as_of) LOOP
+            v_keep := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
+            relation := p.relation;
+            column_name := p.column_name;
+            IF p.action = 'delete' THEN
+                EXECUTE format('DELETE FROM %s t WHERE %s AND %s AND NOT (%s)',
+                               p.relation, p.bound, p.expired, v_keep);
+            ELSE
+                EXECUTE format('UPDATE %s t SET %I = NULL WHERE %s AND %s AND NOT (%s)',
+                               p.relation, p.column_name, p.bound, p.expired, v_keep);
+            END IF;
             GET DIAGNOSTICS v_n = ROW_COUNT;
-        ELSE
-            EXECUTE format('UPDATE %s t SET %I = NULL WHERE %s AND %s AND NOT (%s)',
-                           p.relation, p.column_name, p.bound, p.expired, v_keep);
-            GET DIAGNOSTICS v_n = ROW_COUNT;
-        END IF;
-        action := p.action;
-        rows := v_n;
-        RETURN NEXT;
-        INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
-        VALUES ('purge', p.relation::text, p.column_name, v_n,
-                jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'dry_run', dry_run));
+            action := p.action;
+            rows := v_n;
+            RETURN NEXT;
+            IF v_n > 0 THEN
+                INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+                VALUES ('purge', p.relation::text, p.column_name, v_n,
+                        jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'dry_run', false));
+                v_logged := true;
+            END IF;
 
-        -- rows left alone because of a legal hold, or because other rows point at them
-        IF p.held IS NOT NULL THEN
-            EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND %s AND NOT (%s) AND (%s)',
-                           p.relation, p.bound, p.expired, v_deleted, p.held) INTO v_n;
-            IF v_n > 0 THEN
-                action := 'held';
-                rows := v_n;
-                RETURN NEXT;
+            -- expired rows left alone: held subjects, rows other rows point at
+            IF p.held IS NOT NULL THEN
+                EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND %s AND (%s)',
+                               p.relation, p.bound, p.expired, p.held) INTO v_n;
+                IF v_n > 0 THEN
+                    action := 'held';
+                    rows := v_n;
+                    RETURN NEXT;
+                END IF;
             END IF;
-        END IF;
-        IF p.blocked IS NOT NULL THEN
-            EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND %s AND NOT (%s) AND NOT (%s) AND (%s)',
-                           p.relation, p.bound, p.expired, v_deleted, coalesce(p.held, 'false'), p.blocked) INTO v_n;
-            IF v_n > 0 THEN
-                action := 'referenced';
-                rows := v_n;
-                RETURN NEXT;
+            IF p.blocked IS NOT NULL THEN
+                EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND %s AND NOT (%s) AND (%s)',
+                               p.relation, p.bound, p.expired, coalesce(p.held, 'false'), p.blocked) INTO v_n;
+                IF v_n > 0 THEN
+                    action := 'referenced';
+                    rows := v_n;
+                    RETURN NEXT;
+                END IF;
             END IF;
-        END IF;
-        IF p.action = 'delete' THEN
-            v_deleted := v_deleted || format(' OR (%s AND NOT (%s))', p.expired, v_keep);
-        END IF;
-    END LOOP;
+        END LOOP;
+    END IF;
+    IF NOT v_logged THEN
+        -- nothing was due: the run is on record all the same
+        INSERT INTO privacy_tags.audit_log (action, relation, rows, details)
+        VALUES ('purge', purge.rel::text, 0, jsonb_build_object('as_of', as_of, 'dry_run', dry_run));
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION privacy_tags.purge(regclass, timestamptz, boolean) IS
-    'Deletes or nulls every value past its retention window as of as_of (dry_run: only counts); skips held subjects and rows other rows must keep.';
+    'Deletes or nulls every value past its retention window as of as_of (dry_run: does it in a subtransaction it rolls back, and reports); skips held subjects and rows other rows point at.';
 REVOKE ALL ON FUNCTION privacy_tags.purge(regclass, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy_tags.purge(regclass, timestamptz, boolean) TO privacy_admin;
 
