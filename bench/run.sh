@@ -80,7 +80,8 @@ splice() {
 	else
 		{ cat "$doc"; echo; echo "$open"; cat "$body"; echo "$close"; } >"$tmp"
 	fi
-	mv "$tmp" "$doc"
+	cat "$tmp" >"$doc"	# in place, keeping the file's mode
+	rm -f "$tmp"
 }
 
 failed=()
