@@ -88,8 +88,45 @@ for ((r = 0; r <= rounds; r++)); do
 	run_server c_noop "$r"
 	echo "retention_insert: round $r of $rounds done$([ "$r" -eq 0 ] && echo ' (warm-up, not counted)')" >&2
 done
-q -c "TRUNCATE bench.ri_none, bench.ri_c, bench.ri_plpgsql"
 echo "retention_insert: measured in $(( $(date +%s) - start )) s" >&2
+
+# Where the time of the C trigger goes: a CPU profile (perf, when it can
+# attach to the backend) of one INSERT ... SELECT into the C table and one
+# into the table without trigger.  Not counted in the results.
+# profile <variant>: perf report of the backend, "<percent> <symbol>" lines.
+profile() {
+	local v=$1 bpid i
+	q -c "TRUNCATE bench.ri_$v" -c "CHECKPOINT"
+	psql -X -q -At -v ON_ERROR_STOP=1 -c "SELECT pg_backend_pid()" -c "SELECT pg_sleep(1)" \
+		-c "SET jit = off" -c "SELECT bench.time_insert('$v', 0)" >"$work/profile.pid" &
+	local session=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$work/profile.pid" ] && break
+		sleep 0.05
+	done
+	bpid=$(head -1 "$work/profile.pid")
+	# perf stops when the backend exits, at the end of the session
+	perf record -q -F 999 -p "$bpid" -o "$work/perf.$v.data" >/dev/null 2>&1 &
+	local rec=$!
+	wait "$session" || return 1
+	wait "$rec" || return 1
+	perf report -i "$work/perf.$v.data" --no-children --sort symbol --stdio 2>/dev/null |
+		sed -n 's/^ *\([0-9.]*\)%  *\[[^]]*\] \([^ ]*\).*/\1 \2/p'
+}
+profile_c=""
+if command -v perf >/dev/null 2>&1 && perf record -q -o "$work/perf.test" true >/dev/null 2>&1 \
+	&& profile none >"$work/profile.none" && profile c >"$work/profile.c" \
+	&& [ -s "$work/profile.none" ] && [ -s "$work/profile.c" ]; then
+	# functions with at least 0.2 % of the C run's samples that the run
+	# without trigger hardly uses (under 0.05 %)
+	profile_c=$(awk 'NR == FNR { base[$2] = $1; next }
+		$1 >= 0.2 && $2 !~ /^0x/ && (base[$2] + 0) < 0.05 { sum += $1; list = list (list ? ", " : "") "`" $2 "` " $1 " %" }
+		END { if (list) printf "%.1f %% of them, in: %s", sum, list }' "$work/profile.none" "$work/profile.c")
+	echo "retention_insert: profile of the C trigger: $profile_c" >&2
+else
+	echo "retention_insert: no CPU profile (perf missing or not allowed)" >&2
+fi
+q -c "TRUNCATE bench.ri_none, bench.ri_c, bench.ri_plpgsql"
 
 # Every server-side measurement inserted every row.
 bad=$(q -c "SELECT count(*) FROM bench.results WHERE kind = 'server' AND nrows <> $rows")
@@ -165,6 +202,14 @@ by_round() {	# by_round <kind> <column>: the values of every round, by variant
 			   string_agg(round($2::numeric)::text, ', ' ORDER BY round) AS vals
 		FROM bench.results WHERE kind = '$1' GROUP BY variant) s"
 }
+profile_note=""
+if [ -n "$profile_c" ]; then
+	profile_note="- CPU profile (\`perf record\` of the backend during one INSERT ... SELECT
+  into the C table, and one into the table without trigger): of the C run's
+  samples, ${profile_c}; these functions barely appear in the run without
+  trigger (under 0.05 % each).
+"
+fi
 rounds_pg=$(by_round pgbench value)
 rounds_wall=$(by_round server value)
 rounds_cpu=$(by_round server cpu_ms)
@@ -227,7 +272,7 @@ ${perrow}
   at once; what any row trigger costs (the trigger manager forms a heap
   tuple from the slot, calls the function, stores the returned tuple back).
   *The checks*: C trigger overhead minus that.
-- pgbench tps by round: ${rounds_pg}.
+${profile_note}- pgbench tps by round: ${rounds_pg}.
 - INSERT ... SELECT wall-clock ms by round: ${rounds_wall}.
 - INSERT ... SELECT backend CPU ms by round: ${rounds_cpu}.
 EOF

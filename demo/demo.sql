@@ -21,8 +21,8 @@ CREATE SCHEMA shop;
 -- customers: "we delete your data within three years from the day our business relationship ends"
 CREATE TABLE shop.customers (
     id               bigint PRIMARY KEY,
-    full_name        text NOT NULL,
-    email            text NOT NULL,
+    full_name        text,            -- nullable: an erased customer with invoices
+    email            text,            -- kept by law keeps its row, not its name
     phone            text,
     company          text,
     job_title        text,
@@ -105,7 +105,7 @@ SELECT privacy_tags.set_subject('shop.job_applicants', 'id', 'applicant', 'appli
 \set ON_ERROR_STOP off
 SELECT privacy_tags.tag('shop.customers', 'email', 'contact.email; basis=consnt');
 SELECT privacy_tags.tag('shop.job_applicants', 'cv', 'health.condition; basis=consent');
-SELECT privacy_tags.tag('shop.customers', 'email', 'contact.email; retain=3 years after created_at; on_expiry=nullify');
+SELECT privacy_tags.tag('shop.job_applicants', 'email', 'contact.email; basis=consent; retain=2 years after decided_on; on_expiry=nullify');
 SELECT privacy_tags.tag('shop.customers', 'phone', 'contact.phone; retain=3 years after last_seen');
 \set ON_ERROR_STOP on
 

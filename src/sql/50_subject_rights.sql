@@ -304,3 +304,345 @@ COMMENT ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean
     'Right of access and portability: one JSON document with the subject''s rows in every table, found through subject columns and foreign keys, and the Art. 15 facts about them.';
 REVOKE ALL ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean) TO privacy_admin;
+
+-- Erase (or, with p_purpose, withdraw consent): the shared engine.  Works
+-- children first; a row goes when nothing in it must be kept and no row
+-- points at it, otherwise its erasable values are nulled.  Raises (so that
+-- nothing changes) when an erasable value sits in a NOT NULL column of a
+-- row that must stay.  p_scope: 'erase' or 'withdraw'.
+CREATE FUNCTION privacy_tags._erase(p_type text, p_id text, p_scope text, p_purposes text[])
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    v_report jsonb := '{}';
+    v_erasable text[];          -- columns whose values go
+    v_all boolean;              -- every tagged column of the table goes
+    v_legal text;
+    v_refs text;
+    v_keep text;
+    v_set text;
+    v_any text;
+    v_n_deleted bigint;
+    v_n_nulled bigint;
+    v_n_legal bigint;
+    v_n_refs bigint;
+    v_bad name;
+BEGIN
+    FOR t IN SELECT * FROM privacy_tags._subject_tables(p_type, p_id) ORDER BY height, depth DESC, relation::text LOOP
+        IF p_scope = 'erase' THEN
+            SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.basis IS DISTINCT FROM 'legal_obligation' AND NOT c.is_key), '{}'),
+                   coalesce(string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ') FILTER (WHERE c.basis = 'legal_obligation'), 'false'),
+                   coalesce(bool_and(c.basis IS DISTINCT FROM 'legal_obligation'), true)
+              INTO v_erasable, v_legal, v_all
+              FROM privacy_tags._tagged_columns(t.relation) c;
+        ELSE
+            -- consent-based columns whose purposes no remaining consent covers
+            SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.erasable AND NOT c.is_key), '{}'),
+                   coalesce(string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ') FILTER (WHERE NOT c.erasable), 'false'),
+                   coalesce(bool_and(c.erasable), true)
+              INTO v_erasable, v_legal, v_all
+              FROM (SELECT x.column_name, x.is_key,
+                           x.basis = 'consent'
+                           AND (p_purposes IS NULL OR cardinality(privacy_tags.purposes(x.tag)) = 0
+                                OR privacy_tags.purposes(x.tag) && p_purposes)
+                           AND NOT EXISTS (SELECT FROM privacy_tags.consents k
+                                            WHERE k.subject_type = p_type AND k.subject_id = p_id
+                                              AND k.withdrawn_at IS NULL
+                                              AND (cardinality(privacy_tags.purposes(x.tag)) = 0
+                                                   OR k.purpose = ANY (privacy_tags.purposes(x.tag)))) AS erasable
+                      FROM privacy_tags._tagged_columns(t.relation) x) c;
+            IF cardinality(v_erasable) = 0 AND NOT v_all THEN
+                CONTINUE;
+            END IF;
+        END IF;
+        -- rows that other rows point at stay (children were handled first:
+        -- what still points at a row is kept data, or another subject's)
+        SELECT string_agg(format('EXISTS (SELECT FROM %s x WHERE (%s) = (%s))', f.conrelid::regclass,
+                                 (SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.n)
+                                    FROM unnest(f.conkey) WITH ORDINALITY k(attnum, n)
+                                    JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum),
+                                 (SELECT string_agg(format('t.%I', a.attname), ', ' ORDER BY k.n)
+                                    FROM unnest(f.confkey) WITH ORDINALITY k(attnum, n)
+                                    JOIN pg_attribute a ON a.attrelid = f.confrelid AND a.attnum = k.attnum)), ' OR ')
+          INTO v_refs
+          FROM pg_constraint f
+         WHERE f.contype = 'f' AND f.confrelid = t.relation AND f.conparentid = 0;
+        v_refs := coalesce(v_refs, 'false');
+        v_keep := format('(%s) OR (%s)', v_legal, v_refs);
+
+        EXECUTE format('SELECT count(*) FILTER (WHERE %s), count(*) FILTER (WHERE NOT (%s) AND (%s)) FROM %s t WHERE %s',
+                       v_legal, v_legal, v_refs, t.relation, t.pred)
+           INTO v_n_legal, v_n_refs;
+
+        v_n_deleted := 0;
+        IF v_all THEN
+            EXECUTE format('DELETE FROM %s t WHERE (%s) AND NOT (%s)', t.relation, t.pred, v_keep);
+            GET DIAGNOSTICS v_n_deleted = ROW_COUNT;
+        END IF;
+
+        v_n_nulled := 0;
+        IF cardinality(v_erasable) > 0 THEN
+            SELECT string_agg(format('%I = NULL', e), ', '), string_agg(format('t.%I IS NOT NULL', e), ' OR ')
+              INTO v_set, v_any FROM unnest(v_erasable) e;
+            -- a value that must go from a row that must stay, in a NOT NULL column
+            SELECT c.column_name INTO v_bad
+              FROM privacy_tags._tagged_columns(t.relation) c
+             WHERE c.column_name::text = ANY (v_erasable) AND c.notnull
+             LIMIT 1;
+            IF v_bad IS NOT NULL THEN
+                EXECUTE format('SELECT count(*) FROM %s t WHERE (%s) AND (%s)', t.relation, t.pred,
+                               CASE WHEN v_all THEN v_keep ELSE 'true' END) INTO v_n_nulled;
+                IF v_n_nulled > 0 THEN
+                    RAISE EXCEPTION 'cannot erase column "%" of relation "%": it is NOT NULL in rows that must be kept',
+                                    v_bad, t.relation
+                        USING ERRCODE = 'not_null_violation',
+                              DETAIL = format('%s row(s) stay because of legal_obligation data or rows pointing at them.', v_n_nulled),
+                              HINT = 'Drop the NOT NULL constraint of the column, or tag it with the basis that keeps it.';
+                END IF;
+            END IF;
+            EXECUTE format('UPDATE %s t SET %s WHERE (%s) AND (%s)', t.relation, v_set, t.pred, v_any);
+            GET DIAGNOSTICS v_n_nulled = ROW_COUNT;
+        END IF;
+
+        IF v_n_deleted + v_n_nulled + v_n_legal + v_n_refs > 0 THEN
+            v_report := v_report || jsonb_build_object(t.relation::text, jsonb_strip_nulls(jsonb_build_object(
+                'deleted', v_n_deleted,
+                'nulled', v_n_nulled,
+                'nulled_columns', CASE WHEN v_n_nulled > 0 THEN to_jsonb(v_erasable) END,
+                'kept', v_n_legal + v_n_refs,
+                'kept_because', CASE WHEN v_n_legal + v_n_refs > 0 THEN jsonb_strip_nulls(jsonb_build_object(
+                    CASE WHEN p_scope = 'erase' THEN 'legal_obligation' ELSE 'other_basis' END,
+                    nullif(v_n_legal, 0),
+                    'referenced', nullif(v_n_refs, 0))) END)));
+        END IF;
+    END LOOP;
+    RETURN v_report;
+END
+$$;
+
+-- Run _erase for real, or as a dry run (in a subtransaction rolled back, so
+-- the report is exactly what the real run does), and audit it.
+CREATE FUNCTION privacy_tags._erase_audited(p_action text, p_type text, p_id text, p_scope text,
+                                            p_purposes text[], p_dry_run boolean)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_report jsonb;
+    v_rows bigint;
+BEGIN
+    IF EXISTS (SELECT FROM privacy_tags.legal_holds h
+                WHERE h.subject_type = p_type AND h.subject_id = p_id AND h.released_at IS NULL
+                  AND (h.held_until IS NULL OR h.held_until > now())) THEN
+        v_report := jsonb_build_object('legal_hold', true, 'tables', '{}'::jsonb);
+    ELSIF p_dry_run THEN
+        BEGIN
+            v_report := privacy_tags._erase(p_type, p_id, p_scope, p_purposes);
+            RAISE EXCEPTION USING ERRCODE = 'PTDRY';
+        EXCEPTION WHEN SQLSTATE 'PTDRY' THEN
+            NULL;
+        END;
+        v_report := jsonb_build_object('legal_hold', false, 'tables', v_report);
+    ELSE
+        v_report := jsonb_build_object('legal_hold', false,
+                                       'tables', privacy_tags._erase(p_type, p_id, p_scope, p_purposes));
+    END IF;
+    SELECT coalesce(sum((value->>'deleted')::bigint + (value->>'nulled')::bigint), 0) INTO v_rows
+      FROM jsonb_each(v_report->'tables');
+    v_report := jsonb_build_object('format', 'privacy_tags.erasure/1',
+                                   'subject', jsonb_build_object('type', p_type),
+                                   'dry_run', p_dry_run) || v_report;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
+    VALUES (p_action, p_type, privacy_tags.subject_hash(p_type, p_id), v_rows,
+            jsonb_build_object('dry_run', p_dry_run, 'purposes', p_purposes, 'tables', v_report->'tables',
+                               'legal_hold', v_report->'legal_hold'));
+    RETURN v_report;
+END
+$$;
+
+CREATE FUNCTION privacy_tags.erase(subject_type text, subject_id text, dry_run boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
+AS $$
+BEGIN
+    IF subject_type IS NULL OR subject_id IS NULL OR dry_run IS NULL THEN
+        RAISE EXCEPTION 'erase: subject_type, subject_id and dry_run must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    RETURN privacy_tags._erase_audited('erase', subject_type, subject_id, 'erase', NULL, dry_run);
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.erase(text, text, boolean) IS
+    'Right to erasure: deletes or nulls everything of the subject in one transaction, keeping legal_obligation data and held subjects; returns a report per table.';
+
+CREATE FUNCTION privacy_tags.grant_consent(subject_type text, subject_id text, purpose text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF subject_type IS NULL OR subject_id IS NULL OR purpose IS NULL THEN
+        RAISE EXCEPTION 'grant_consent: subject_type, subject_id and purpose must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF purpose !~ '^[a-z][a-z0-9_]*$' THEN
+        RAISE EXCEPTION 'invalid purpose "%"', purpose
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Purposes are written like in tags: lower-case letters, digits and "_", starting with a letter.';
+    END IF;
+    INSERT INTO privacy_tags.consents AS k (subject_type, subject_id, purpose)
+    VALUES (grant_consent.subject_type, grant_consent.subject_id, grant_consent.purpose)
+    ON CONFLICT ON CONSTRAINT consents_pkey
+    DO UPDATE SET granted_at = now(), withdrawn_at = NULL;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
+    VALUES ('grant_consent', grant_consent.subject_type,
+            privacy_tags.subject_hash(grant_consent.subject_type, grant_consent.subject_id),
+            jsonb_build_object('purpose', grant_consent.purpose));
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.grant_consent(text, text, text) IS 'Records the subject''s consent for a purpose.';
+
+CREATE FUNCTION privacy_tags.withdraw_consent(subject_type text, subject_id text, purpose text DEFAULT NULL,
+                                              dry_run boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
+AS $$
+DECLARE
+    v_purposes text[];
+    v_report jsonb;
+BEGIN
+    IF subject_type IS NULL OR subject_id IS NULL OR dry_run IS NULL THEN
+        RAISE EXCEPTION 'withdraw_consent: subject_type, subject_id and dry_run must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    v_purposes := CASE WHEN purpose IS NULL THEN NULL ELSE ARRAY[purpose] END;
+    IF dry_run THEN
+        BEGIN
+            v_report := privacy_tags._withdraw(subject_type, subject_id, v_purposes, false);
+            RAISE EXCEPTION USING ERRCODE = 'PTDRY';
+        EXCEPTION WHEN SQLSTATE 'PTDRY' THEN
+            NULL;
+        END;
+        RETURN v_report || '{"dry_run": true}';
+    END IF;
+    RETURN privacy_tags._withdraw(subject_type, subject_id, v_purposes, false);
+END
+$$;
+
+CREATE FUNCTION privacy_tags._withdraw(p_type text, p_id text, p_purposes text[], p_dry_run boolean)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE privacy_tags.consents k SET withdrawn_at = now()
+     WHERE k.subject_type = p_type AND k.subject_id = p_id AND k.withdrawn_at IS NULL
+       AND (p_purposes IS NULL OR k.purpose = ANY (p_purposes));
+    RETURN privacy_tags._erase_audited('withdraw_consent', p_type, p_id, 'withdraw', p_purposes, p_dry_run);
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.withdraw_consent(text, text, text, boolean) IS
+    'Withdraws consent for a purpose (all purposes when NULL) and erases the subject''s consent-based data no other consent covers; returns a report like erase().';
+
+CREATE FUNCTION privacy_tags.restrict(subject_type text, subject_id text, reason text)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF subject_type IS NULL OR subject_id IS NULL OR reason IS NULL THEN
+        RAISE EXCEPTION 'restrict: subject_type, subject_id and reason must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    INSERT INTO privacy_tags.restrictions (subject_type, subject_id, reason)
+    VALUES (restrict.subject_type, restrict.subject_id, restrict.reason) RETURNING id INTO v_id;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
+    VALUES ('restrict', restrict.subject_type, privacy_tags.subject_hash(restrict.subject_type, restrict.subject_id),
+            jsonb_build_object('restriction_id', v_id));
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.restrict(text, text, text) IS
+    'Restriction of processing (Art. 18): enforced tables refuse writes to the subject''s rows until lift_restriction().';
+
+CREATE FUNCTION privacy_tags.lift_restriction(subject_type text, subject_id text, reason text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_n integer;
+BEGIN
+    IF subject_type IS NULL OR subject_id IS NULL THEN
+        RAISE EXCEPTION 'lift_restriction: subject_type and subject_id must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    UPDATE privacy_tags.restrictions r SET lifted_at = now(), lifted_by = session_user
+     WHERE r.subject_type = lift_restriction.subject_type AND r.subject_id = lift_restriction.subject_id
+       AND r.lifted_at IS NULL;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
+    VALUES ('lift_restriction', lift_restriction.subject_type,
+            privacy_tags.subject_hash(lift_restriction.subject_type, lift_restriction.subject_id), v_n,
+            CASE WHEN reason IS NOT NULL THEN jsonb_build_object('reason_given', true) END);
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.lift_restriction(text, text, text) IS 'Lifts every active restriction of the subject; returns how many.';
+
+CREATE FUNCTION privacy_tags.suppress(subject_type text, subject_id text)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
+AS $$
+BEGIN
+    IF subject_type IS NULL OR subject_id IS NULL THEN
+        RAISE EXCEPTION 'suppress: subject_type and subject_id must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    INSERT INTO privacy_tags.suppressions (subject_type, subject_id)
+    VALUES (suppress.subject_type, suppress.subject_id) ON CONFLICT DO NOTHING;
+    -- keep the minimum: every consent ends, and its data with it
+    RETURN privacy_tags._withdraw(subject_type, subject_id, NULL, false) || '{"suppressed": true}';
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.suppress(text, text) IS
+    '"Do not contact": records the subject on the suppression list and withdraws every consent (erasing consent-based data).';
+
+CREATE FUNCTION privacy_tags.is_suppressed(subject_type text, subject_id text)
+RETURNS boolean
+LANGUAGE sql STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT FROM privacy_tags.suppressions s
+                    WHERE s.subject_type = is_suppressed.subject_type AND s.subject_id = is_suppressed.subject_id)
+$$;
+COMMENT ON FUNCTION privacy_tags.is_suppressed(text, text) IS 'Whether the subject is on the "Do not contact" list.';
+
+DO $$
+DECLARE
+    f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['privacy_tags.erase(text, text, boolean)',
+                             'privacy_tags.grant_consent(text, text, text)',
+                             'privacy_tags.withdraw_consent(text, text, text, boolean)',
+                             'privacy_tags.restrict(text, text, text)',
+                             'privacy_tags.lift_restriction(text, text, text)',
+                             'privacy_tags.suppress(text, text)',
+                             'privacy_tags.is_suppressed(text, text)'] LOOP
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO privacy_admin', f);
+    END LOOP;
+END
+$$;
