@@ -17,6 +17,6 @@ extern int	pt_expired_writes;
 extern bool pt_purging;
 
 extern void retention_init(void);
-extern void retention_refresh(Oid relid, AttrNumber attnum, const char *label);
+extern void retention_refresh(Oid relid, AttrNumber attnum, const char *label, bool subject);
 
 #endif							/* PRIVACY_TAGS_RETENTION_H */

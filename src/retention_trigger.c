@@ -23,6 +23,10 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
+#include "catalog/namespace.h"
+#include "utils/array.h"
+#include "utils/syscache.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/guc.h"
@@ -44,16 +48,24 @@ static const struct config_enum_entry expired_writes_options[] = {
 	{NULL, 0, false}
 };
 
-/* One windowed column, resolved against the firing relation. */
+/*
+ * One argument pair, resolved against the firing relation: a tagged column
+ * (with a window, or consent-based) or a subject key ("@subject <type>").
+ */
 typedef struct RetentionColumn
 {
 	const char *name;
 	AttrNumber	attnum;
+	bool		has_window;
 	const char *anchor;
 	AttrNumber	anchor_attnum;
 	Oid			anchor_type;	/* DATEOID, TIMESTAMPOID or TIMESTAMPTZOID */
 	Interval	window;
 	uint8		action;			/* PT_ACTION_DELETE or PT_ACTION_NULLIFY */
+	bool		consent;		/* basis=consent: needs an active consent */
+	Datum		purposes;		/* text[] of the tag's purposes */
+	const char *subject_type;	/* non-NULL for a subject key */
+	Oid			subject_typoutput;
 } RetentionColumn;
 
 typedef struct RetentionPlan
@@ -61,8 +73,18 @@ typedef struct RetentionPlan
 	Oid			tgoid;
 	Oid			relid;
 	int			ncolumns;
+	int			nsubjects;
+	bool		nconsent;
+	bool		any_restriction;	/* an active restriction exists */
+	Oid			checker;		/* owner of privacy_tags.consents */
 	RetentionColumn columns[FLEXIBLE_ARRAY_MEMBER];
 } RetentionPlan;
+
+#define SUBJECT_PREFIX "@subject "
+
+static SPIPlanPtr consent_plan = NULL;
+static SPIPlanPtr restriction_plan = NULL;
+static SPIPlanPtr any_restriction_plan = NULL;
 
 void
 retention_init(void)
@@ -113,20 +135,24 @@ build_plan(Trigger *trigger, Relation rel, MemoryContext cxt)
 		PtParsed	tag;
 		PtError		err;
 		RetentionColumn *c = &plan->columns[plan->ncolumns];
+		bool		is_subject = strncmp(tagtext, SUBJECT_PREFIX, strlen(SUBJECT_PREFIX)) == 0;
 		Oid			typid;
+		bool		varlena;
 
-		if (!pt_parse(tagtext, strlen(tagtext), &tag, &err) || !tag.has_retain ||
-			tag.anchor_len == 0)
+		if (!is_subject &&
+			(!pt_parse(tagtext, strlen(tagtext), &tag, &err) ||
+			 (tag.has_retain && tag.anchor_len == 0) ||
+			 (!tag.has_retain && tag.basis != PT_BASIS_CONSENT)))
 			ereport(ERROR,
 					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-					 errmsg("trigger \"%s\" on \"%s\" has an invalid window for column \"%s\"",
+					 errmsg("trigger \"%s\" on \"%s\" has an invalid argument for column \"%s\"",
 							trigger->tgname, RelationGetRelationName(rel), colname),
 					 errhint("Run privacy_tags.enforce() on the table again.")));
 
 		c->name = MemoryContextStrdup(cxt, colname);
-		c->anchor = MemoryContextStrdup(cxt, tag.anchor);
 		c->attnum = InvalidAttrNumber;
 		c->anchor_attnum = InvalidAttrNumber;
+		c->anchor = is_subject ? NULL : MemoryContextStrdup(cxt, tag.anchor);
 		for (int a = 0; a < tupdesc->natts; a++)
 		{
 			Form_pg_attribute att = TupleDescAttr(tupdesc, a);
@@ -135,31 +161,182 @@ build_plan(Trigger *trigger, Relation rel, MemoryContext cxt)
 				continue;
 			if (strcmp(NameStr(att->attname), colname) == 0)
 				c->attnum = att->attnum;
-			if (strcmp(NameStr(att->attname), tag.anchor) == 0)
+			if (c->anchor && strcmp(NameStr(att->attname), c->anchor) == 0)
 				c->anchor_attnum = att->attnum;
 		}
-		if (c->attnum == InvalidAttrNumber || c->anchor_attnum == InvalidAttrNumber)
+		if (c->attnum == InvalidAttrNumber ||
+			(!is_subject && tag.has_retain && c->anchor_attnum == InvalidAttrNumber))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("column \"%s\" named by trigger \"%s\" does not exist in \"%s\"",
-							c->attnum == InvalidAttrNumber ? colname : tag.anchor,
+							c->attnum == InvalidAttrNumber ? colname : c->anchor,
 							trigger->tgname, RelationGetRelationName(rel)),
 					 errhint("A column was renamed or dropped; run privacy_tags.enforce() on the table again.")));
-		typid = getBaseType(TupleDescAttr(tupdesc, c->anchor_attnum - 1)->atttypid);
-		if (typid != DATEOID && typid != TIMESTAMPOID && typid != TIMESTAMPTZOID)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("anchor column \"%s\" of \"%s\" is not a date or timestamp",
-							tag.anchor, RelationGetRelationName(rel)),
-					 errhint("Retag the column with a date or timestamp anchor.")));
-		c->anchor_type = typid;
-		c->window.month = tag.months;
-		c->window.day = tag.days;
-		c->window.time = tag.usecs;
-		c->action = tag.action;
+
+		if (is_subject)
+		{
+			c->subject_type = MemoryContextStrdup(cxt, tagtext + strlen(SUBJECT_PREFIX));
+			getTypeOutputInfo(TupleDescAttr(tupdesc, c->attnum - 1)->atttypid,
+							  &c->subject_typoutput, &varlena);
+			plan->nsubjects++;
+			plan->ncolumns++;
+			continue;
+		}
+
+		c->has_window = tag.has_retain;
+		if (tag.has_retain)
+		{
+			typid = getBaseType(TupleDescAttr(tupdesc, c->anchor_attnum - 1)->atttypid);
+			if (typid != DATEOID && typid != TIMESTAMPOID && typid != TIMESTAMPTZOID)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("anchor column \"%s\" of \"%s\" is not a date or timestamp",
+								tag.anchor, RelationGetRelationName(rel)),
+						 errhint("Retag the column with a date or timestamp anchor.")));
+			c->anchor_type = typid;
+			c->window.month = tag.months;
+			c->window.day = tag.days;
+			c->window.time = tag.usecs;
+			c->action = tag.action;
+		}
+		c->consent = tag.basis == PT_BASIS_CONSENT;
+		if (c->consent)
+		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+			Datum	   *elems = palloc(sizeof(Datum) * Max(tag.npurposes, 1));
+
+			for (int k = 0; k < tag.npurposes; k++)
+				elems[k] = CStringGetTextDatum(tag.purposes[k]);
+			c->purposes = PointerGetDatum(construct_array(elems, tag.npurposes, TEXTOID,
+														  -1, false, TYPALIGN_INT));
+			MemoryContextSwitchTo(old);
+			plan->nconsent = true;
+		}
 		plan->ncolumns++;
 	}
 	return plan;
+}
+
+/*
+ * Run a boolean query on the extension's own tables as their owner (the
+ * writer need not be able to read consents or restrictions), as the
+ * referential-integrity triggers do.
+ */
+static bool
+run_check(Oid owner, SPIPlanPtr *planp, const char *sql, int nargs, Oid *argtypes,
+		  Datum *values)
+{
+	Oid			save_userid;
+	int			save_sec;
+	bool		result = false;
+	bool		isnull;
+	int			rc;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (*planp == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		*planp = plan;
+	}
+	rc = SPI_execute_plan(*planp, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "privacy_tags check failed: %s", SPI_result_code_string(rc));
+	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	return !isnull && result;
+}
+
+/* Owner of privacy_tags.consents: the role the checks run as. */
+static Oid
+checker_role(void)
+{
+	Oid			nsp = get_namespace_oid("privacy_tags", false);
+	Oid			relid = get_relname_relid("consents", nsp);
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "privacy_tags.consents does not exist");
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/* Refuse a write to a restricted subject's row, or without consent. */
+static void
+check_subject_rules(RetentionPlan *plan, Relation rel, HeapTuple tuple, bool is_old)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+
+	for (int i = 0; i < plan->ncolumns; i++)
+	{
+		RetentionColumn *s = &plan->columns[i];
+		bool		isnull;
+		Datum		key;
+		Datum		args[3];
+		Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTARRAYOID};
+
+		if (s->subject_type == NULL)
+			continue;
+		key = heap_getattr(tuple, s->attnum, tupdesc, &isnull);
+		if (isnull)
+			continue;			/* no subject, nothing to check */
+		args[0] = CStringGetTextDatum(s->subject_type);
+		args[1] = CStringGetTextDatum(OidOutputFunctionCall(s->subject_typoutput, key));
+
+		if (plan->any_restriction &&
+			run_check(plan->checker, &restriction_plan,
+					  "SELECT EXISTS (SELECT FROM privacy_tags.restrictions "
+					  "WHERE subject_type OPERATOR(pg_catalog.=) $1 "
+					  "AND subject_id OPERATOR(pg_catalog.=) $2 AND lifted_at IS NULL)",
+					  2, argtypes, args))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("processing of this %s is restricted: relation \"%s\" cannot be changed for them",
+							s->subject_type, RelationGetRelationName(rel)),
+					 errdetail("The subject in column \"%s\" is under a restriction of processing (GDPR Art. 18).",
+							   s->name),
+					 errhint("privacy_tags.lift_restriction() ends the restriction.")));
+
+		if (is_old || !plan->nconsent)
+			continue;
+		for (int k = 0; k < plan->ncolumns; k++)
+		{
+			RetentionColumn *c = &plan->columns[k];
+
+			if (c->subject_type != NULL || !c->consent)
+				continue;
+			(void) heap_getattr(tuple, c->attnum, tupdesc, &isnull);
+			if (isnull)
+				continue;
+			args[2] = c->purposes;
+			if (!run_check(plan->checker, &consent_plan,
+						   "SELECT EXISTS (SELECT FROM privacy_tags.consents "
+						   "WHERE subject_type OPERATOR(pg_catalog.=) $1 "
+						   "AND subject_id OPERATOR(pg_catalog.=) $2 AND withdrawn_at IS NULL "
+						   "AND (pg_catalog.cardinality($3) OPERATOR(pg_catalog.=) 0 "
+						   "OR purpose OPERATOR(pg_catalog.=) ANY ($3)))",
+						   3, argtypes, args))
+				ereport(ERROR,
+						(errcode(ERRCODE_CHECK_VIOLATION),
+						 errmsg("column \"%s\" of relation \"%s\" holds consent-based data, and this %s has no active consent for it",
+								c->name, RelationGetRelationName(rel), s->subject_type),
+						 errdetail("The subject in column \"%s\" has not given, or has withdrawn, consent for the column's purposes.",
+								   s->name),
+						 errhint("Record the consent with privacy_tags.grant_consent() first, or leave the column NULL.")));
+		}
+	}
 }
 
 /* When does a window that starts at anchor end? */
@@ -236,10 +413,36 @@ retention_trigger(PG_FUNCTION_ARGS)
 		if (plan != NULL)
 			pfree(plan);
 		plan = build_plan(trigdata->tg_trigger, rel, fcinfo->flinfo->fn_mcxt);
+		if (plan->nsubjects > 0)
+		{
+			Oid			argtypes[1] = {TEXTARRAYOID};
+			Datum		types[1];
+			Datum	   *elems = palloc(sizeof(Datum) * plan->nsubjects);
+			int			n = 0;
+
+			for (int i = 0; i < plan->ncolumns; i++)
+				if (plan->columns[i].subject_type)
+					elems[n++] = CStringGetTextDatum(plan->columns[i].subject_type);
+			types[0] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+			plan->checker = checker_role();
+			/* once per statement: most of the time nobody is restricted */
+			plan->any_restriction =
+				run_check(plan->checker, &any_restriction_plan,
+						  "SELECT EXISTS (SELECT FROM privacy_tags.restrictions "
+						  "WHERE subject_type OPERATOR(pg_catalog.=) ANY ($1) AND lifted_at IS NULL)",
+						  1, argtypes, types);
+		}
 		fcinfo->flinfo->fn_extra = plan;
 	}
 	if (plan->ncolumns == 0)
 		return PointerGetDatum(tuple);
+
+	if (plan->nsubjects > 0 && (plan->any_restriction || plan->nconsent))
+	{
+		check_subject_rules(plan, rel, tuple, false);
+		if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) && plan->any_restriction)
+			check_subject_rules(plan, rel, trigdata->tg_trigtuple, true);
+	}
 
 	tupdesc = RelationGetDescr(rel);
 	now = GetCurrentTransactionStartTimestamp();
@@ -251,6 +454,8 @@ retention_trigger(PG_FUNCTION_ARGS)
 		Datum		anchor;
 		TimestampTz expiry;
 
+		if (!c->has_window)
+			continue;
 		/* nullify has nothing to do on a NULL value */
 		if (c->action == PT_ACTION_NULLIFY)
 		{
@@ -307,11 +512,11 @@ retention_trigger(PG_FUNCTION_ARGS)
  * (attnum gets label, NULL for removal) is passed along.
  */
 void
-retention_refresh(Oid relid, AttrNumber attnum, const char *label)
+retention_refresh(Oid relid, AttrNumber attnum, const char *label, bool subject)
 {
-	Oid			argtypes[3] = {REGCLASSOID, INT2OID, TEXTOID};
-	Datum		values[3];
-	char		nulls[3] = {' ', ' ', ' '};
+	Oid			argtypes[4] = {REGCLASSOID, INT2OID, TEXTOID, BOOLOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
 	int			rc;
 
 	values[0] = ObjectIdGetDatum(relid);
@@ -320,10 +525,11 @@ retention_refresh(Oid relid, AttrNumber attnum, const char *label)
 		values[2] = CStringGetTextDatum(label);
 	else
 		nulls[2] = 'n';
+	values[3] = BoolGetDatum(subject);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute_with_args("SELECT privacy_tags._refresh_enforcement($1, $2, $3)",
-							   3, argtypes, values, nulls, false, 0);
+	rc = SPI_execute_with_args("SELECT privacy_tags._refresh_enforcement($1, $2, $3, $4)",
+							   4, argtypes, values, nulls, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not refresh the retention trigger: %s",
 			 SPI_result_code_string(rc));

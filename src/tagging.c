@@ -254,7 +254,7 @@ privacy_tags_relabel(const ObjectAddress *object, const char *seclabel)
 		canonical = privacy_tag_to_cstring(privacy_tag_parse_or_error(seclabel));
 	}
 	/* an enforced table gets its trigger rewritten with the new windows */
-	retention_refresh(object->objectId, object->objectSubId, canonical);
+	retention_refresh(object->objectId, object->objectSubId, canonical, false);
 	CacheInvalidateRelcacheByRelid(object->objectId);
 }
 
@@ -265,6 +265,7 @@ privacy_tags_subject_relabel(const ObjectAddress *object, const char *seclabel)
 	check_column_object(object, PT_SUBJECT_PROVIDER);
 	if (seclabel != NULL)
 		check_subject(object->objectId, object->objectSubId, seclabel);
+	retention_refresh(object->objectId, object->objectSubId, seclabel, true);
 	CacheInvalidateRelcacheByRelid(object->objectId);
 }
 

@@ -187,7 +187,8 @@ COMMENT ON FUNCTION privacy_tags.retention_trigger() IS
 
 -- (Re)create the retention trigger of rel from its tags; changed_attnum and
 -- changed_label give a tag that is about to be stored (NULL: removed).
-CREATE FUNCTION privacy_tags._install_trigger(rel regclass, changed_attnum int2, changed_label text)
+CREATE FUNCTION privacy_tags._install_trigger(rel regclass, changed_attnum int2, changed_label text,
+                                              changed_subject boolean DEFAULT false)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -196,16 +197,33 @@ DECLARE
     v_args text;
     v_n integer;
 BEGIN
-    SELECT string_agg(format('%L, %L', a.attname, t.tag::text), ', ' ORDER BY a.attnum), count(*)
+    -- windowed and consent-based columns: ('column', 'tag'); subject keys:
+    -- ('column', '@subject <type>')
+    SELECT string_agg(x.arg, ', ' ORDER BY x.attnum, x.kind),
+           count(*) FILTER (WHERE x.kind = 0 AND x.windowed)
       INTO v_args, v_n
-      FROM pg_attribute a
-      LEFT JOIN pg_seclabel s
-             ON s.objoid = a.attrelid AND s.objsubid = a.attnum
-            AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
-      CROSS JOIN LATERAL (
-            SELECT (CASE WHEN a.attnum = changed_attnum THEN changed_label ELSE s.label END)::privacy_tags.privacy_tag AS tag) t
-     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
-       AND t.tag IS NOT NULL AND privacy_tags.retention(t.tag) IS NOT NULL;
+      FROM (SELECT a.attnum, 0 AS kind, format('%L, %L', a.attname, t.tag::text) AS arg,
+                   privacy_tags.retention(t.tag) IS NOT NULL AS windowed
+              FROM pg_attribute a
+              LEFT JOIN pg_seclabel s
+                     ON s.objoid = a.attrelid AND s.objsubid = a.attnum
+                    AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
+              CROSS JOIN LATERAL (
+                    SELECT (CASE WHEN a.attnum = changed_attnum AND NOT changed_subject THEN changed_label
+                                 ELSE s.label END)::privacy_tags.privacy_tag AS tag) t
+             WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+               AND t.tag IS NOT NULL
+               AND (privacy_tags.retention(t.tag) IS NOT NULL OR privacy_tags.legal_basis(t.tag) = 'consent')
+            UNION ALL
+            SELECT a.attnum, 1, format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(l.label)), false
+              FROM pg_attribute a
+              LEFT JOIN pg_seclabel s
+                     ON s.objoid = a.attrelid AND s.objsubid = a.attnum
+                    AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags_subject'
+              CROSS JOIN LATERAL (
+                    SELECT CASE WHEN a.attnum = changed_attnum AND changed_subject THEN changed_label
+                                ELSE s.label END AS label) l
+             WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND l.label IS NOT NULL) x;
     IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'privacy_tags_retention') THEN
         EXECUTE format('DROP TRIGGER privacy_tags_retention ON %s', rel);
     END IF;
@@ -217,7 +235,8 @@ END
 $$;
 
 -- Called by the label hook when a tag changes.
-CREATE FUNCTION privacy_tags._refresh_enforcement(rel regclass, changed_attnum int2, changed_label text)
+CREATE FUNCTION privacy_tags._refresh_enforcement(rel regclass, changed_attnum int2, changed_label text,
+                                                  changed_subject boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -225,7 +244,7 @@ AS $$
 BEGIN
     IF EXISTS (SELECT FROM pg_trigger
                 WHERE tgrelid = rel AND tgname = 'privacy_tags_retention' AND tgparentid = 0) THEN
-        PERFORM privacy_tags._install_trigger(rel, changed_attnum, changed_label);
+        PERFORM privacy_tags._install_trigger(rel, changed_attnum, changed_label, changed_subject);
     END IF;
 END
 $$;
