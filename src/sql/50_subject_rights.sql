@@ -646,3 +646,13 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Internal functions: only for the extension's own SECURITY DEFINER code and
+-- privacy_admin (run_purge calls _purge_plan as its caller).
+REVOKE ALL ON FUNCTION privacy_tags._subject_tables(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy_tags._tagged_columns(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy_tags._erase(text, text, text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy_tags._erase_audited(text, text, text, text, text[], boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy_tags._withdraw(text, text, text[], boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy_tags._purge_plan(regclass, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy_tags._purge_plan(regclass, timestamptz) TO privacy_admin;
