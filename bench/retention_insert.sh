@@ -97,6 +97,7 @@ echo "retention_insert: measured in $(( $(date +%s) - start )) s" >&2
 profile() {
 	local v=$1 bpid i
 	q -c "TRUNCATE bench.ri_$v" -c "CHECKPOINT"
+	rm -f "$work/profile.pid"
 	psql -X -q -At -v ON_ERROR_STOP=1 -c "SELECT pg_backend_pid()" -c "SELECT pg_sleep(1)" \
 		-c "SET jit = off" -c "SELECT bench.time_insert('$v', 0)" >"$work/profile.pid" &
 	local session=$!
@@ -105,6 +106,7 @@ profile() {
 		sleep 0.05
 	done
 	bpid=$(head -1 "$work/profile.pid")
+	[ -n "$bpid" ] || return 1
 	# perf stops when the backend exits, at the end of the session
 	perf record -q -F 999 -p "$bpid" -o "$work/perf.$v.data" >/dev/null 2>&1 &
 	local rec=$!

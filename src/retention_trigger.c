@@ -15,7 +15,11 @@
  * tag of an enforced table changes, so every session's next statement sees
  * the new windows (CREATE TRIGGER invalidates the relcache entry).
  *
- * The arguments are parsed once per statement and kept in fn_extra.
+ * The arguments are parsed once per backend and kept in a hash keyed by
+ * trigger and relation, dropped by relcache invalidation.  Per transaction
+ * each window gets two bounds in the anchor's own domain, so that a row's
+ * check is one integer comparison; only anchors within days of the edge of
+ * the window take the exact, time-zone aware computation.
  */
 #include "postgres.h"
 
@@ -30,6 +34,9 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -66,21 +73,62 @@ typedef struct RetentionColumn
 	Datum		purposes;		/* text[] of the tag's purposes */
 	const char *subject_type;	/* non-NULL for a subject key */
 	Oid			subject_typoutput;
+
+	/*
+	 * Per transaction (per value of now()): anchors at or below lo are
+	 * expired, anchors at or above hi are not; only anchors in between
+	 * need the exact (time-zone aware) computation.  In the anchor's own
+	 * domain: DateADT or Timestamp(Tz), widened to int64.
+	 */
+	bool		forever;		/* a window so long nothing ever expires */
+	TimestampTz bounds_now;
+	bool		bounds_valid;
+	int64		lo;
+	int64		hi;
 } RetentionColumn;
 
 typedef struct RetentionPlan
 {
 	Oid			tgoid;
 	Oid			relid;
+	MemoryContext cxt;			/* holds the plan */
 	int			ncolumns;
 	int			nsubjects;
 	bool		nconsent;
-	bool		any_restriction;	/* an active restriction exists */
 	Oid			checker;		/* owner of privacy_tags.consents */
 	RetentionColumn columns[FLEXIBLE_ARRAY_MEMBER];
 } RetentionPlan;
 
 #define SUBJECT_PREFIX "@subject "
+
+/*
+ * Plans live across statements in a backend-local hash keyed by trigger and
+ * relation, dropped when the relation's relcache entry is invalidated
+ * (renamed or dropped columns, a rewritten trigger).
+ */
+typedef struct PlanKey
+{
+	Oid			tgoid;
+	Oid			relid;
+} PlanKey;
+
+typedef struct PlanEntry
+{
+	PlanKey		key;
+	RetentionPlan *plan;
+} PlanEntry;
+
+/* What one statement knows beyond the plan. */
+typedef struct StatementState
+{
+	Oid			tgoid;
+	Oid			relid;
+	bool		restrictions_known;
+	bool		any_restriction;
+} StatementState;
+
+static HTAB *plan_cache = NULL;
+static MemoryContext plan_cache_cxt = NULL;
 
 static SPIPlanPtr consent_plan = NULL;
 static SPIPlanPtr restriction_plan = NULL;
@@ -108,13 +156,34 @@ retention_init(void)
 							 NULL, NULL, NULL);
 }
 
+static void
+plan_cache_invalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	PlanEntry  *entry;
+
+	if (plan_cache == NULL)
+		return;
+	hash_seq_init(&status, plan_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (relid == InvalidOid || entry->key.relid == relid)
+		{
+			MemoryContextDelete(entry->plan->cxt);
+			hash_search(plan_cache, &entry->key, HASH_REMOVE, NULL);
+		}
+	}
+}
+
 /* The trigger's arguments, parsed and resolved against rel. */
 static RetentionPlan *
-build_plan(Trigger *trigger, Relation rel, MemoryContext cxt)
+build_plan(Trigger *trigger, Relation rel)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	int			n = trigger->tgnargs / 2;
 	RetentionPlan *plan;
+	MemoryContext cxt = AllocSetContextCreate(plan_cache_cxt, "privacy_tags retention plan",
+											  ALLOCSET_SMALL_SIZES);
 
 	if (trigger->tgnargs % 2 != 0)
 		ereport(ERROR,
@@ -125,6 +194,7 @@ build_plan(Trigger *trigger, Relation rel, MemoryContext cxt)
 
 	plan = MemoryContextAllocZero(cxt, offsetof(RetentionPlan, columns) +
 								  n * sizeof(RetentionColumn));
+	plan->cxt = cxt;
 	plan->tgoid = trigger->tgoid;
 	plan->relid = RelationGetRelid(rel);
 
@@ -198,6 +268,9 @@ build_plan(Trigger *trigger, Relation rel, MemoryContext cxt)
 			c->window.day = tag.days;
 			c->window.time = tag.usecs;
 			c->action = tag.action;
+			/* beyond timestamp range from any anchor: never expires */
+			c->forever = tag.months > 12 * 100000 || tag.days > 36500000 ||
+				tag.usecs / PT_USECS_PER_HOUR > INT64CONST(876000000);
 		}
 		c->consent = tag.basis == PT_BASIS_CONSENT;
 		if (c->consent)
@@ -275,7 +348,8 @@ checker_role(void)
 
 /* Refuse a write to a restricted subject's row, or without consent. */
 static void
-check_subject_rules(RetentionPlan *plan, Relation rel, HeapTuple tuple, bool is_old)
+check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, HeapTuple tuple,
+					bool is_old)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 
@@ -295,7 +369,7 @@ check_subject_rules(RetentionPlan *plan, Relation rel, HeapTuple tuple, bool is_
 		args[0] = CStringGetTextDatum(s->subject_type);
 		args[1] = CStringGetTextDatum(OidOutputFunctionCall(s->subject_typoutput, key));
 
-		if (plan->any_restriction &&
+		if (any_restriction &&
 			run_check(plan->checker, &restriction_plan,
 					  "SELECT EXISTS (SELECT FROM privacy_tags.restrictions "
 					  "WHERE subject_type OPERATOR(pg_catalog.=) $1 "
@@ -361,6 +435,89 @@ expiry_of(Datum anchor, Oid anchor_type, Interval *window)
 												   IntervalPGetDatum(window)));
 }
 
+static int64
+anchor_int(Datum d, Oid type)
+{
+	return type == DATEOID ? (int64) DatumGetDateADT(d) : DatumGetInt64(d);
+}
+
+static Datum
+int_anchor(int64 v, Oid type)
+{
+	return type == DATEOID ? DateADTGetDatum((DateADT) v) : Int64GetDatum(v);
+}
+
+/*
+ * Compute the per-transaction bounds of column c: anchors at or below lo
+ * are expired, at or above hi are not.  Month arithmetic and time zones
+ * make the exact boundary move by a few days, so start at now - window and
+ * step a day at a time (a handful of steps at most).
+ */
+static void
+compute_bounds(RetentionColumn *c, TimestampTz now)
+{
+	const int64 day = c->anchor_type == DATEOID ? 1 : USECS_PER_DAY;
+	TimestampTz start = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+																TimestampTzGetDatum(now),
+																IntervalPGetDatum(&c->window)));
+	Datum		guess;
+	int64		lo,
+				hi;
+	int			steps;
+
+	switch (c->anchor_type)
+	{
+		case DATEOID:
+			guess = DirectFunctionCall1(timestamptz_date, TimestampTzGetDatum(start));
+			break;
+		case TIMESTAMPOID:
+			guess = DirectFunctionCall1(timestamptz_timestamp, TimestampTzGetDatum(start));
+			break;
+		default:
+			guess = TimestampTzGetDatum(start);
+			break;
+	}
+	lo = anchor_int(guess, c->anchor_type);
+	for (steps = 0; steps < 8 && expiry_of(int_anchor(lo, c->anchor_type), c->anchor_type, &c->window) > now; steps++)
+		lo -= day;
+	hi = lo + (c->anchor_type == DATEOID ? 1 : 4 * day);
+	for (; steps < 16 && expiry_of(int_anchor(hi, c->anchor_type), c->anchor_type, &c->window) <= now; steps++)
+		hi += day;
+	if (steps >= 16)
+	{
+		/* could not bracket: let every row take the exact path */
+		lo = PG_INT64_MIN;
+		hi = PG_INT64_MAX;
+	}
+	c->lo = lo;
+	c->hi = hi;
+	c->bounds_now = now;
+	c->bounds_valid = true;
+}
+
+/* Is the value anchored at anchor past its window at now? */
+static bool
+is_expired(RetentionColumn *c, Datum anchor, TimestampTz now, TimestampTz *expiry)
+{
+	int64		a = anchor_int(anchor, c->anchor_type);
+
+	if (c->forever)
+		return false;
+	if (!c->bounds_valid || c->bounds_now != now)
+		compute_bounds(c, now);
+	if (a >= c->hi)
+		return false;
+	if (a > c->lo || expiry != NULL)
+	{
+		TimestampTz e = expiry_of(anchor, c->anchor_type, &c->window);
+
+		if (expiry)
+			*expiry = e;
+		return e <= now;
+	}
+	return true;
+}
+
 /* "3 years after last_contact_at" */
 static char *
 window_text(const RetentionColumn *c)
@@ -383,6 +540,7 @@ retention_trigger(PG_FUNCTION_ARGS)
 	HeapTuple	tuple;
 	TupleDesc	tupdesc;
 	RetentionPlan *plan;
+	StatementState *state;
 	TimestampTz now;
 	int			nnull = 0;
 	int		   *nullcols = NULL;
@@ -406,42 +564,97 @@ retention_trigger(PG_FUNCTION_ARGS)
 	if (pt_purging)
 		return PointerGetDatum(tuple);
 
-	plan = (RetentionPlan *) fcinfo->flinfo->fn_extra;
-	if (plan == NULL || plan->tgoid != trigdata->tg_trigger->tgoid ||
-		plan->relid != RelationGetRelid(rel))
+	/* the plan: parsed once per backend, trigger and relation */
 	{
-		if (plan != NULL)
-			pfree(plan);
-		plan = build_plan(trigdata->tg_trigger, rel, fcinfo->flinfo->fn_mcxt);
-		if (plan->nsubjects > 0)
-		{
-			Oid			argtypes[1] = {TEXTARRAYOID};
-			Datum		types[1];
-			Datum	   *elems = palloc(sizeof(Datum) * plan->nsubjects);
-			int			n = 0;
+		PlanKey		key;
+		PlanEntry  *entry;
+		bool		found;
 
-			for (int i = 0; i < plan->ncolumns; i++)
-				if (plan->columns[i].subject_type)
-					elems[n++] = CStringGetTextDatum(plan->columns[i].subject_type);
-			types[0] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
-			plan->checker = checker_role();
-			/* once per statement: most of the time nobody is restricted */
-			plan->any_restriction =
-				run_check(plan->checker, &any_restriction_plan,
-						  "SELECT EXISTS (SELECT FROM privacy_tags.restrictions "
-						  "WHERE subject_type OPERATOR(pg_catalog.=) ANY ($1) AND lifted_at IS NULL)",
-						  1, argtypes, types);
+		if (plan_cache == NULL)
+		{
+			HASHCTL		ctl;
+
+			plan_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
+												   "privacy_tags retention plans",
+												   ALLOCSET_DEFAULT_SIZES);
+			memset(&ctl, 0, sizeof(ctl));
+			ctl.keysize = sizeof(PlanKey);
+			ctl.entrysize = sizeof(PlanEntry);
+			ctl.hcxt = plan_cache_cxt;
+			plan_cache = hash_create("privacy_tags retention plans", 64, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+			CacheRegisterRelcacheCallback(plan_cache_invalidate, (Datum) 0);
 		}
-		fcinfo->flinfo->fn_extra = plan;
+		memset(&key, 0, sizeof(key));
+		key.tgoid = trigdata->tg_trigger->tgoid;
+		key.relid = RelationGetRelid(rel);
+		entry = hash_search(plan_cache, &key, HASH_FIND, &found);
+		if (!found)
+		{
+			RetentionPlan *fresh = build_plan(trigdata->tg_trigger, rel);
+
+			entry = hash_search(plan_cache, &key, HASH_ENTER, &found);
+			entry->plan = fresh;
+		}
+		plan = entry->plan;
+	}
+
+	/* what this statement knows: whether anybody is restricted at all */
+	state = (StatementState *) fcinfo->flinfo->fn_extra;
+	if (state == NULL || state->tgoid != plan->tgoid || state->relid != plan->relid)
+	{
+		if (state == NULL)
+			state = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(StatementState));
+		state->tgoid = plan->tgoid;
+		state->relid = plan->relid;
+		state->restrictions_known = false;
+		fcinfo->flinfo->fn_extra = state;
+	}
+	if (plan->nsubjects > 0 && !state->restrictions_known)
+	{
+		Oid			argtypes[1] = {TEXTARRAYOID};
+		Datum		types[1];
+		Datum	   *elems = palloc(sizeof(Datum) * plan->nsubjects);
+		int			n = 0;
+
+		for (int i = 0; i < plan->ncolumns; i++)
+			if (plan->columns[i].subject_type)
+				elems[n++] = CStringGetTextDatum(plan->columns[i].subject_type);
+		types[0] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+		if (!OidIsValid(plan->checker))
+			plan->checker = checker_role();
+		/* once per statement: most of the time nobody is restricted */
+		state->any_restriction =
+			run_check(plan->checker, &any_restriction_plan,
+					  "SELECT EXISTS (SELECT FROM privacy_tags.restrictions "
+					  "WHERE subject_type OPERATOR(pg_catalog.=) ANY ($1) AND lifted_at IS NULL)",
+					  1, argtypes, types);
+		state->restrictions_known = true;
+		/* the SPI call may have processed invalidations: look the plan up again */
+		{
+			PlanKey		key;
+			PlanEntry  *entry;
+
+			memset(&key, 0, sizeof(key));
+			key.tgoid = trigdata->tg_trigger->tgoid;
+			key.relid = RelationGetRelid(rel);
+			entry = hash_search(plan_cache, &key, HASH_FIND, NULL);
+			if (entry == NULL)
+			{
+				entry = hash_search(plan_cache, &key, HASH_ENTER, NULL);
+				entry->plan = build_plan(trigdata->tg_trigger, rel);
+			}
+			plan = entry->plan;
+		}
 	}
 	if (plan->ncolumns == 0)
 		return PointerGetDatum(tuple);
 
-	if (plan->nsubjects > 0 && (plan->any_restriction || plan->nconsent))
+	if (plan->nsubjects > 0 && (state->any_restriction || plan->nconsent))
 	{
-		check_subject_rules(plan, rel, tuple, false);
-		if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) && plan->any_restriction)
-			check_subject_rules(plan, rel, trigdata->tg_trigtuple, true);
+		check_subject_rules(plan, state->any_restriction, rel, tuple, false);
+		if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) && state->any_restriction)
+			check_subject_rules(plan, state->any_restriction, rel, trigdata->tg_trigtuple, true);
 	}
 
 	tupdesc = RelationGetDescr(rel);
@@ -466,11 +679,12 @@ retention_trigger(PG_FUNCTION_ARGS)
 		anchor = heap_getattr(tuple, c->anchor_attnum, tupdesc, &isnull);
 		if (isnull)
 			continue;			/* the clock has not started */
-		expiry = expiry_of(anchor, c->anchor_type, &c->window);
-		if (expiry > now)
+		if (!is_expired(c, anchor, now, NULL))
 			continue;
 
 		if (pt_expired_writes == PT_EXPIRED_REFUSE)
+		{
+			(void) is_expired(c, anchor, now, &expiry);
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
 					 errmsg("value of column \"%s\" of relation \"%s\" expired at %s, %s",
@@ -481,6 +695,7 @@ retention_trigger(PG_FUNCTION_ARGS)
 					 errhint("Write a later \"%s\", or set privacy_tags.expired_writes = 'apply' to %s instead.",
 							 c->anchor,
 							 c->action == PT_ACTION_NULLIFY ? "store NULL" : "skip the row")));
+		}
 
 		if (c->action == PT_ACTION_DELETE)
 			skip = true;
