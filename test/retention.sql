@@ -1,6 +1,6 @@
 -- pgTAP: the seed policies' retention promises, kept by tags and purge.
 BEGIN;
-SELECT plan(34);
+SELECT plan(36);
 SET search_path = public, privacy_tags;
 SET TimeZone = 'Europe/Stockholm';
 
@@ -101,6 +101,21 @@ SET LOCAL privacy_tags.expired_writes = apply;
 SELECT lives_ok($$INSERT INTO tap_hits VALUES (12, '192.0.2.12', '2001-01-01', '/')$$, 'apply: accepted ...');
 SELECT is((SELECT ip FROM tap_hits WHERE id = 12), NULL, '... with the IP address nulled');
 SELECT ok(unenforce('tap_hits'), 'unenforce');
+
+-- the trigger's fast bounds agree with the exact window, hour by hour across
+-- month ends and a daylight saving change (Europe/Stockholm, 1 month window)
+CREATE TABLE tap_edge (id serial, v text, d date, ts timestamp, tz timestamptz);
+SELECT tag('tap_edge', 'v', 'contact.email; retain=1 month after tz; on_expiry=nullify');
+SELECT enforce('tap_edge');
+SET LOCAL privacy_tags.expired_writes = apply;
+INSERT INTO tap_edge (v, tz) SELECT 'x', g FROM generate_series(now() - interval '40 days', now() - interval '20 days', interval '37 minutes') g;
+SELECT is((SELECT count(*)::int FROM tap_edge WHERE (v IS NULL) <> (tz + interval '1 month' <= now())), 0,
+          'timestamptz anchors: the trigger nulls exactly the expired values');
+SELECT tag('tap_edge', 'v', 'contact.email; retain=1 month after d; on_expiry=nullify');
+TRUNCATE tap_edge;
+INSERT INTO tap_edge (v, d) SELECT 'x', g::date FROM generate_series(now() - interval '70 days', now() - interval '20 days', interval '1 day') g;
+SELECT is((SELECT count(*)::int FROM tap_edge WHERE (v IS NULL) <> (d::timestamptz + interval '1 month' <= now())), 0,
+          'date anchors: the trigger nulls exactly the expired values');
 
 SELECT * FROM finish();
 ROLLBACK;
