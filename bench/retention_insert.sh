@@ -6,7 +6,7 @@
 #   - pgbench: single-row INSERTs from several clients for a fixed time (tps);
 #   - server side: one INSERT ... SELECT of BENCH_ROWS rows, timed inside the
 #     server, which leaves out commits and round trips and so shows the
-#     per-row cost of the trigger.
+#     per-row cost of the trigger (two passes a round).
 # Run through bench/run.sh (see there); prints its BENCHMARKS.md section.
 #
 #   BENCH_ROWS    rows of the server-side INSERT ... SELECT (default 1000000)
@@ -23,7 +23,8 @@ warmup_seconds=3
 goal_pct=5		# C trigger at most this much slower than no trigger
 goal_ratio=3	# PL/pgSQL overhead at least this many times the C overhead
 db=privacy_tags_bench_retention_insert
-variants=(none c plpgsql)
+variants=(none c plpgsql)			# pgbench
+server_variants=(none c plpgsql c_noop)	# INSERT ... SELECT
 
 export PGDATABASE=$db
 dropdb --if-exists "$db" >/dev/null 2>&1 || true
@@ -60,32 +61,45 @@ run_pgbench() {
 		return 1
 	fi
 	if [ "$r" -gt 0 ]; then
-		q -c "INSERT INTO bench.results VALUES ('pgbench', '$v', $r, $tps, NULL, $processed)"
+		q -c "INSERT INTO bench.results VALUES ('pgbench', '$v', $r, $tps, $processed)"
 	fi
 	echo "  round $r pgbench ri_$v: $tps tps" >&2
 }
 
-# run_server <variant> <round>: one INSERT ... SELECT on an empty table
+# run_server <variant> <pass>: one INSERT ... SELECT on an empty table
 # (variant c_noop: table ri_c, its trigger returning at once).
 run_server() {
-	local v=$1 r=$2 ms
+	local v=$1 p=$2 ms
 	q -c "TRUNCATE bench.ri_${v%_noop}" -c "CHECKPOINT"
-	ms=$(q -c "SET jit = off" -c "SELECT round(bench.time_insert('$v', $r)::numeric, 1)")
-	echo "  round $r INSERT ... SELECT, $v: $ms ms" >&2
+	ms=$(q -c "SET jit = off" -c "SELECT round(bench.time_insert('$v', $p)::numeric, 1)")
+	echo "  pass $p INSERT ... SELECT, $v: $ms ms" >&2
+}
+
+# rotated <offset> <item>...: the items, rotated left by offset
+rotated() {
+	local k=$1 n i
+	shift
+	n=$#
+	local items=("$@")
+	for ((i = 0; i < n; i++)); do
+		printf '%s\n' "${items[$(( (i + k) % n ))]}"
+	done
 }
 
 start=$(date +%s)
 for ((r = 0; r <= rounds; r++)); do
-	# rotate the order of the variants from one round to the next
-	order=()
-	for ((i = 0; i < ${#variants[@]}; i++)); do
-		order+=("${variants[$(( (i + r) % ${#variants[@]} ))]}")
-	done
 	secs=$seconds
 	[ "$r" -eq 0 ] && secs=$warmup_seconds
-	for v in "${order[@]}"; do run_pgbench "$v" "$r" "$secs"; done
-	for v in "${order[@]}"; do run_server "$v" "$r"; done
-	run_server c_noop "$r"
+	for v in $(rotated "$r" "${variants[@]}"); do
+		run_pgbench "$v" "$r" "$secs"
+	done
+	# two server-side passes a round (pass 2r-1 and 2r; 0 is the warm-up)
+	for p in $(( r == 0 ? 0 : 2 * r - 1 )) $(( 2 * r )); do
+		for v in $(rotated "$p" "${server_variants[@]}"); do
+			run_server "$v" "$p"
+		done
+		[ "$r" -eq 0 ] && break
+	done
 	echo "retention_insert: round $r of $rounds done$([ "$r" -eq 0 ] && echo ' (warm-up, not counted)')" >&2
 done
 echo "retention_insert: measured in $(( $(date +%s) - start )) s" >&2
@@ -95,21 +109,24 @@ echo "retention_insert: measured in $(( $(date +%s) - start )) s" >&2
 # into the table without trigger.  Not counted in the results.
 # profile <variant>: perf report of the backend, "<percent> <symbol>" lines.
 profile() {
-	local v=$1 bpid i
+	local v=$1 bpid i session rec
 	q -c "TRUNCATE bench.ri_$v" -c "CHECKPOINT"
 	rm -f "$work/profile.pid"
 	psql -X -q -At -v ON_ERROR_STOP=1 -c "SELECT pg_backend_pid()" -c "SELECT pg_sleep(1)" \
 		-c "SET jit = off" -c "SELECT bench.time_insert('$v', 0)" >"$work/profile.pid" &
-	local session=$!
+	session=$!
 	for ((i = 0; i < 100; i++)); do
 		[ -s "$work/profile.pid" ] && break
 		sleep 0.05
 	done
 	bpid=$(head -1 "$work/profile.pid")
-	[ -n "$bpid" ] || return 1
+	if [ -z "$bpid" ]; then
+		wait "$session" || true
+		return 1
+	fi
 	# perf stops when the backend exits, at the end of the session
 	perf record -q -F 999 -p "$bpid" -o "$work/perf.$v.data" >/dev/null 2>&1 &
-	local rec=$!
+	rec=$!
 	wait "$session" || return 1
 	wait "$rec" || return 1
 	perf report -i "$work/perf.$v.data" --no-children --sort symbol --stdio 2>/dev/null |
@@ -120,9 +137,10 @@ if command -v perf >/dev/null 2>&1 && perf record -q -o "$work/perf.test" true >
 	&& profile none >"$work/profile.none" && profile c >"$work/profile.c" \
 	&& [ -s "$work/profile.none" ] && [ -s "$work/profile.c" ]; then
 	# functions with at least 0.2 % of the C run's samples that the run
-	# without trigger hardly uses (under 0.05 %)
+	# without trigger hardly uses (under 0.05 %); unresolved addresses left out
 	profile_c=$(awk 'NR == FNR { base[$2] = $1; next }
-		$1 >= 0.2 && $2 !~ /^0x/ && (base[$2] + 0) < 0.05 { sum += $1; list = list (list ? ", " : "") "`" $2 "` " $1 " %" }
+		$1 >= 0.2 && $2 !~ /^0x/ && (base[$2] + 0) < 0.05 {
+			sum += $1; list = list (list ? ", " : "") "`" $2 "` " $1 " %" }
 		END { if (list) printf "%.1f %% of them, in: %s", sum, list }' "$work/profile.none" "$work/profile.c")
 	echo "retention_insert: profile of the C trigger: $profile_c" >&2
 else
@@ -142,25 +160,26 @@ settings=$(q -c "SELECT string_agg(name || '=' || setting || coalesce(unit, ''),
 	WHERE name IN ('shared_buffers', 'fsync', 'wal_level', 'max_wal_size', 'synchronous_commit')")
 cpu=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: *//' || true)
 
-# Medians, then overheads: overhead = time per unit of work with the
-# trigger - the same without.  Units of work: a pgbench transaction (time
-# 1/tps, in µs), a server-side statement (wall-clock or backend CPU ms).
-cat >"$work/med.sql" <<'SQL'
+# Medians (and, server side, the fastest run), then overheads: overhead =
+# time per unit of work with the trigger - the same without.  Units of work:
+# a pgbench transaction (time 1/tps, in µs), a server-side statement (ms).
+cat >"$work/stats.sql" <<'SQL'
 CREATE TEMP VIEW t AS
 	SELECT 'pgbench' AS m, variant, round, 1e6 / value AS t, value AS shown
 	FROM bench.results WHERE kind = 'pgbench'
 	UNION ALL
-	SELECT 'wall', variant, round, value, value FROM bench.results WHERE kind = 'server'
+	SELECT 'server', variant, round, value, value FROM bench.results WHERE kind = 'server'
 	UNION ALL
-	SELECT 'cpu', variant, round, cpu_ms, cpu_ms FROM bench.results WHERE kind = 'server';
+	SELECT 'fastest', variant, round, value, value FROM bench.results WHERE kind = 'server';
 CREATE TEMP VIEW w AS
 	WITH med AS (
-		SELECT m, variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY t) AS t,
-			   percentile_cont(0.5) WITHIN GROUP (ORDER BY shown) AS shown
+		SELECT m, variant,
+			   CASE m WHEN 'fastest' THEN min(t) ELSE percentile_cont(0.5) WITHIN GROUP (ORDER BY t) END AS t,
+			   CASE m WHEN 'fastest' THEN min(shown) ELSE percentile_cont(0.5) WITHIN GROUP (ORDER BY shown) END AS shown
 		FROM t GROUP BY m, variant
 	)
 	SELECT m,
-		   array_position('{pgbench,wall,cpu}'::text[], m) AS ord,
+		   array_position('{pgbench,server,fastest}'::text[], m) AS ord,
 		   CASE m WHEN 'pgbench' THEN 1.0 ELSE :rows / 1000.0 END AS per,	-- units a µs a row
 		   max(shown) FILTER (WHERE variant = 'none') AS s_none,
 		   max(shown) FILTER (WHERE variant = 'c') AS s_c,
@@ -176,14 +195,16 @@ CREATE TEMP VIEW per_round AS	-- C overhead of each round, against the no-trigge
 	WHERE a.variant = 'none' AND c.variant = 'c'
 	GROUP BY a.m;
 SQL
-table=$(q -v rows="$rows" -f "$work/med.sql" -c "
-SELECT format('| %s | %s | %s | %s | **%s %%** | %s to %s %% | %s %% | **%s** | %s | %s |',
-			  CASE m WHEN 'pgbench' THEN 'pgbench, single-row INSERT: tps'
-					 WHEN 'wall' THEN 'INSERT ... SELECT of ' || to_char($rows, 'FM9,999,999,999') || ' rows: wall-clock ms'
-					 ELSE 'the same: CPU ms of the backend' END,
+stats() { q -v rows="$rows" -f "$work/stats.sql" -c "$1"; }
+table=$(stats "
+SELECT format('| %s | %s | %s | %s | **%s %%** | %s | %s %% | **%s** | %s | %s |',
+			  CASE m WHEN 'pgbench' THEN 'pgbench, single-row INSERT: tps, median'
+					 WHEN 'server' THEN 'INSERT ... SELECT of ' || to_char($rows, 'FM9,999,999,999') || ' rows: ms, median'
+					 ELSE 'the same: ms, fastest run' END,
 			  round(s_none::numeric, 1), round(s_c::numeric, 1), round(s_pl::numeric, 1),
 			  round((100 * (t_c / t_none - 1))::numeric, 1),
-			  round(lo::numeric, 1), round(hi::numeric, 1),
+			  CASE WHEN m = 'fastest' THEN '—'
+				   ELSE round(lo::numeric, 1) || ' to ' || round(hi::numeric, 1) || ' %' END,
 			  round((100 * (t_pl / t_none - 1))::numeric, 1),
 			  CASE WHEN t_c > t_none THEN round(((t_pl - t_none) / (t_c - t_none))::numeric, 1) || 'x'
 				   ELSE 'n/a (C overhead ≤ 0)' END,
@@ -191,19 +212,21 @@ SELECT format('| %s | %s | %s | %s | **%s %%** | %s to %s %% | %s %% | **%s** | 
 			  CASE WHEN t_c <= t_none THEN 'n/a'
 				   WHEN (t_pl - t_none) / (t_c - t_none) >= $goal_ratio THEN 'yes' ELSE '**no**' END)
 FROM w JOIN per_round USING (m) ORDER BY ord")
-perrow=$(q -v rows="$rows" -f "$work/med.sql" -c "
+perrow=$(stats "
 SELECT format('| %s | %s | %s | %s | %s | %s |',
-			  CASE m WHEN 'wall' THEN 'wall-clock' ELSE 'CPU of the backend' END,
+			  CASE m WHEN 'server' THEN 'medians' ELSE 'fastest runs' END,
 			  round((t_none / per)::numeric, 2), round(((t_c - t_none) / per)::numeric, 2),
 			  round(((t_noop - t_none) / per)::numeric, 2), round(((t_c - t_noop) / per)::numeric, 2),
 			  round(((t_pl - t_none) / per)::numeric, 2))
 FROM w WHERE m <> 'pgbench' ORDER BY ord")
-by_round() {	# by_round <kind> <column>: the values of every round, by variant
+by_round() {	# by_round <kind>: the values of every round (pass), by variant
 	q -c "SELECT string_agg(variant || ': ' || vals, '; ' ORDER BY ord) FROM (
 		SELECT variant, array_position('{none,c,plpgsql,c_noop}'::text[], variant) AS ord,
-			   string_agg(round($2::numeric)::text, ', ' ORDER BY round) AS vals
+			   string_agg(round(value::numeric)::text, ', ' ORDER BY round) AS vals
 		FROM bench.results WHERE kind = '$1' GROUP BY variant) s"
 }
+rounds_pg=$(by_round pgbench)
+rounds_srv=$(by_round server)
 profile_note=""
 if [ -n "$profile_c" ]; then
 	profile_note="- CPU profile (\`perf record\` of the backend during one INSERT ... SELECT
@@ -212,9 +235,6 @@ if [ -n "$profile_c" ]; then
   trigger (under 0.05 % each).
 "
 fi
-rounds_pg=$(by_round pgbench value)
-rounds_wall=$(by_round server value)
-rounds_cpu=$(by_round server cpu_ms)
 
 cat <<EOF
 ## retention_insert: INSERT with the retention trigger, C vs PL/pgSQL
@@ -237,16 +257,18 @@ inserted is inside its windows, so the triggers let every row through.
   days ago, seen 0–28.9 days ago), with \`synchronous_commit=off\` (and the
   throwaway cluster has \`fsync=off\`), so commits do not wait for the disk;
   the table is emptied (TRUNCATE) and a CHECKPOINT taken before every run.
+  ${rounds} rounds after a ${warmup_seconds}-second warm-up round, the order of
+  the three tables rotating from round to round.
 - **INSERT ... SELECT**: the ${rows} rows of a prepared source table (same
   distributions) inserted by one statement on an emptied table after a
-  CHECKPOINT, timed inside the server: wall-clock (\`clock_timestamp()\`
-  around the statement; commit not included) and the CPU time the backend
-  used meanwhile (\`/proc/self/stat\`, 10 ms ticks), which other load on the
-  machine disturbs less. This leaves out the per-transaction costs (commit,
-  round trip, parse) and shows what the trigger costs a row.
-- ${rounds} rounds after a warm-up round (pgbench ${warmup_seconds} s); in each round
-  the three variants run one after the other, the order rotating from round
-  to round. Values are the medians of the rounds.
+  CHECKPOINT, timed inside the server (\`clock_timestamp()\` around the
+  statement; commit not included). This leaves out the per-transaction costs
+  (commit, round trip, parse) and shows what the trigger costs a row. Two
+  passes a round, $(( 2 * rounds )) in all after a warm-up pass, the order of
+  the variants rotating from pass to pass. A fourth variant, *C, returning
+  at once*, inserts into the C table with \`privacy_tags.purging = on\`,
+  under which the C trigger returns the row before looking at it: what
+  calling any BEFORE ROW trigger costs.
 
 - Command: \`${BENCH_COMMAND:-./scripts/in_cluster.sh ./bench/run.sh retention_insert}\`
 - Date: ${BENCH_DATE:-$(date -u +%Y-%m-%d)}
@@ -258,23 +280,23 @@ inserted is inside its windows, so the triggers let every row through.
 ${table}
 
 - *overhead*: time per transaction (pgbench: 1/tps) or per statement with
-  the trigger minus the same without, from the medians, as a percentage of
-  the time without. *Per round*: the lowest and highest of the rounds' C
-  overheads, each against the no-trigger run of the same round.
+  the trigger minus the same without, as a percentage of the time without.
+  *Per round*: the lowest and highest of the rounds' (passes') C overheads,
+  each against the no-trigger run of the same round. *Fastest run*: the
+  shortest of each variant's runs, which other load on the shared machine
+  disturbs least.
 - *overhead ratio*: PL/pgSQL overhead ÷ C overhead.
 
-Per row, server side (µs, medians):
+Per row, INSERT ... SELECT (µs):
 
-| time | INSERT, no trigger | C trigger overhead | of which: calling a BEFORE ROW trigger | of which: the checks | PL/pgSQL trigger overhead |
+| statistic | INSERT, no trigger | C trigger overhead | of which: calling a BEFORE ROW trigger | of which: the checks | PL/pgSQL trigger overhead |
 | --- | ---: | ---: | ---: | ---: | ---: |
 ${perrow}
 
-- *calling a BEFORE ROW trigger*: the same INSERT into the C table with
-  \`privacy_tags.purging = on\`, under which the C trigger returns the row
-  at once; what any row trigger costs (the trigger manager forms a heap
-  tuple from the slot, calls the function, stores the returned tuple back).
-  *The checks*: C trigger overhead minus that.
+- *calling a BEFORE ROW trigger*: *C, returning at once* minus *none* (the
+  trigger manager fetches the row as a heap tuple, calls the function
+  through fmgr, with per-call statistics bookkeeping); *the checks*: *C*
+  minus *C, returning at once*.
 ${profile_note}- pgbench tps by round: ${rounds_pg}.
-- INSERT ... SELECT wall-clock ms by round: ${rounds_wall}.
-- INSERT ... SELECT backend CPU ms by round: ${rounds_cpu}.
+- INSERT ... SELECT ms by pass: ${rounds_srv}.
 EOF
