@@ -161,6 +161,8 @@ SELECT (SELECT count(*) FROM shop.customers) AS customers, (SELECT count(*) FROM
 SELECT relation, privacy_tags.enforce(relation) AS windowed_columns
   FROM (SELECT DISTINCT relation FROM privacy_tags.columns WHERE relation::text LIKE 'shop.%') r
  ORDER BY relation::text;
+\echo '-- (visits record pages under consent: customer 3 has given it)'
+SELECT privacy_tags.grant_consent('customer', '3', 'analytics');
 \echo '-- an import of a visit older than 30 days is refused ...'
 \set ON_ERROR_STOP off
 INSERT INTO shop.web_visits (customer_id, "IP Address", page, visited_at)
@@ -200,4 +202,40 @@ SELECT jobname, schedule, command FROM cron.job;
 \echo '== 15. The audit log: who purged and held what, with subjects only as keyed hashes'
 SELECT id, actor, action, relation, column_name, rows, subject_type, left(subject_hash, 16) AS subject_hash
   FROM privacy_tags.audit_log
+ ORDER BY id;
+
+\echo '== 16. Right of access: everything held about customer 2, as one JSON document'
+SELECT privacy_tags.grant_consent('customer', '2', 'newsletter');
+SELECT privacy_tags.grant_consent('customer', '2', 'analytics');
+SELECT jsonb_pretty(privacy_tags.subject_access('customer', '2'));
+
+\echo '== 17. Right to erasure for customer 1: the dispute is settled, the hold released'
+SELECT privacy_tags.release('customer', '1');
+\echo '-- a dry run says what will go and what the law keeps ...'
+SELECT jsonb_pretty(privacy_tags.erase('customer', '1', dry_run => true));
+\echo '-- ... and the erasure does exactly that, in one transaction'
+SELECT jsonb_pretty(privacy_tags.erase('customer', '1'));
+SELECT id, full_name, email, phone, company, relationship_ended_on FROM shop.customers ORDER BY id;
+SELECT id, customer_id, billing_address, amount FROM shop.invoices ORDER BY id;
+
+\echo '== 18. Customer 2 withdraws consent to the newsletter: only that purpose''s data goes'
+SELECT jsonb_pretty(privacy_tags.withdraw_consent('customer', '2', 'newsletter'));
+SELECT email, customer_id FROM shop.newsletter_subscribers ORDER BY email;
+\echo '-- a new newsletter sign-up without consent is refused by the trigger'
+\set ON_ERROR_STOP off
+INSERT INTO shop.newsletter_subscribers (email, customer_id) VALUES ('bo@example.se', 2);
+\set ON_ERROR_STOP on
+
+\echo '== 19. Restriction of processing while customer 2 contests their data'
+SELECT privacy_tags.restrict('customer', '2', 'accuracy contested') > 0 AS restricted;
+\set ON_ERROR_STOP off
+UPDATE shop.customers SET job_title = 'CEO' WHERE id = 2;
+\set ON_ERROR_STOP on
+SELECT privacy_tags.lift_restriction('customer', '2');
+UPDATE shop.customers SET job_title = 'CEO' WHERE id = 2;
+
+\echo '== 20. The audit log of the requests'
+SELECT id, actor, action, rows, subject_type, left(subject_hash, 16) AS subject_hash
+  FROM privacy_tags.audit_log
+ WHERE action IN ('access', 'erase', 'grant_consent', 'withdraw_consent', 'restrict', 'lift_restriction', 'release')
  ORDER BY id;
