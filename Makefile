@@ -10,7 +10,9 @@ OBJS = \
 	src/privacy_tag_io.o \
 	src/privacy_tag_ops.o \
 	src/tagging.o \
-	src/retention_trigger.o
+	src/retention_trigger.o \
+	src/value_match.o \
+	src/discover.o
 
 # The install script is assembled from the ordered parts in src/sql/.
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))

@@ -1,0 +1,144 @@
+-- bench/purge.sql: set-up of bench/purge.sh.  Run with -v rows=N (rows of
+-- each table, half of them expired as of bench.as_of()).
+--
+-- Two kinds of purge, each with a template table the measured table is
+-- recreated from before every measurement (bench.restore()):
+--   delete:  bench.purge_del, email tagged retain=3 years after last_contact
+--            (date), index on last_contact; expired rows are deleted;
+--   nullify: bench.purge_nul, ip tagged retain=30 days after seen_at
+--            (timestamptz); on_expiry=nullify, index on seen_at; expired
+--            values are set to NULL.
+-- Rows are in anchor order (rows appended over time), and no anchor lies
+-- within 4 days of the cut-off (as_of - window), so the purge's index bound
+-- (cut-off + 3 days) and its exact recheck select exactly the rows of a
+-- hand-written "anchor <= cut-off": the same row sets on both sides.
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+
+CREATE EXTENSION privacy_tags;
+CREATE SCHEMA bench;
+-- date anchors become timestamptz in the session's time zone: make it fixed
+SELECT format('ALTER DATABASE %I SET TimeZone = %L', current_database(), 'UTC') \gexec
+SET TimeZone = 'UTC';
+
+CREATE FUNCTION bench.as_of() RETURNS timestamptz IMMUTABLE LANGUAGE sql
+	AS $$ SELECT timestamptz '2025-01-01 00:00:00+00' $$;
+
+CREATE TABLE bench.kinds (
+	kind		text PRIMARY KEY,
+	rel			text NOT NULL,		-- the measured table
+	template	text NOT NULL,
+	anchor		text NOT NULL,
+	col			text NOT NULL,
+	tag			text NOT NULL,
+	cutoff		text NOT NULL,		-- as_of - window, exactly
+	hand		text NOT NULL		-- the hand-written statement
+);
+INSERT INTO bench.kinds VALUES
+	('delete', 'bench.purge_del', 'bench.purge_del_src', 'last_contact', 'email',
+	 'contact.email; basis=consent; retain=3 years after last_contact',
+	 '2022-01-01',
+	 'DELETE FROM bench.purge_del WHERE last_contact <= ''2022-01-01''::date'),
+	('nullify', 'bench.purge_nul', 'bench.purge_nul_src', 'seen_at', 'ip',
+	 'network.ip_address; basis=legitimate_interests; retain=30 days after seen_at; on_expiry=nullify',
+	 '2024-12-02 00:00:00+00',
+	 'UPDATE bench.purge_nul SET ip = NULL WHERE seen_at <= ''2024-12-02 00:00:00+00''::timestamptz AND ip IS NOT NULL');
+
+-- delete: the expired half spread over 2016-01-01 .. 2021-12-28 (cut-off
+-- 2022-01-01 minus 4 days), the rest over 2022-01-05 .. 2024-12-31.
+CREATE TABLE bench.purge_del_src AS
+SELECT i AS id,
+	   'user' || ((i * 2654435761) % 10000000) || '@example.com' AS email,
+	   CASE WHEN i <= :rows / 2
+			THEN date '2016-01-01' + ((i - 1) * 2188::bigint / (:rows / 2))::int
+			ELSE date '2022-01-05' + ((i - :rows / 2 - 1) * 1092::bigint / (:rows - :rows / 2))::int
+	   END AS last_contact
+FROM generate_series(1, :rows) i;
+
+-- nullify: the expired half seen over the year before 2024-11-28 (cut-off
+-- 2024-12-02 minus 4 days), the rest from 2024-12-06 to as_of; one row in
+-- ten of the unexpired half has no ip (the expired half always has one).
+CREATE TABLE bench.purge_nul_src AS
+SELECT i AS id,
+	   CASE WHEN i > :rows / 2 AND i % 10 = 0 THEN NULL
+			ELSE '10.0.0.0'::inet + ((i * 2654435761) % 16777216) END AS ip,
+	   CASE WHEN i <= :rows / 2
+			THEN timestamptz '2023-11-28 00:00:00+00' + (i - 1) * (interval '366 days' / (:rows / 2))
+			ELSE timestamptz '2024-12-06 00:00:00+00' + (i - :rows / 2 - 1) * (interval '25 days 23:59:59' / (:rows - :rows / 2))
+	   END AS seen_at
+FROM generate_series(1, :rows) i;
+VACUUM (FREEZE, ANALYZE) bench.purge_del_src, bench.purge_nul_src;
+
+-- No anchor within 4 days of a cut-off, and half of the rows expired.
+DO $$
+BEGIN
+	IF EXISTS (SELECT FROM bench.purge_del_src
+			   WHERE last_contact > date '2022-01-01' - 4 AND last_contact < date '2022-01-01' + 4)
+	   OR EXISTS (SELECT FROM bench.purge_nul_src
+				  WHERE seen_at > timestamptz '2024-12-02 00:00:00+00' - interval '4 days'
+					AND seen_at < timestamptz '2024-12-02 00:00:00+00' + interval '4 days')
+	   OR (SELECT count(*) FROM bench.purge_del_src WHERE last_contact <= date '2022-01-01')
+		  <> (SELECT count(*) / 2 FROM bench.purge_del_src)
+	   OR (SELECT count(*) FROM bench.purge_nul_src
+		   WHERE seen_at <= timestamptz '2024-12-02 00:00:00+00' AND ip IS NOT NULL)
+		  <> (SELECT count(*) / 2 FROM bench.purge_nul_src)
+	THEN
+		RAISE EXCEPTION 'purge bench data: anchors too close to a cut-off, or not half expired';
+	END IF;
+END $$;
+
+-- Recreate the measured table of a kind from its template: fresh table,
+-- index on the anchor, the tag.  VACUUM and CHECKPOINT follow (bench/purge.sh).
+CREATE FUNCTION bench.restore(kind text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	k bench.kinds;
+BEGIN
+	SELECT * INTO STRICT k FROM bench.kinds WHERE bench.kinds.kind = restore.kind;
+	EXECUTE format('DROP TABLE IF EXISTS %s', k.rel);
+	-- copy in the template's order (a synchronized scan could start midway)
+	PERFORM set_config('synchronize_seqscans', 'off', true);
+	EXECUTE format('CREATE TABLE %s WITH (autovacuum_enabled = off) AS SELECT * FROM %s',
+				   k.rel, k.template);
+	EXECUTE format('CREATE INDEX ON %s (%I)', k.rel, k.anchor);
+	PERFORM privacy_tags.tag(k.rel::regclass, k.col::name, k.tag::privacy_tags.privacy_tag);
+END $$;
+
+-- The statement a side runs: purge() of the table, or the hand-written one.
+CREATE FUNCTION bench.statement(kind text, side text) RETURNS text LANGUAGE sql AS $$
+	SELECT CASE side
+		WHEN 'purge' THEN format('SELECT sum(rows) FROM privacy_tags.purge(%L, as_of => %L) WHERE action = %L',
+								 k.rel, bench.as_of(), k.kind)
+		ELSE k.hand END
+	FROM bench.kinds k WHERE k.kind = statement.kind
+$$;
+
+CREATE TABLE bench.results (
+	kind		text NOT NULL,		-- delete or nullify
+	side		text NOT NULL,		-- purge or hand
+	round		int NOT NULL,
+	ms			float8 NOT NULL,
+	nrows		bigint NOT NULL		-- rows deleted or updated
+);
+
+-- Time one side on a freshly restored table, in the server.
+CREATE FUNCTION bench.run(kind text, side text, round int) RETURNS float8
+LANGUAGE plpgsql AS $$
+DECLARE
+	q text := bench.statement(kind, side);
+	t0 timestamptz;
+	ms float8;
+	n bigint;
+BEGIN
+	t0 := clock_timestamp();
+	IF side = 'purge' THEN
+		EXECUTE q INTO n;
+	ELSE
+		EXECUTE q;
+		GET DIAGNOSTICS n = ROW_COUNT;
+	END IF;
+	ms := 1000 * extract(epoch FROM clock_timestamp() - t0);
+	IF round > 0 THEN	-- round 0: the runs under auto_explain, not counted
+		INSERT INTO bench.results VALUES (kind, side, round, ms, coalesce(n, 0));
+	END IF;
+	RETURN ms;
+END $$;

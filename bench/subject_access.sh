@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# subject_access: latency of privacy_tags.subject_access() for one subject
+# against one hand-written query building the same data, on tables of
+# BENCH_ROWS rows, then on the same tables grown BENCH_GROW times (same rows
+# per subject, more subjects): is the extension close to the hand-written
+# query, and is its latency flat in the size of the tables?
+# Run through bench/run.sh (see there); prints its BENCHMARKS.md section.
+#
+#   BENCH_ROWS    rows a table has in the first measurement (default 1000000)
+#   BENCH_REPEAT  rounds counted, after one warm-up round (default 5)
+#   BENCH_CALLS   calls a side makes a round (default 200)
+#   BENCH_GROW    growth factor of the second measurement (default 10)
+#   BENCH_TABLES  tables (default 10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rows=${BENCH_ROWS:-1000000}
+rounds=${BENCH_REPEAT:-5}
+calls=${BENCH_CALLS:-200}
+grow=${BENCH_GROW:-10}
+tables=${BENCH_TABLES:-10}
+per_customer=10		# rows a customer has in each table
+customers=$(( rows / per_customer ))
+parts_rounds=3		# rounds of the timing of the parts of subject_access()
+parts_calls=100
+goal_ratio=1.5		# subject_access within this factor of the hand-written query
+goal_flat=20		# subject_access latency at the larger size within ± this many % of the smaller
+db=privacy_tags_bench_subject_access
+
+export PGDATABASE=$db
+dropdb --if-exists "$db" >/dev/null 2>&1 || true
+createdb "$db"
+work=$(mktemp -d)
+trap 'dropdb --if-exists "$db" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+
+# 1000000 -> 1M, 10000000 -> 10M, 250000 -> 250k
+label() {
+	local n=$1
+	if (( n % 1000000 == 0 )); then echo "$(( n / 1000000 ))M"
+	elif (( n % 1000 == 0 )); then echo "$(( n / 1000 ))k"
+	else echo "$n"; fi
+}
+small=$(label "$rows")
+big=$(label $(( rows * grow )))
+
+start=$(date +%s)
+echo "subject_access: set-up, $tables tables of $rows rows, $customers customers" >&2
+q -v rows="$rows" -v tables="$tables" -v customers="$customers" -f bench/subject_access.sql >/dev/null
+echo "subject_access: set up in $(( $(date +%s) - start )) s" >&2
+
+# explain <size> <customer>: EXPLAIN ANALYZE of the hand-written query, of
+# the two queries subject_access() runs on bench.t1 and of the query of
+# privacy_tags._tagged_columns() (its text taken from the installed
+# function), for a customer no measurement has asked for; then one
+# subject_access() call under auto_explain, to check that every statement
+# it runs on the tables reads them through the customer_id index.
+explain() {
+	local size=$1 id=$2 pred
+	pred="t.customer_id = '$id'::bigint"
+	q >"$work/explain.$size.hand" <<EOF
+SET jit = off;
+SET max_parallel_workers_per_gather = 0;
+SELECT replace(q, '\$1', '$id') AS hq FROM bench.hand_sql \gset
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) :hq;
+EOF
+	q >"$work/explain.$size.data" <<EOF
+SET jit = off;
+SET max_parallel_workers_per_gather = 0;
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT coalesce(jsonb_agg(to_jsonb(t) - '{}'::text[] ORDER BY t.ctid), '[]') FROM bench.t1 t WHERE $pred;
+EOF
+	q >"$work/explain.$size.expiry" <<EOF
+SET jit = off;
+SET max_parallel_workers_per_gather = 0;
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT max(t.last_seen::timestamptz + '90 days'::interval) FROM bench.t1 t WHERE $pred;
+EOF
+	q >"$work/explain.$size.tagged" <<'EOF'
+SET jit = off;
+SELECT regexp_replace(prosrc, '\mrel\M', '''bench.t1''::regclass', 'g') AS tq
+  FROM pg_proc WHERE oid = 'privacy_tags._tagged_columns(regclass)'::regprocedure \gset
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) :tq;
+EOF
+	# auto_explain logs every statement the call runs (at LOG, sent to the
+	# client with client_min_messages = log) with its plan
+	q -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" \
+		-c "SET auto_explain.log_nested_statements = on" -c "SET jit = off" \
+		-c "SET client_min_messages = log" \
+		-c "SELECT octet_length(privacy_tags.subject_access('customer', '$(( id + 1 ))')::text)" \
+		>/dev/null 2>"$work/autoexplain.$size"
+	# statements on bench.tN: how many, how many read through the index, how many scan it
+	awk '
+		/^LOG:  duration: / { flush(); inblk = 1; text = ""; idx = 0; seq = 0; next }
+		inblk && /Seq Scan on t[0-9]+ / { seq = 1 }
+		inblk && /(Index Scan using|Bitmap Index Scan on|Index Only Scan using) t[0-9]+_customer_id_idx/ { idx = 1 }
+		inblk { text = text $0 "\n" }
+		function flush() {
+			if (inblk && text ~ /FROM bench\.t[0-9]+ t WHERE/) { n++; if (idx) ni++; if (seq) ns++ }
+		}
+		END { flush(); printf "%d %d %d\n", n, ni, ns }
+	' "$work/autoexplain.$size" >"$work/autoexplain.$size.counts"
+	read -r n ni ns <"$work/autoexplain.$size.counts"
+	echo "subject_access $size: auto_explain: $n statements on the tables, $ni through the index, $ns sequential scans" >&2
+	if [ "$n" -lt $(( 2 * tables )) ] || [ "$ni" != "$n" ] || [ "$ns" != 0 ]; then
+		echo "subject_access $size: not every statement on the tables used the customer_id index" >&2
+		cat "$work/autoexplain.$size" >&2
+		return 1
+	fi
+	# the hand-written query reads every table through the index too
+	local hi
+	hi=$(grep -cE '(Index Scan using|Bitmap Index Scan on|Index Only Scan using) t[0-9]+_customer_id_idx' "$work/explain.$size.hand" || true)
+	if [ "$hi" -lt "$tables" ] || grep -qE 'Seq Scan on t[0-9]+ ' "$work/explain.$size.hand"; then
+		echo "subject_access $size: the hand-written query does not read every table through the index" >&2
+		cat "$work/explain.$size.hand" >&2
+		return 1
+	fi
+}
+
+# measure <size>: the interleaved rounds, the parts, the plans
+measure() {
+	local size=$1 ncust
+	ncust=$(q -c "SELECT customers FROM bench.params")
+	echo "subject_access $size: $rounds rounds + 1 warm-up, $calls calls a side a round" >&2
+	PGOPTIONS="-c jit=off -c max_parallel_workers_per_gather=0 -c client_min_messages=notice" \
+		q -c "CALL bench.measure('$size', $rounds, $calls)"
+	echo "subject_access $size: parts of subject_access(), $parts_rounds rounds + 1 warm-up, $parts_calls customers a round" >&2
+	PGOPTIONS="-c jit=off -c max_parallel_workers_per_gather=0 -c client_min_messages=notice" \
+		q -c "CALL bench.components('$size', $parts_rounds, $parts_calls)"
+	explain "$size" $(( ncust / 2 + 7 ))
+}
+
+measure "$small"
+
+# room for the grown tables (their size now times the factor, and as much
+# again for the index builds' sorts and the WAL of the catalog changes)
+datadir=$(q -c "SHOW data_directory")
+need_kb=$(q -c "SELECT (sum(pg_total_relation_size(format('bench.t%s', k)::regclass)) * $grow / 1024 * 1.3)::bigint
+				FROM generate_series(1, $tables) k")
+avail_kb=$(df -Pk "$datadir" | awk 'NR == 2 { print $4 }')
+if [ "$avail_kb" -lt "$need_kb" ]; then
+	echo "subject_access: growing the tables to $big rows needs about $(( need_kb / 1048576 )) GB, $(( avail_kb / 1048576 )) GB free in $datadir" >&2
+	exit 1
+fi
+t0=$(date +%s)
+echo "subject_access: growing the $tables tables to $big rows (about $(( need_kb / 1048576 )) GB)" >&2
+q -v factor="$grow" -f bench/subject_access_grow.sql >/dev/null
+grow_s=$(( $(date +%s) - t0 ))
+echo "subject_access: grown in $grow_s s" >&2
+
+measure "$big"
+echo "subject_access: measured in $(( $(date +%s) - start )) s" >&2
+
+# Every call found the subject's rows.
+bad=$(q -c "SELECT count(*) FROM bench.calls WHERE records IS NULL OR records = 0")
+if [ "$bad" != 0 ]; then
+	echo "subject_access: $bad calls found no rows" >&2
+	exit 1
+fi
+
+version=$(q -c "SHOW server_version")
+settings=$(q -c "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings
+	WHERE name IN ('shared_buffers', 'effective_cache_size', 'random_page_cost')")
+cpu=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: *//' || true)
+mem=$(awk '/^MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo 2>/dev/null || true)
+sizes=$(q -c "SELECT pg_size_pretty(sum(pg_relation_size(format('bench.t%s', k)::regclass))) || ' of tables and ' ||
+					 pg_size_pretty(sum(pg_indexes_size(format('bench.t%s', k)::regclass))) || ' of indexes'
+			  FROM generate_series(1, $tables) k")
+
+cat >"$work/stats.sql" <<SQL
+CREATE TEMP VIEW med AS
+	SELECT size, side, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms,
+		   percentile_cont(0.9) WITHIN GROUP (ORDER BY ms) AS p90,
+		   percentile_cont(0.5) WITHIN GROUP (ORDER BY records) AS records, count(*) AS n
+	FROM bench.calls GROUP BY size, side;
+CREATE TEMP VIEW round_med AS
+	SELECT size, round, side, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms
+	FROM bench.calls GROUP BY size, round, side;
+CREATE TEMP VIEW round_ratio AS
+	SELECT a.size, min(a.ms / b.ms) AS lo, max(a.ms / b.ms) AS hi
+	FROM round_med a JOIN round_med b USING (size, round)
+	WHERE a.side = 'ext' AND b.side = 'hand' GROUP BY a.size;
+CREATE TEMP VIEW sizes(size, ord) AS VALUES ('$small', 1), ('$big', 2);
+SQL
+stats() { q -f "$work/stats.sql" -c "$1"; }
+
+table=$(stats "
+SELECT format('| %s | %s | %s | %s | %s | **%s** | %s–%s | %s | %s | %s |',
+			  s.size, round(e.records::numeric), round(e.ms::numeric, 2), round(e.p90::numeric, 2),
+			  round(h.ms::numeric, 2), round((e.ms / h.ms)::numeric, 2), round(rr.lo::numeric, 2), round(rr.hi::numeric, 2),
+			  round(c.ms::numeric, 2), round((e.ms / c.ms)::numeric, 2),
+			  CASE WHEN e.ms / h.ms <= $goal_ratio THEN 'yes' ELSE '**no**' END)
+FROM sizes s JOIN med e ON e.size = s.size AND e.side = 'ext'
+	 JOIN med h ON h.size = s.size AND h.side = 'hand'
+	 JOIN med c ON c.size = s.size AND c.side = 'hand_cached'
+	 JOIN round_ratio rr ON rr.size = s.size
+ORDER BY s.ord")
+flat=$(stats "
+SELECT format('| %s | %s | %s | **%s %%** | %s |',
+			  CASE side WHEN 'ext' THEN 'subject_access()' WHEN 'hand' THEN 'hand-written query'
+						ELSE 'hand-written query, plan cached' END,
+			  round(a.ms::numeric, 2), round(b.ms::numeric, 2),
+			  to_char(100 * (b.ms / a.ms - 1), 'SG990.0'),
+			  CASE WHEN side <> 'ext' THEN '—'
+				   WHEN abs(100 * (b.ms / a.ms - 1)) <= $goal_flat THEN 'yes' ELSE '**no**' END)
+FROM med a JOIN med b USING (side)
+WHERE a.size = '$small' AND b.size = '$big'
+ORDER BY array_position('{ext,hand,hand_cached}'::text[], side)")
+parts=$(q -c "
+WITH m AS (
+	SELECT size, part, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms FROM bench.parts GROUP BY size, part
+), w AS (
+	SELECT part,
+		   max(ms) FILTER (WHERE size = '$small') AS a, max(ms) FILTER (WHERE size = '$big') AS b
+	FROM m GROUP BY part
+), tot AS (SELECT a, b FROM w WHERE part = 'ext')
+SELECT format('| %s | %s | %s %% | %s | %s %% |', name, round(a::numeric, 2), round((100 * a / ta)::numeric),
+			  round(b::numeric, 2), round((100 * b / tb)::numeric))
+FROM (SELECT ord, name, a, b FROM w JOIN (VALUES
+		(1, 'subject_tables', '\`_subject_tables()\`: the tables and predicates (catalog queries)'),
+		(2, 'tagged_columns', '\`_tagged_columns(rel)\`, once a table'),
+		(3, 'data', 'reading the rows: one dynamic query a table'),
+		(4, 'expiry', '\`expires_at\` of the \`ip\` column: one dynamic query a table')) v(ord, part, name) USING (part)
+	  UNION ALL
+	  SELECT 5, 'the rest (by difference): PL/pgSQL, building fields and summary, audit_log insert, consents and holds',
+			 (SELECT a FROM tot) - sum(a), (SELECT b FROM tot) - sum(b) FROM w WHERE part <> 'ext'
+	  UNION ALL
+	  SELECT 6, '**whole subject_access() call**', a, b FROM tot) x, tot t(ta, tb)
+ORDER BY ord")
+by_round=$(stats "
+SELECT string_agg(format('%s: %s', size, r), '; ' ORDER BY ord) FROM (
+	SELECT size, string_agg(format('%s / %s / %s', round(e.ms::numeric, 1), round(h.ms::numeric, 1), round(c.ms::numeric, 1)), ', ' ORDER BY round) AS r
+	FROM round_med e JOIN round_med h USING (size, round) JOIN round_med c USING (size, round)
+	WHERE e.side = 'ext' AND h.side = 'hand' AND c.side = 'hand_cached' GROUP BY size) x JOIN sizes USING (size)")
+
+# plan excerpts: the scan lines and the planning/execution times
+timing_of() { sed -n 's/^\(Planning Time\|Execution Time\): \(.*\)$/\1 \2/p' "$1" | paste -sd ';' | sed 's/;/, /g'; }
+scans_of() { grep -E '(Scan|Heap Fetches|Buffers)' "$1" | sed 's/^ *//' | sort | uniq -c | sort -rn | head -6 |
+	awk '{ c = $1; $1 = ""; sub(/^ /, ""); printf "%s`%s`", (NR > 1 ? ", " : ""), (c > 1 ? c " × " : "") $0 }'; }
+plans=""
+for size in "$small" "$big"; do
+	read -r n ni ns <"$work/autoexplain.$size.counts"
+	plans+="
+- **${size}**: one \`subject_access()\` call under auto_explain ran ${n} statements
+  on the tables, ${ni} of them through the \`customer_id\` index, ${ns}
+  sequential scans.
+  - hand-written query: $(timing_of "$work/explain.$size.hand"); $(scans_of "$work/explain.$size.hand").
+  - subject_access()'s data query on \`bench.t1\`: $(timing_of "$work/explain.$size.data"); $(scans_of "$work/explain.$size.data").
+  - its \`expires_at\` query on \`bench.t1\`: $(timing_of "$work/explain.$size.expiry").
+  - the query of \`_tagged_columns('bench.t1')\`: $(timing_of "$work/explain.$size.tagged").
+"
+done
+plan_hand=$(sed 's/^/    /' "$work/explain.$big.hand")
+plan_data=$(sed 's/^/    /' "$work/explain.$big.data")
+
+cat <<EOF
+## subject_access: a subject's data, subject_access() vs a hand-written query
+
+Latency of \`privacy_tags.subject_access('customer', id)\` for one customer,
+next to one hand-written query that builds the same \`data\` part of the
+document:
+\`SELECT jsonb_build_object('bench.t1', (SELECT jsonb_agg(to_jsonb(t)) FROM bench.t1 t WHERE t.customer_id = \$1), 'bench.t2', ...)\`
+over the ${tables} tables. The set-up checks that both give the same rows
+in the same order for 20 customers.
+
+- **Tables**: ${tables} tables \`bench.t1\` … \`bench.t${tables}\` alike, each with a
+  \`customer_id bigint\` column (btree index; \`set_subject(..., 'customer')\`),
+  four tagged columns (\`email\` and \`phone\` text, \`ip\` text with
+  \`retain=90 days after last_seen; on_expiry=nullify\`, \`last_seen\`
+  timestamptz) and four untagged ones (\`id\`, \`created_at\`, \`amount\`,
+  \`note\`); rows of about 120 bytes. Row *i* belongs to customer
+  1 + hash(*i*) mod *C*, so a customer has about ${per_customer} rows in every
+  table (Poisson), scattered over the heap.
+- **Sizes**: first ${rows} rows a table with *C* = ${customers} customers
+  (${small}); then the same ${tables} tables grown to $(( rows * grow )) rows each
+  (${big}) by appending $(( grow - 1 )) copies of the rows, each copy for
+  ${customers} new customers, so a customer still has about ${per_customer} rows a table
+  and there are $(( customers * grow )) customers; index dropped for the load and
+  built again, then \`VACUUM (ANALYZE)\` (growing took ${grow_s} s). At ${big}: ${sizes}.
+  The tables are UNLOGGED (no WAL while loading; reads are the same).
+- **Sides**, each a function of the customer id, called from a PL/pgSQL
+  loop and timed inside the server with \`clock_timestamp()\` (no client
+  round trip, no result sent): *subject_access()*; *hand-written*: the query
+  text run with \`EXECUTE ... USING id\`, so parsed and planned on every
+  call as a client's query is; *hand-written, plan cached*: the same query
+  as static SQL in a PL/pgSQL function, planned once per session.
+- **Rounds**: ${rounds} rounds after a warm-up round; a round makes ${calls}
+  calls a side, the sides taking turns call by call (order rotating), every
+  call for another random customer (drawn from all customers; no customer
+  twice in a round). Times are medians of the calls (${rounds} × ${calls} a side and
+  size); *per round*: the lowest and highest ratio of the rounds' medians.
+
+- Command: \`${BENCH_COMMAND:-./scripts/in_cluster.sh ./bench/run.sh subject_access}\`
+- Date: ${BENCH_DATE:-$(date -u +%Y-%m-%d)}
+- PostgreSQL: ${version}; ${settings}; jit off, no parallel workers
+- Machine: $(nproc) CPUs${cpu:+, $cpu}${mem:+, $mem} (shared)
+
+| rows a table | rows a call (median) | subject_access() ms (median) | subject_access() ms (p90) | hand-written ms | ratio | ratio, per round | hand-written, plan cached, ms | ratio to plan cached | goal: ratio ≤ ${goal_ratio} |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+${table}
+
+Flatness, ${small} → ${big} rows a table (same rows per customer):
+
+| side | ${small} ms | ${big} ms | change | goal: within ±${goal_flat} % |
+| --- | ---: | ---: | ---: | --- |
+${flat}
+
+- Round medians, subject_access() / hand-written / plan cached (ms): ${by_round}.
+
+### Where the time of subject_access() goes
+
+The parts of the function timed one by one, running the statements the
+function runs (as of privacy_tags 1.0), for ${parts_calls} customers a round,
+${parts_rounds} rounds after a warm-up round, interleaved call by call with the
+whole function; medians (ms):
+
+| part | ${small} ms | share | ${big} ms | share |
+| --- | ---: | ---: | ---: | ---: |
+${parts}
+
+EXPLAIN ANALYZE (for a customer no measurement asked for):
+${plans}
+<details><summary>EXPLAIN (ANALYZE, BUFFERS) of the hand-written query at ${big}</summary>
+
+${plan_hand}
+
+</details>
+
+<details><summary>EXPLAIN (ANALYZE, BUFFERS) of subject_access()'s data query on bench.t1 at ${big}</summary>
+
+${plan_data}
+
+</details>
+EOF

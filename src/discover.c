@@ -1,0 +1,23 @@
+/*
+ * discover.c
+ *	  SQL wrapper of the value recognisers used by discover().
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+
+#include "value_match.h"
+
+/* value_kind(text): 'email', 'ipv4', 'ipv6', 'personnummer', 'card', 'phone' or NULL. */
+PG_FUNCTION_INFO_V1(privacy_tags_value_kind);
+Datum
+privacy_tags_value_kind(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	PtValueKind k = pt_value_kind(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+
+	if (k == PT_VALUE_NONE)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(pt_value_kind_names[k]));
+}
