@@ -141,7 +141,7 @@ if command -v perf >/dev/null 2>&1 && perf record -q -o "$work/perf.test" true >
 	# timestamp arithmetic); their share of the C run's samples, and the
 	# share the same functions have in the run without trigger
 	profile_c=$(awk -v call="ExecBRInsertTriggers ExecCallTriggerFunc pgstat_init_function_usage pgstat_end_function_usage" \
-		-v checks="retention_trigger build_plan expiry_of heap_getattr nocachegetattr date_timestamptz date2timestamptz_opt_overflow timestamptz_pl_interval timestamp2tm tm2timestamp j2date date2j DetermineTimeZoneOffset DetermineTimeZoneOffsetInternal pg_next_dst_boundary pg_localtime localsub timesub GetCurrentTransactionStartTimestamp DirectFunctionCall1Coll DirectFunctionCall2Coll dt2time time2t" '
+		-v checks="retention_trigger build_plan expiry_of is_expired compute_bounds anchor_int int_anchor check_subject_rules heap_getattr nocachegetattr date_timestamptz date2timestamptz_opt_overflow timestamptz_pl_interval timestamp2tm tm2timestamp j2date date2j DetermineTimeZoneOffset DetermineTimeZoneOffsetInternal pg_next_dst_boundary pg_localtime localsub timesub GetCurrentTransactionStartTimestamp DirectFunctionCall1Coll DirectFunctionCall2Coll dt2time time2t" '
 		BEGIN {
 			n = split(call, a, " "); for (i = 1; i <= n; i++) group[a[i]] = "call"
 			n = split(checks, a, " "); for (i = 1; i <= n; i++) group[a[i]] = "checks"
@@ -172,6 +172,10 @@ version=$(q -c "SHOW server_version")
 settings=$(q -c "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings
 	WHERE name IN ('shared_buffers', 'fsync', 'wal_level', 'max_wal_size', 'synchronous_commit')")
 cpu=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: *//' || true)
+source_rev=$(git log -1 --format=%h 2>/dev/null || true)
+if [ -n "$source_rev" ] && [ -n "$(git status --porcelain -- src 2>/dev/null)" ]; then
+	source_rev+=" + uncommitted changes in src/"
+fi
 
 # Medians (and, server side, the fastest run), then overheads: overhead =
 # time per unit of work with the trigger - the same without.  Units of work:
@@ -286,6 +290,7 @@ inserted is inside its windows, so the triggers let every row through.
 - Command: \`${BENCH_COMMAND:-./scripts/in_cluster.sh ./bench/run.sh retention_insert}\`
 - Date: ${BENCH_DATE:-$(date -u +%Y-%m-%d)}
 - PostgreSQL: ${version}; ${settings}; jit off
+- privacy_tags: installed by \`make install\` from the work tree${source_rev:+ at ${source_rev}}
 - Machine: $(nproc) CPUs${cpu:+, $cpu} (shared)
 
 | measurement | none | C | PL/pgSQL | C overhead vs none | C overhead, per round | PL/pgSQL overhead vs none | overhead ratio PL/pgSQL ÷ C | goal: C ≤ ${goal_pct} % slower | goal: ratio ≥ ${goal_ratio}x |
@@ -309,7 +314,8 @@ ${perrow}
 - *calling a BEFORE ROW trigger*: *C, returning at once* minus *none* (the
   trigger manager fetches the row as a heap tuple, calls the function
   through fmgr, with per-call statistics bookkeeping); *the checks*: *C*
-  minus *C, returning at once*.
+  minus *C, returning at once* (finding the table's plan, reading the
+  anchors and values from the tuple, comparing them with the bounds).
 ${profile_note}- pgbench tps by round: ${rounds_pg}.
 - INSERT ... SELECT ms by pass: ${rounds_srv}.
 EOF

@@ -150,6 +150,52 @@ echo "subject_access: grown in $grow_s s" >&2
 measure "$big"
 echo "subject_access: measured in $(( $(date +%s) - start )) s" >&2
 
+# Where the time of subject_access() goes, from the CPU's side: a profile
+# (perf, with call graphs, when it can attach to the backend) of 100 calls
+# for random customers at the larger size; the share of the samples under a
+# few functions of the server (inclusive: a sample counts for every
+# function on its stack).  Not counted in the results.
+profile=""
+profile_run() {
+	local bpid i session rec
+	rm -f "$work/profile.pid"
+	psql -X -q -At -v ON_ERROR_STOP=1 -c "SELECT pg_backend_pid()" -c "SELECT pg_sleep(1)" -c "SET jit = off" \
+		-c "SELECT count(bench.ext(1 + floor(random() * (SELECT customers FROM bench.params))::bigint)) FROM generate_series(1, 100)" \
+		>"$work/profile.pid" &
+	session=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$work/profile.pid" ] && break
+		sleep 0.05
+	done
+	bpid=$(head -1 "$work/profile.pid")
+	if [ -z "$bpid" ]; then
+		wait "$session" || true
+		return 1
+	fi
+	# perf stops when the backend exits, at the end of the session
+	perf record -q --call-graph dwarf,16384 -F 499 -p "$bpid" -o "$work/perf.data" >/dev/null 2>&1 &
+	rec=$!
+	wait "$session" || return 1
+	wait "$rec" || return 1
+	perf report -i "$work/perf.data" --children --sort symbol --stdio -g none 2>/dev/null |
+		sed -n 's/^ *\([0-9.]*\)%  *[0-9.]*%  *\[[^]]*\] \([^ ]*\).*/\1 \2/p' >"$work/profile.txt"
+	[ -s "$work/profile.txt" ]
+}
+if command -v perf >/dev/null 2>&1 && perf record -q -o "$work/perf.test" true >/dev/null 2>&1 && profile_run; then
+	profile=$(awk '
+		BEGIN {
+			n = split("fmgr_sql|pg_plan_query|SPI_execute_extended|pg_analyze_and_rewrite_fixedparams pg_analyze_and_rewrite_withcb pg_analyze_and_rewrite_varparams raw_parser|index_getnext_slot BitmapHeapNext|jsonb_concat|to_jsonb jsonb_agg_transfn jsonb_agg_finalfn", g, "|")
+			split("calls of the SQL-language functions `_tagged_columns()` and `subject_hash()`, which are parsed and planned again on every call (`fmgr_sql`)|planning, all statements (`pg_plan_query`)|the dynamic queries on the tables, planning and running (`SPI_execute_extended`)|parse analysis and rewriting (`pg_analyze_and_rewrite_*`, `raw_parser`)|index and heap access (`index_getnext_slot`, `BitmapHeapNext`)|`jsonb || jsonb` in PL/pgSQL (`jsonb_concat`)|turning rows into jsonb (`to_jsonb`, `jsonb_agg`)", d, "|")
+			for (i = 1; i <= n; i++) { k = split(g[i], s, " "); for (j = 1; j <= k; j++) grp[s[j]] = i }
+		}
+		$2 in grp { sum[grp[$2]] += $1 }
+		END { for (i = 1; i <= n; i++) printf "%s%s %.1f %%", (i > 1 ? "; " : ""), d[i], sum[i] }
+	' "$work/profile.txt")
+	echo "subject_access: profile: $profile" >&2
+else
+	echo "subject_access: no CPU profile (perf missing or not allowed)" >&2
+fi
+
 # Every call found the subject's rows.
 bad=$(q -c "SELECT count(*) FROM bench.calls WHERE records IS NULL OR records = 0")
 if [ "$bad" != 0 ]; then
@@ -158,7 +204,7 @@ if [ "$bad" != 0 ]; then
 fi
 
 version=$(q -c "SHOW server_version")
-settings=$(q -c "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings
+settings=$(q -c "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings
 	WHERE name IN ('shared_buffers', 'effective_cache_size', 'random_page_cost')")
 cpu=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: *//' || true)
 mem=$(awk '/^MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo 2>/dev/null || true)
@@ -199,7 +245,7 @@ SELECT format('| %s | %s | %s | **%s %%** | %s |',
 			  CASE side WHEN 'ext' THEN 'subject_access()' WHEN 'hand' THEN 'hand-written query'
 						ELSE 'hand-written query, plan cached' END,
 			  round(a.ms::numeric, 2), round(b.ms::numeric, 2),
-			  to_char(100 * (b.ms / a.ms - 1), 'SG990.0'),
+			  to_char(100 * (b.ms / a.ms - 1), 'FMSG990.0'),
 			  CASE WHEN side <> 'ext' THEN '—'
 				   WHEN abs(100 * (b.ms / a.ms - 1)) <= $goal_flat THEN 'yes' ELSE '**no**' END)
 FROM med a JOIN med b USING (side)
@@ -234,8 +280,15 @@ SELECT string_agg(format('%s: %s', size, r), '; ' ORDER BY ord) FROM (
 
 # plan excerpts: the scan lines and the planning/execution times
 timing_of() { sed -n 's/^\(Planning Time\|Execution Time\): \(.*\)$/\1 \2/p' "$1" | paste -sd ';' | sed 's/;/, /g'; }
-scans_of() { grep -E '(Scan|Heap Fetches|Buffers)' "$1" | sed 's/^ *//' | sort | uniq -c | sort -rn | head -6 |
-	awk '{ c = $1; $1 = ""; sub(/^ /, ""); printf "%s`%s`", (NR > 1 ? ", " : ""), (c > 1 ? c " × " : "") $0 }'; }
+# scans_of <file>: the scan nodes (table numbers as N), how many of each; the
+# buffers of the top node and of planning
+scans_of() {
+	grep -oE '(Seq Scan on|Index Scan using|Index Only Scan using|Bitmap Index Scan on|Bitmap Heap Scan on) [a-z0-9_]+' "$1" |
+		sed -E 's/\bt[0-9]+/tN/g' | sort | uniq -c | sort -rn |
+		awk '{ c = $1; $1 = ""; sub(/^ /, ""); printf "%s%s`%s`", (NR > 1 ? ", " : ""), (c > 1 ? c " × " : ""), $0 }'
+	awk '/Buffers:/ && !top { sub(/^ *Buffers: /, ""); printf "; buffers %s", $0; top = 1 }
+		 /^Planning:/ { p = 1; next } p && /Buffers:/ { sub(/^ *Buffers: /, ""); printf "; planning buffers %s", $0; p = 0 }' "$1"
+}
 plans=""
 for size in "$small" "$big"; do
 	read -r n ni ns <"$work/autoexplain.$size.counts"
@@ -317,7 +370,11 @@ whole function; medians (ms):
 | --- | ---: | ---: | ---: | ---: |
 ${parts}
 
-EXPLAIN ANALYZE (for a customer no measurement asked for):
+${profile:+CPU profile (\`perf record\` of the backend during 100 more calls at ${big}), share
+of the samples under (a sample counts for every function on its stack, so
+the lines overlap): ${profile}.
+
+}EXPLAIN ANALYZE (for a customer no measurement asked for):
 ${plans}
 <details><summary>EXPLAIN (ANALYZE, BUFFERS) of the hand-written query at ${big}</summary>
 

@@ -131,6 +131,39 @@ SELECT p AS purpose, string_agg(format('%s.%I', relation, column_name), ', ' ORD
  WHERE legal_basis = 'consent' AND relation::text LIKE 'shop.%'
  GROUP BY p ORDER BY p;
 
+\echo '== 9b. What was left untagged? discover() looks at names, types and a sample of values'
+-- a table someone added without telling the DPO
+CREATE TABLE shop.support_tickets (
+    id          bigint PRIMARY KEY,
+    customer_id bigint REFERENCES shop.customers,
+    kontakt     text,         -- an email address under a Swedish name
+    pnr         text,         -- Swedish personal identity numbers
+    ref         text,         -- card numbers someone pasted into a ticket
+    telefon     text,
+    opened_from inet,
+    body        text,
+    opened_at   timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO shop.support_tickets (id, customer_id, kontakt, pnr, ref, telefon, opened_from, body)
+SELECT g, NULL, 'user' || g || '@example.se',
+       (ARRAY['811218-9876', '19121212-1212', '8507099805'])[1 + g % 3],
+       (ARRAY['4111 1111 1111 1111', '5555 5555 5555 4444'])[1 + g % 2],
+       '+46 70 ' || (100 + g) || ' 00 00', ('192.0.2.' || g)::inet, 'ticket ' || g
+  FROM generate_series(1, 20) g;
+SELECT column_name, suggested_tag, rule, evidence
+  FROM privacy_tags.discover('shop') ORDER BY relation::text, column_name;
+\echo '-- the DPO accepts the suggestions, with a basis and a window each'
+\o /dev/null
+SELECT privacy_tags.tag('shop.support_tickets', 'kontakt', 'contact.email; basis=contract; purpose=support; retain=2 years after opened_at');
+SELECT privacy_tags.tag('shop.support_tickets', 'pnr', 'identifiers.national_id; basis=contract; purpose=support; retain=2 years after opened_at; on_expiry=nullify');
+SELECT privacy_tags.tag('shop.support_tickets', 'ref', 'financial.payment_card; basis=contract; purpose=support; retain=30 days after opened_at; on_expiry=nullify');
+SELECT privacy_tags.tag('shop.support_tickets', 'telefon', 'contact.phone; basis=contract; purpose=support; retain=2 years after opened_at');
+SELECT privacy_tags.tag('shop.support_tickets', 'opened_from', 'network.ip_address; basis=legitimate_interests; purpose=security; retain=30 days after opened_at; on_expiry=nullify');
+SELECT privacy_tags.tag('shop.support_tickets', 'body', 'communications.content; basis=contract; purpose=support; retain=2 years after opened_at');
+SELECT privacy_tags.set_subject('shop.support_tickets', 'customer_id', 'customer', 'opened_at');
+\o
+SELECT count(*) AS still_untagged FROM privacy_tags.discover('shop');
+
 \echo '== 10. Some data: customers, prospects, subscribers, visits, invoices, applicants'
 INSERT INTO shop.customers (id, full_name, email, phone, company, job_title, created_at, relationship_ended_on) VALUES
   (1, 'Astrid Lind',   'astrid@example.se', '+46 70 111 11 11', 'Lind AB',    'CTO', now() - interval '6 years', current_date - 400),
@@ -234,7 +267,13 @@ UPDATE shop.customers SET job_title = 'CEO' WHERE id = 2;
 SELECT privacy_tags.lift_restriction('customer', '2');
 UPDATE shop.customers SET job_title = 'CEO' WHERE id = 2;
 
-\echo '== 20. The audit log of the requests'
+\echo '== 20. The record of processing (GDPR Art. 30), built from the tags'
+SELECT purpose, legal_bases, data_subjects, data_categories, special_categories, tables
+  FROM privacy_tags.record_of_processing;
+SELECT jsonb_pretty(jsonb_path_query_first(privacy_tags.processing_record(), '$.purposes[*] ? (@.purpose == "support")'))
+    AS support_purpose;
+
+\echo '== 21. The audit log of the requests'
 SELECT id, actor, action, rows, subject_type, left(subject_hash, 16) AS subject_hash
   FROM privacy_tags.audit_log
  WHERE action IN ('access', 'erase', 'grant_consent', 'withdraw_consent', 'restrict', 'lift_restriction', 'release')
