@@ -99,6 +99,15 @@ version=$(q -c "SHOW server_version")
 settings=$(q -c "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings
 	WHERE name IN ('shared_buffers', 'fsync', 'wal_level', 'max_wal_size')")
 cpu=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: *//' || true)
+source_rev=$(git log -1 --format=%h 2>/dev/null || true)
+if [ -n "$source_rev" ] && [ -n "$(git status --porcelain -- src 2>/dev/null)" ]; then
+	source_rev+=" + uncommitted changes in src/"
+fi
+source_note=""
+if [ -n "$source_rev" ]; then
+	source_note="- privacy_tags: work tree at ${source_rev} (the run measures the installed build, which \`make bench\` makes from it)
+"
+fi
 table=$(q -v goal="$goal" <<'EOF'
 WITH med AS (
 	SELECT kind,
@@ -165,7 +174,7 @@ hand-written statement first in even ones. Values are medians.
 - Command: \`${BENCH_COMMAND:-./scripts/in_cluster.sh ./bench/run.sh purge}\`
 - Date: ${BENCH_DATE:-$(date -u +%Y-%m-%d)}
 - PostgreSQL: ${version}; ${settings}
-- Machine: $(nproc) CPUs${cpu:+, $cpu} (shared)
+${source_note}- Machine: $(nproc) CPUs${cpu:+, $cpu} (shared)
 
 | purge | rows changed | purge() ms | hand-written ms | purge() rows/s | hand-written rows/s | ratio purge/hand (rows/s) | ratio, per round | goal | met |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |

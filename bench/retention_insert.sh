@@ -176,6 +176,11 @@ source_rev=$(git log -1 --format=%h 2>/dev/null || true)
 if [ -n "$source_rev" ] && [ -n "$(git status --porcelain -- src 2>/dev/null)" ]; then
 	source_rev+=" + uncommitted changes in src/"
 fi
+source_note=""
+if [ -n "$source_rev" ]; then
+	source_note="- privacy_tags: work tree at ${source_rev} (the run measures the installed build, which \`make bench\` makes from it)
+"
+fi
 
 # Medians (and, server side, the fastest run), then overheads: overhead =
 # time per unit of work with the trigger - the same without.  Units of work:
@@ -290,8 +295,7 @@ inserted is inside its windows, so the triggers let every row through.
 - Command: \`${BENCH_COMMAND:-./scripts/in_cluster.sh ./bench/run.sh retention_insert}\`
 - Date: ${BENCH_DATE:-$(date -u +%Y-%m-%d)}
 - PostgreSQL: ${version}; ${settings}; jit off
-- privacy_tags: installed by \`make install\` from the work tree${source_rev:+ at ${source_rev}}
-- Machine: $(nproc) CPUs${cpu:+, $cpu} (shared)
+${source_note}- Machine: $(nproc) CPUs${cpu:+, $cpu} (shared)
 
 | measurement | none | C | PL/pgSQL | C overhead vs none | C overhead, per round | PL/pgSQL overhead vs none | overhead ratio PL/pgSQL ÷ C | goal: C ≤ ${goal_pct} % slower | goal: ratio ≥ ${goal_ratio}x |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |

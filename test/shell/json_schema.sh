@@ -54,6 +54,7 @@ doc erase_held        "SELECT privacy_tags.erase('person', '2')"
 doc withdraw          "SELECT privacy_tags.withdraw_consent('person', '1', 'newsletter')"
 doc suppress          "SELECT privacy_tags.suppress('person', '1')"
 doc erase_real        "SELECT privacy_tags.erase('person', '1')"
+doc record            "SELECT privacy_tags.processing_record()"
 
 cat >"$dir/validate.js" <<'JS'
 const Ajv2020 = require("ajv/dist/2020");
@@ -77,6 +78,8 @@ NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/subject_access.sche
 	"$dir"/access_*.json | awk '{ if ($1 == "ok" || $1 == "not") { n++; sub(/^(ok|not ok)/, "& " n) } print }' || rc=1
 NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/erasure.schema.json \
 	"$dir"/erase_*.json "$dir"/withdraw.json "$dir"/suppress.json | awk '{ if ($1 == "ok" || $1 == "not") { n++; sub(/^(ok|not ok)/, "& " n+5) } print }' || rc=1
+NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/processing_record.schema.json \
+	"$dir"/record.json | sed 's/^ok /ok 12 /; s/^not ok /not ok 12 /' || rc=1
 # and a schema that cannot fail is no test: a broken document must be refused
 echo '{"format": "privacy_tags.subject_access/1"}' >"$dir/broken.json"
 if NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/subject_access.schema.json "$dir/broken.json" >/dev/null; then
@@ -84,5 +87,5 @@ if NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/subject_access.s
 else
 	echo "ok 11 - a document missing its required parts is refused"
 fi
-echo "1..11"
+echo "1..12"
 exit $rc
