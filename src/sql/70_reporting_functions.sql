@@ -106,7 +106,9 @@ BEGIN
 
         -- by the column's name
         IF suggested_tag IS NULL THEN
-            v_norm := lower(regexp_replace(c.attname, '[^[:alnum:]]+', '_', 'g'));
+            -- lower case, Swedish letters folded (lön, ålder, födelsedatum), separators as "_"
+            v_norm := translate(lower(c.attname), 'åäöéüÅÄÖÉÜ', 'aaoeuaaoeu');
+            v_norm := regexp_replace(v_norm, '[^a-z0-9]+', '_', 'g');
             SELECT h.* INTO v_hint FROM privacy_tags.name_hints h
              WHERE (h.match = 'exact' AND h.pattern = v_norm)
                 OR (h.match = 'fragment' AND strpos(v_norm, h.pattern) > 0)
