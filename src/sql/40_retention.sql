@@ -302,6 +302,29 @@ COMMENT ON FUNCTION privacy_tags.unenforce(regclass) IS
 
 -- Purge ------------------------------------------------------------------------
 
+-- A predicate on alias t: some row of another table points at this row of
+-- rel through a foreign key (only keys that block a delete, ON DELETE NO
+-- ACTION or RESTRICT, when blocking_only).  NULL when no key points at rel.
+CREATE FUNCTION privacy_tags._referenced_by(rel regclass, blocking_only boolean)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(format('EXISTS (SELECT FROM %s x WHERE (%s) = (%s))', f.conrelid::regclass,
+                             (SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.n)
+                                FROM unnest(f.conkey) WITH ORDINALITY k(attnum, n)
+                                JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum),
+                             (SELECT string_agg(format('t.%I', a.attname), ', ' ORDER BY k.n)
+                                FROM unnest(f.confkey) WITH ORDINALITY k(attnum, n)
+                                JOIN pg_attribute a ON a.attrelid = f.confrelid AND a.attnum = k.attnum)),
+                      ' OR ' ORDER BY f.conname)
+      FROM pg_constraint f
+     WHERE f.contype = 'f' AND f.confrelid = rel AND f.conparentid = 0
+       AND (NOT blocking_only OR f.confdeltype IN ('a', 'r'))
+$$;
+REVOKE ALL ON FUNCTION privacy_tags._referenced_by(regclass, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy_tags._referenced_by(regclass, boolean) TO privacy_admin;
+
 -- The windowed columns of the relations to purge, with everything needed to
 -- build the statements.  One row per column.
 CREATE FUNCTION privacy_tags._purge_plan(rel regclass, as_of timestamptz)
@@ -363,19 +386,7 @@ BEGIN
         -- rows that other rows point at with ON DELETE NO ACTION/RESTRICT
         blocked := NULL;
         IF r.act = 'delete' THEN
-            SELECT string_agg(format('EXISTS (SELECT FROM %s x WHERE (%s) = (%s))',
-                                     f.conrelid::regclass,
-                                     (SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.n)
-                                        FROM unnest(f.conkey) WITH ORDINALITY k(attnum, n)
-                                        JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum),
-                                     (SELECT string_agg(format('t.%I', a.attname), ', ' ORDER BY k.n)
-                                        FROM unnest(f.confkey) WITH ORDINALITY k(attnum, n)
-                                        JOIN pg_attribute a ON a.attrelid = f.confrelid AND a.attnum = k.attnum)),
-                              ' OR ')
-              INTO blocked
-              FROM pg_constraint f
-             WHERE f.contype = 'f' AND f.confrelid = r.rel AND f.confdeltype IN ('a', 'r')
-               AND f.conparentid = 0;
+            blocked := privacy_tags._referenced_by(r.rel, true);
         END IF;
         RETURN NEXT;
     END LOOP;

@@ -360,16 +360,7 @@ BEGIN
         END IF;
         -- rows that other rows point at stay (children were handled first:
         -- what still points at a row is kept data, or another subject's)
-        SELECT string_agg(format('EXISTS (SELECT FROM %s x WHERE (%s) = (%s))', f.conrelid::regclass,
-                                 (SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.n)
-                                    FROM unnest(f.conkey) WITH ORDINALITY k(attnum, n)
-                                    JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum),
-                                 (SELECT string_agg(format('t.%I', a.attname), ', ' ORDER BY k.n)
-                                    FROM unnest(f.confkey) WITH ORDINALITY k(attnum, n)
-                                    JOIN pg_attribute a ON a.attrelid = f.confrelid AND a.attnum = k.attnum)), ' OR ')
-          INTO v_refs
-          FROM pg_constraint f
-         WHERE f.contype = 'f' AND f.confrelid = t.relation AND f.conparentid = 0;
+        v_refs := privacy_tags._referenced_by(t.relation, false);
         v_refs := coalesce(v_refs, 'false');
         v_keep := format('(%s) OR (%s)', v_legal, v_refs);
 

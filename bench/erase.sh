@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# erase: privacy_tags.erase() of one subject's BENCH_ROWS rows (set-based, in
+# the server) against a client erasing the same rows one statement a row over
+# its connection, in one transaction.  Interleaved, rounds, medians.
+# Run through bench/run.sh (see there); prints its BENCHMARKS.md section.
+#
+#   BENCH_ROWS    rows of the erased subject (default 1000: half in each table)
+#   BENCH_REPEAT  rounds counted, after one warm-up round (default 7)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+subject_rows=${BENCH_ROWS:-1000}
+rounds=${BENCH_REPEAT:-7}
+background=100000	# other customers' rows in each table
+subject=424242		# the erased customer (the others are 1 .. background/10)
+warm=1				# the customer of the warm-up runs (rolled back)
+goal=20				# erase() at least this many times faster than row by row
+db=privacy_tags_bench_erase
+sides=(erase client client_prepared server_loop)
+
+export PGDATABASE=$db
+dropdb --if-exists "$db" >/dev/null 2>&1 || true
+createdb "$db"
+work=$(mktemp -d)
+trap 'dropdb --if-exists "$db" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+
+echo "erase: set-up, subject with $subject_rows rows, $background rows of other customers in each of 2 tables" >&2
+q -v subject_rows="$subject_rows" -v background="$background" -v subject="$subject" -f bench/erase.sql >/dev/null
+
+# The psql scripts of the sides.  Each runs in a fresh session, first once
+# for another customer with its effects rolled back (so that the session has
+# compiled the functions, loaded the catalog entries and, for the prepared
+# side, prepared its statements), then for the subject, timed with the
+# server's clock_timestamp() from before BEGIN to after COMMIT.  Each prints
+# "<ms> <statements sent> <report check>".
+start_timer='SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset'
+stop_timer='SELECT round((1000 * (extract(epoch FROM clock_timestamp()) - :t0))::numeric, 3) AS ms \gset'
+
+cat >"$work/erase.sql" <<EOF
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+BEGIN;
+SELECT privacy_tags.erase('customer', '$warm') \g /dev/null
+ROLLBACK;
+$start_timer
+BEGIN;
+SELECT privacy_tags.erase('customer', '$subject') AS report \gset
+COMMIT;
+$stop_timer
+SELECT :'ms', 1, CASE WHEN r #>> '{tables,bench.events,deleted}' = '$(( subject_rows / 2 ))'
+					   AND r #>> '{tables,bench.invoices,nulled}' = '$(( subject_rows - subject_rows / 2 ))'
+					   AND r #>> '{tables,bench.invoices,kept_because,legal_obligation}' = '$(( subject_rows - subject_rows / 2 ))'
+					  THEN 'ok' ELSE r::text END
+  FROM (SELECT :'report'::jsonb AS r) x;
+EOF
+
+# client <execute-del> <execute-upd>: the row-by-row client; the ids are
+# looked up with one query a table, then every row gets its own statement
+# (psql's \gexec sends each as a query of its own and waits for its result)
+client_body() {
+	local x=$1 del=$2 upd=$3
+	cat <<EOF
+BEGIN;
+SELECT format('$del', id) FROM bench.events WHERE customer_id = $x ORDER BY id \gexec
+SELECT format('$upd', id) FROM bench.invoices WHERE customer_id = $x ORDER BY id \gexec
+EOF
+}
+{
+	echo '\set ON_ERROR_STOP 1'
+	client_body "$warm" 'DELETE FROM bench.events WHERE id = %s' 'UPDATE bench.invoices SET email = NULL, address = NULL WHERE id = %s'
+	echo 'ROLLBACK;'
+	echo "$start_timer"
+	client_body "$subject" 'DELETE FROM bench.events WHERE id = %s' 'UPDATE bench.invoices SET email = NULL, address = NULL WHERE id = %s'
+	echo 'COMMIT;'
+	echo "$stop_timer"
+	echo "SELECT :'ms', $(( subject_rows + 4 )), 'ok';"
+} >"$work/client.sql"
+{
+	echo '\set ON_ERROR_STOP 1'
+	echo 'PREPARE del(bigint) AS DELETE FROM bench.events WHERE id = $1;'
+	echo 'PREPARE upd(bigint) AS UPDATE bench.invoices SET email = NULL, address = NULL WHERE id = $1;'
+	client_body "$warm" 'EXECUTE del(%s)' 'EXECUTE upd(%s)'
+	echo 'ROLLBACK;'
+	echo "$start_timer"
+	client_body "$subject" 'EXECUTE del(%s)' 'EXECUTE upd(%s)'
+	echo 'COMMIT;'
+	echo "$stop_timer"
+	echo "SELECT :'ms', $(( subject_rows + 4 )), 'ok';"
+} >"$work/client_prepared.sql"
+cat >"$work/server_loop.sql" <<EOF
+\set ON_ERROR_STOP 1
+BEGIN;
+CALL bench.loop_erase($warm);
+ROLLBACK;
+$start_timer
+BEGIN;
+CALL bench.loop_erase($subject);
+COMMIT;
+$stop_timer
+SELECT :'ms', 1, 'ok';
+EOF
+
+# run <side> <round>: restore the subject's rows, VACUUM and CHECKPOINT
+# (not timed), run the side, check what it left.
+run() {
+	local side=$1 r=$2 out ms n check bad
+	q -c "CALL bench.restore($subject)" -c "VACUUM bench.events, bench.invoices" -c "CHECKPOINT"
+	out=$(q -F ' ' -f "$work/$side.sql")
+	read -r ms n check <<<"$out"
+	if [ "$check" != ok ]; then
+		echo "erase: $side, round $r: unexpected report: $out" >&2
+		return 1
+	fi
+	bad=$(q -c "SELECT bench.check_erased($subject)")
+	if [ -n "$bad" ]; then
+		echo "erase: $side, round $r: $bad" >&2
+		return 1
+	fi
+	if [ "$r" -gt 0 ]; then
+		q -c "INSERT INTO bench.results VALUES ($r, '$side', $ms, $n)"
+	fi
+	echo "  round $r $side: $ms ms" >&2
+}
+
+start=$(date +%s)
+for ((r = 0; r <= rounds; r++)); do
+	for ((i = 0; i < ${#sides[@]}; i++)); do
+		run "${sides[$(( (i + r) % ${#sides[@]} ))]}" "$r"
+	done
+	echo "erase: round $r of $rounds done$([ "$r" -eq 0 ] && echo ' (warm-up, not counted)')" >&2
+done
+echo "erase: measured in $(( $(date +%s) - start )) s" >&2
+
+# Where the time of erase() goes: one more call under auto_explain
+# (log_analyze), the executor time of every statement it runs on the two
+# tables (planning not included), next to the whole call.
+q -c "CALL bench.restore($subject)" -c "VACUUM bench.events, bench.invoices" -c "CHECKPOINT"
+q -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" \
+	-c "SET auto_explain.log_nested_statements = on" -c "SET auto_explain.log_analyze = on" \
+	-c "SET auto_explain.log_buffers = on" -c "SET auto_explain.log_timing = off" \
+	-c "BEGIN" -c "SELECT privacy_tags.erase('customer', '$warm') IS NOT NULL" -c "ROLLBACK" \
+	-c "SET client_min_messages = log" \
+	-c "SELECT privacy_tags.erase('customer', '$subject') IS NOT NULL" \
+	>/dev/null 2>"$work/autoexplain"
+# "<ms> <kind>" for each statement on bench.events / bench.invoices, and the top-level call
+awk '
+	/^LOG:  duration: / { flush(); d = $3; text = ""; inblk = 1; next }
+	inblk && /^Query Text:/ { text = $0; next }
+	function flush() {
+		if (!inblk) return
+		if (text ~ /^Query Text: DELETE FROM bench\.events/) k = "DELETE of the subject'"'"'s rows of bench.events"
+		else if (text ~ /^Query Text: UPDATE bench\.invoices/) k = "UPDATE nulling email and address of the subject'"'"'s rows of bench.invoices"
+		else if (text ~ /count\(\*\) FILTER/) k = "counting the rows kept (one query a table)"
+		else if (text ~ /^Query Text: SELECT count\(\*\) FROM bench\./) k = "NOT NULL check of bench.invoices"
+		else if (text ~ /^Query Text: SELECT privacy_tags\.erase/) k = "whole erase() call (executor)"
+		else k = ""
+		if (k != "") printf "%s\t%s\n", d, k
+		inblk = 0
+	}
+	END { flush() }
+' "$work/autoexplain" >"$work/autoexplain.tsv"
+if ! grep -q 'whole erase' "$work/autoexplain.tsv" || ! grep -q 'DELETE of' "$work/autoexplain.tsv"; then
+	echo "erase: could not read the auto_explain output" >&2
+	cat "$work/autoexplain" >&2
+	exit 1
+fi
+breakdown=$(awk -F '\t' '
+	{ ms[$2] += $1; if (!($2 in seen)) { order[++n] = $2; seen[$2] = 1 } }
+	/whole erase/ { total = $1 }
+	END {
+		for (i = 1; i <= n; i++) if (order[i] !~ /whole/) { printf "| %s | %.2f | %.0f %% |\n", order[i], ms[order[i]], 100 * ms[order[i]] / total; sum += ms[order[i]] }
+		printf "| everything else: finding the tables and tagged columns (catalog queries, planning of the dynamic statements), PL/pgSQL, report, audit_log | %.2f | %.0f %% |\n", total - sum, 100 * (total - sum) / total
+		printf "| **whole erase() call** | %.2f | 100 %% |\n", total
+	}' "$work/autoexplain.tsv")
+plan_delete=$(awk '/^LOG:  duration: /{ p = 0 } /^Query Text: DELETE FROM bench\.events/ { p = 1 } p' "$work/autoexplain" | sed 's/^/    /')
+plan_update=$(awk '/^LOG:  duration: /{ p = 0 } /^Query Text: UPDATE bench\.invoices/ { p = 1 } p' "$work/autoexplain" | sed 's/^/    /')
+
+version=$(q -c "SHOW server_version")
+settings=$(q -c "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings
+	WHERE name IN ('shared_buffers', 'fsync', 'synchronous_commit', 'wal_level')")
+cpu=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: *//' || true)
+conn=$(q -c "SELECT CASE WHEN inet_client_addr() IS NULL THEN 'Unix-domain socket' ELSE 'TCP to ' || host(inet_server_addr()) END")
+
+table=$(q <<EOF
+WITH med AS (
+	SELECT side, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms, min(ms) AS lo, max(ms) AS hi, max(statements) AS n
+	FROM bench.results GROUP BY side
+), e AS (SELECT ms FROM med WHERE side = 'erase'),
+per_round AS (
+	SELECT b.side, min(b.ms / a.ms) AS lo, max(b.ms / a.ms) AS hi
+	FROM bench.results a JOIN bench.results b USING (round) WHERE a.side = 'erase' GROUP BY b.side
+)
+SELECT format('| %s | %s | %s | %s–%s | %s | %s | %s |',
+			  CASE m.side WHEN 'erase' THEN '\`privacy_tags.erase()\`, one call'
+						  WHEN 'client' THEN 'client, one statement a row'
+						  WHEN 'client_prepared' THEN 'client, one prepared statement a row'
+						  ELSE 'PL/pgSQL loop in the server, one statement a row' END,
+			  m.n, round(m.ms::numeric, 2), round(m.lo::numeric, 2), round(m.hi::numeric, 2),
+			  CASE WHEN m.side = 'erase' THEN '1' ELSE '**' || round((m.ms / e.ms)::numeric, 1) || 'x**' END,
+			  CASE WHEN m.side = 'erase' THEN '—' ELSE round(p.lo::numeric, 1) || '–' || round(p.hi::numeric, 1) || 'x' END,
+			  CASE WHEN m.side IN ('client', 'client_prepared') THEN
+				   CASE WHEN m.ms / e.ms >= $goal THEN 'yes' ELSE '**no**' END ELSE '—' END)
+FROM med m CROSS JOIN e JOIN per_round p USING (side)
+ORDER BY array_position('{erase,client,client_prepared,server_loop}'::text[], m.side)
+EOF
+)
+by_round=$(q -c "
+SELECT string_agg(side || ': ' || v, '; ' ORDER BY array_position('{erase,client,client_prepared,server_loop}'::text[], side))
+FROM (SELECT side, string_agg(round(ms::numeric, 1)::text, ', ' ORDER BY round) AS v FROM bench.results GROUP BY side) s")
+
+cat <<EOF
+## erase: one subject's ${subject_rows} rows, erase() vs row by row from a client
+
+\`privacy_tags.erase('customer', X)\` against a client that erases the same
+rows itself, one statement a row, in one transaction.
+
+- **Tables**: \`bench.events\` (every tagged column — \`email\`, \`ip\`,
+  \`payload\` — has a basis other than legal_obligation, so erase() deletes
+  the subject's rows) and \`bench.invoices\` (\`amount\` is tagged
+  \`basis=legal_obligation\`, so erase() keeps the rows and sets the other
+  tagged columns, \`email\` and \`address\`, to NULL). Both have a bigint
+  primary key and an indexed \`customer_id\` marked with
+  \`set_subject(..., 'customer')\`; no foreign keys, no triggers; logged
+  tables, autovacuum off.
+- **Data**: customer X has $(( subject_rows / 2 )) rows in \`bench.events\` and
+  $(( subject_rows - subject_rows / 2 )) in \`bench.invoices\` (${subject_rows} in all); each table also
+  has ${background} rows of $(( background / 10 )) other customers. Rows were inserted in random
+  order, so X's rows are scattered over the heap.
+- **Sides**, all doing the same changes (checked after every run: X's
+  events gone, X's invoices there with \`amount\` and without \`email\` and
+  \`address\`, other customers untouched; erase()'s report says
+  $(( subject_rows / 2 )) deleted, $(( subject_rows - subject_rows / 2 )) nulled and kept for legal_obligation):
+  - *erase()*: \`BEGIN; SELECT privacy_tags.erase('customer', 'X'); COMMIT;\`
+    (one statement: erase() finds the tables, one set-based DELETE or
+    UPDATE a table, writes its audit_log entry).
+  - *client, one statement a row*: psql looks up the ids (one SELECT a
+    table), then sends \`DELETE FROM bench.events WHERE id = \$id\` and
+    \`UPDATE bench.invoices SET email = NULL, address = NULL WHERE id = \$id\`,
+    one query and one round trip a row (\`\\gexec\`), between BEGIN and COMMIT
+    over the connection (${conn}).
+  - *client, prepared*: the same with the two statements prepared once
+    (\`PREPARE\`, before the timed part), each row an \`EXECUTE del(\$id)\`.
+  - *PL/pgSQL loop* (for reference, not a goal): the same statements, one a
+    row, from a procedure in the server (\`CALL\`): no round trips, plans
+    cached.
+- **Runs**: each in a fresh session that first ran the same side for
+  another customer and rolled it back (functions compiled, catalog cached,
+  statements prepared); timed with the server's \`clock_timestamp()\` from
+  before BEGIN to after COMMIT. Before every run, outside the timing, X's
+  rows are restored, the tables vacuumed and a CHECKPOINT taken. ${rounds}
+  rounds after a warm-up round, the order of the sides rotating.
+
+- Command: \`${BENCH_COMMAND:-./scripts/in_cluster.sh ./bench/run.sh erase}\`
+- Date: ${BENCH_DATE:-$(date -u +%Y-%m-%d)}
+- PostgreSQL: ${version}; ${settings}
+- Machine: $(nproc) CPUs${cpu:+, $cpu} (shared)
+
+| side | statements sent | ms (median) | ms, fastest–slowest | time ÷ erase() time | the same, per round | goal: erase() ≥ ${goal}x faster |
+| --- | ---: | ---: | ---: | ---: | ---: | --- |
+${table}
+
+- *statements sent*: for the clients, the two id look-ups, one a row,
+  BEGIN and COMMIT.
+- ms by round: ${by_round}.
+
+### Where the time of erase() goes
+
+One more erase() of the same rows under auto_explain (\`log_analyze\`,
+\`log_nested_statements\`; executor time of each statement, planning not
+included), ms:
+
+| statement | ms | share of the call |
+| --- | ---: | ---: |
+${breakdown}
+
+<details><summary>auto_explain of the DELETE and the UPDATE erase() ran</summary>
+
+${plan_delete}
+
+${plan_update}
+
+</details>
+EOF
