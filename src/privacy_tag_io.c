@@ -89,33 +89,56 @@ privacy_tag_check_version(const PrivacyTag *tag)
 				 errhint("Update the privacy_tags extension library.")));
 }
 
-/* Canonical text of a tag. */
+/* Append a NUL-terminated constant or name; its length is known at once. */
+static inline void
+append_str(StringInfo buf, const char *s)
+{
+	appendBinaryStringInfo(buf, s, strlen(s));
+}
+
+/* Canonical text of a tag (no printf: output is on the hot path of COPY). */
 char *
 privacy_tag_to_cstring(const PrivacyTag *tag)
 {
 	StringInfoData buf;
 
 	privacy_tag_check_version(tag);
-	initStringInfo(&buf);
+	buf.maxlen = VARSIZE(tag) + 96;
+	buf.data = palloc(buf.maxlen);
+	buf.len = 0;
+	buf.data[0] = '\0';
+	buf.cursor = 0;
+
 	appendBinaryStringInfo(&buf, PT_CATEGORY(tag), tag->category_len);
 	if (tag->basis)
-		appendStringInfo(&buf, "; basis=%s", pt_basis_names[tag->basis]);
+	{
+		append_str(&buf, "; basis=");
+		append_str(&buf, pt_basis_names[tag->basis]);
+	}
 	if (tag->special)
-		appendStringInfo(&buf, "; special=%s", pt_special_names[tag->special]);
+	{
+		append_str(&buf, "; special=");
+		append_str(&buf, pt_special_names[tag->special]);
+	}
 	if (tag->npurposes > 0)
-		appendStringInfo(&buf, "; purpose=%s", PT_PURPOSES(tag));
+	{
+		append_str(&buf, "; purpose=");
+		appendBinaryStringInfo(&buf, PT_PURPOSES(tag), tag->purposes_len);
+	}
 	if (PT_HAS_RETAIN(tag))
 	{
 		char		tmp[2 * PT_MAX_IDENT + 64];
 
-		pt_format_interval(tag->months, tag->days, tag->usecs, tmp, sizeof(tmp));
-		appendStringInfo(&buf, "; retain=%s", tmp);
+		append_str(&buf, "; retain=");
+		appendBinaryStringInfo(&buf, tmp,
+							   pt_format_interval(tag->months, tag->days, tag->usecs, tmp, sizeof(tmp)));
 		if (tag->anchor_len > 0)
 		{
-			pt_format_ident(PT_ANCHOR(tag), tmp, sizeof(tmp));
-			appendStringInfo(&buf, " after %s", tmp);
+			append_str(&buf, " after ");
+			appendBinaryStringInfo(&buf, tmp, pt_format_ident(PT_ANCHOR(tag), tmp, sizeof(tmp)));
 		}
-		appendStringInfo(&buf, "; on_expiry=%s", pt_action_names[tag->action]);
+		append_str(&buf, "; on_expiry=");
+		append_str(&buf, pt_action_names[tag->action]);
 	}
 	return buf.data;
 }
