@@ -148,21 +148,27 @@ BEGIN
 END
 $$;
 
--- The tagged columns of a relation, with the facts the export and erasure need.
+-- The tagged columns of a relation, with the facts the export and erasure
+-- need.  Reads pg_seclabel through its index on the relation (not the
+-- inventory view, which decodes every label of the database).
 CREATE FUNCTION privacy_tags._tagged_columns(rel regclass)
 RETURNS TABLE (column_name name, tag privacy_tags.privacy_tag, basis text, notnull boolean,
                is_key boolean, anchor name)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT c.column_name, c.tag, c.legal_basis, a.attnotnull,
+    SELECT a.attname, t.tag, privacy_tags.legal_basis(t.tag), a.attnotnull,
            EXISTS (SELECT FROM pg_constraint k
-                    WHERE k.conrelid = c.relation AND k.contype IN ('p', 'u', 'f')
-                      AND a.attnum = ANY (k.conkey)) OR c.is_subject_key,
-           c.anchor
-      FROM privacy_tags.columns c
-      JOIN pg_attribute a ON a.attrelid = c.relation AND a.attname = c.column_name
-     WHERE c.relation = rel
+                    WHERE k.conrelid = rel AND k.contype IN ('p', 'u', 'f') AND a.attnum = ANY (k.conkey))
+           OR EXISTS (SELECT FROM pg_seclabel k
+                       WHERE k.objoid = rel AND k.classoid = 'pg_class'::regclass
+                         AND k.objsubid = a.attnum AND k.provider = 'privacy_tags_subject'),
+           privacy_tags.retention_anchor(t.tag)
+      FROM pg_seclabel s
+      JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid
+      CROSS JOIN LATERAL (SELECT s.label::privacy_tags.privacy_tag AS tag) t
+     WHERE s.objoid = rel AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
+       AND s.objsubid > 0 AND NOT a.attisdropped
      ORDER BY a.attnum
 $$;
 
