@@ -5,18 +5,19 @@
 # Run through bench/run.sh (see there); prints its BENCHMARKS.md section.
 #
 #   BENCH_ROWS    rows of the erased subject (default 1000: half in each table)
-#   BENCH_REPEAT  rounds counted, after one warm-up round (default 7)
+#   BENCH_REPEAT  rounds counted, after one warm-up round (default 9)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 subject_rows=${BENCH_ROWS:-1000}
-rounds=${BENCH_REPEAT:-7}
+rounds=${BENCH_REPEAT:-9}
 background=100000	# other customers' rows in each table
 subject=424242		# the erased customer (the others are 1 .. background/10)
 warm=1				# the customer of the warm-up runs (rolled back)
 goal=20				# erase() at least this many times faster than row by row
 db=privacy_tags_bench_erase
-sides=(erase client client_prepared server_loop)
+small=2			# a customer with 10 + 10 rows, erased to show erase()'s fixed cost
+sides=(erase client client_prepared server_loop erase_small)
 
 export PGDATABASE=$db
 dropdb --if-exists "$db" >/dev/null 2>&1 || true
@@ -38,7 +39,9 @@ q -v subject_rows="$subject_rows" -v background="$background" -v subject="$subje
 start_timer='SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset'
 stop_timer='SELECT round((1000 * (extract(epoch FROM clock_timestamp()) - :t0))::numeric, 3) AS ms \gset'
 
-cat >"$work/erase.sql" <<EOF
+# erase_script <customer> <rows deleted> <rows nulled>
+erase_script() {
+	cat <<EOF
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 BEGIN;
@@ -46,15 +49,18 @@ SELECT privacy_tags.erase('customer', '$warm') \g /dev/null
 ROLLBACK;
 $start_timer
 BEGIN;
-SELECT privacy_tags.erase('customer', '$subject') AS report \gset
+SELECT privacy_tags.erase('customer', '$1') AS report \gset
 COMMIT;
 $stop_timer
-SELECT :'ms', 1, CASE WHEN r #>> '{tables,bench.events,deleted}' = '$(( subject_rows / 2 ))'
-					   AND r #>> '{tables,bench.invoices,nulled}' = '$(( subject_rows - subject_rows / 2 ))'
-					   AND r #>> '{tables,bench.invoices,kept_because,legal_obligation}' = '$(( subject_rows - subject_rows / 2 ))'
+SELECT :'ms', 1, CASE WHEN r #>> '{tables,bench.events,deleted}' = '$2'
+					   AND r #>> '{tables,bench.invoices,nulled}' = '$3'
+					   AND r #>> '{tables,bench.invoices,kept_because,legal_obligation}' = '$3'
 					  THEN 'ok' ELSE r::text END
   FROM (SELECT :'report'::jsonb AS r) x;
 EOF
+}
+erase_script "$subject" $(( subject_rows / 2 )) $(( subject_rows - subject_rows / 2 )) >"$work/erase.sql"
+erase_script "$small" 10 10 >"$work/erase_small.sql"
 
 # client <execute-del> <execute-upd>: the row-by-row client; the ids are
 # looked up with one query a table, then every row gets its own statement
@@ -102,18 +108,21 @@ $stop_timer
 SELECT :'ms', 1, 'ok';
 EOF
 
-# run <side> <round>: restore the subject's rows, VACUUM and CHECKPOINT
-# (not timed), run the side, check what it left.
+restore() { q -c "CALL bench.restore()" -c "VACUUM (ANALYZE) bench.events, bench.invoices" -c "CHECKPOINT"; }
+
+# run <side> <round>: rebuild the tables, VACUUM and CHECKPOINT (not timed),
+# run the side, check what it left.
 run() {
-	local side=$1 r=$2 out ms n check bad
-	q -c "CALL bench.restore($subject)" -c "VACUUM bench.events, bench.invoices" -c "CHECKPOINT"
+	local side=$1 r=$2 out ms n check bad x=$subject
+	[ "$side" = erase_small ] && x=$small
+	restore
 	out=$(q -F ' ' -f "$work/$side.sql")
 	read -r ms n check <<<"$out"
 	if [ "$check" != ok ]; then
 		echo "erase: $side, round $r: unexpected report: $out" >&2
 		return 1
 	fi
-	bad=$(q -c "SELECT bench.check_erased($subject)")
+	bad=$(q -c "SELECT bench.check_erased($x)")
 	if [ -n "$bad" ]; then
 		echo "erase: $side, round $r: $bad" >&2
 		return 1
@@ -136,7 +145,7 @@ echo "erase: measured in $(( $(date +%s) - start )) s" >&2
 # Where the time of erase() goes: one more call under auto_explain
 # (log_analyze), the executor time of every statement it runs on the two
 # tables (planning not included), next to the whole call.
-q -c "CALL bench.restore($subject)" -c "VACUUM bench.events, bench.invoices" -c "CHECKPOINT"
+restore
 q -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" \
 	-c "SET auto_explain.log_nested_statements = on" -c "SET auto_explain.log_analyze = on" \
 	-c "SET auto_explain.log_buffers = on" -c "SET auto_explain.log_timing = off" \
@@ -144,24 +153,27 @@ q -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" \
 	-c "SET client_min_messages = log" \
 	-c "SELECT privacy_tags.erase('customer', '$subject') IS NOT NULL" \
 	>/dev/null 2>"$work/autoexplain"
-# "<ms> <kind>" for each statement on bench.events / bench.invoices, and the top-level call
+# "<ms>\t<statement>" for each statement on bench.events / bench.invoices
+# (with the rows it touched: those of the scan under the DELETE or UPDATE
+# node), and the top-level call
 awk '
-	/^LOG:  duration: / { flush(); d = $3; text = ""; inblk = 1; next }
+	/^LOG:  duration: / { flush(); d = $3; text = ""; inblk = 1; nrows = 0; rows = ""; next }
 	inblk && /^Query Text:/ { text = $0; next }
-	function flush() {
+	inblk && /actual rows=/ { nrows++; if (nrows == 2) { rows = $0; sub(/.*actual rows=/, "", rows); sub(/ .*/, "", rows) } }
+	function flush(   k, m) {
 		if (!inblk) return
-		if (text ~ /^Query Text: DELETE FROM bench\.events/) k = "DELETE of the subject'"'"'s rows of bench.events"
-		else if (text ~ /^Query Text: UPDATE bench\.invoices/) k = "UPDATE nulling email and address of the subject'"'"'s rows of bench.invoices"
+		k = ""
+		if (match(text, /^Query Text: DELETE FROM bench\.[a-z]+/)) k = "DELETE FROM " substr(text, 25, RLENGTH - 24) " (" rows " rows)"
+		else if (match(text, /^Query Text: UPDATE bench\.[a-z]+/)) k = "UPDATE " substr(text, 20, RLENGTH - 19) " SET ... = NULL (" rows " rows)"
 		else if (text ~ /count\(\*\) FILTER/) k = "counting the rows kept (one query a table)"
-		else if (text ~ /^Query Text: SELECT count\(\*\) FROM bench\./) k = "NOT NULL check of bench.invoices"
+		else if (text ~ /^Query Text: SELECT count\(\*\) FROM bench\./) k = "NOT NULL check"
 		else if (text ~ /^Query Text: SELECT privacy_tags\.erase/) k = "whole erase() call (executor)"
-		else k = ""
 		if (k != "") printf "%s\t%s\n", d, k
 		inblk = 0
 	}
 	END { flush() }
 ' "$work/autoexplain" >"$work/autoexplain.tsv"
-if ! grep -q 'whole erase' "$work/autoexplain.tsv" || ! grep -q 'DELETE of' "$work/autoexplain.tsv"; then
+if ! grep -q 'whole erase' "$work/autoexplain.tsv" || ! grep -q 'DELETE FROM' "$work/autoexplain.tsv"; then
 	echo "erase: could not read the auto_explain output" >&2
 	cat "$work/autoexplain" >&2
 	exit 1
@@ -171,7 +183,7 @@ breakdown=$(awk -F '\t' '
 	/whole erase/ { total = $1 }
 	END {
 		for (i = 1; i <= n; i++) if (order[i] !~ /whole/) { printf "| %s | %.2f | %.0f %% |\n", order[i], ms[order[i]], 100 * ms[order[i]] / total; sum += ms[order[i]] }
-		printf "| everything else: finding the tables and tagged columns (catalog queries, planning of the dynamic statements), PL/pgSQL, report, audit_log | %.2f | %.0f %% |\n", total - sum, 100 * (total - sum) / total
+		printf "| everything else: finding the tables and tagged columns (catalog queries), planning the statements above, PL/pgSQL, report, audit_log | %.2f | %.0f %% |\n", total - sum, 100 * (total - sum) / total
 		printf "| **whole erase() call** | %.2f | 100 %% |\n", total
 	}' "$work/autoexplain.tsv")
 plan_delete=$(awk '/^LOG:  duration: /{ p = 0 } /^Query Text: DELETE FROM bench\.events/ { p = 1 } p' "$work/autoexplain" | sed 's/^/    /')
@@ -194,20 +206,23 @@ per_round AS (
 )
 SELECT format('| %s | %s | %s | %s–%s | %s | %s | %s |',
 			  CASE m.side WHEN 'erase' THEN '\`privacy_tags.erase()\`, one call'
+						  WHEN 'erase_small' THEN '*for reference:* \`erase()\` of a customer with 10 + 10 rows'
 						  WHEN 'client' THEN 'client, one statement a row'
 						  WHEN 'client_prepared' THEN 'client, one prepared statement a row'
 						  ELSE 'PL/pgSQL loop in the server, one statement a row' END,
 			  m.n, round(m.ms::numeric, 2), round(m.lo::numeric, 2), round(m.hi::numeric, 2),
-			  CASE WHEN m.side = 'erase' THEN '1' ELSE '**' || round((m.ms / e.ms)::numeric, 1) || 'x**' END,
-			  CASE WHEN m.side = 'erase' THEN '—' ELSE round(p.lo::numeric, 1) || '–' || round(p.hi::numeric, 1) || 'x' END,
+			  CASE WHEN m.side = 'erase' THEN '1' WHEN m.side = 'erase_small' THEN round((m.ms / e.ms)::numeric, 2)::text
+				   ELSE '**' || round((m.ms / e.ms)::numeric, 1) || 'x**' END,
+			  CASE WHEN m.side = 'erase' THEN '—' WHEN m.side = 'erase_small' THEN round(p.lo::numeric, 2) || '–' || round(p.hi::numeric, 2)
+				   ELSE round(p.lo::numeric, 1) || '–' || round(p.hi::numeric, 1) || 'x' END,
 			  CASE WHEN m.side IN ('client', 'client_prepared') THEN
 				   CASE WHEN m.ms / e.ms >= $goal THEN 'yes' ELSE '**no**' END ELSE '—' END)
 FROM med m CROSS JOIN e JOIN per_round p USING (side)
-ORDER BY array_position('{erase,client,client_prepared,server_loop}'::text[], m.side)
+ORDER BY array_position('{erase,client,client_prepared,server_loop,erase_small}'::text[], m.side)
 EOF
 )
 by_round=$(q -c "
-SELECT string_agg(side || ': ' || v, '; ' ORDER BY array_position('{erase,client,client_prepared,server_loop}'::text[], side))
+SELECT string_agg(side || ': ' || v, '; ' ORDER BY array_position('{erase,client,client_prepared,server_loop,erase_small}'::text[], side))
 FROM (SELECT side, string_agg(round(ms::numeric, 1)::text, ', ' ORDER BY round) AS v FROM bench.results GROUP BY side) s")
 
 cat <<EOF
@@ -226,7 +241,7 @@ rows itself, one statement a row, in one transaction.
   tables, autovacuum off.
 - **Data**: customer X has $(( subject_rows / 2 )) rows in \`bench.events\` and
   $(( subject_rows - subject_rows / 2 )) in \`bench.invoices\` (${subject_rows} in all); each table also
-  has ${background} rows of $(( background / 10 )) other customers. Rows were inserted in random
+  has ${background} rows of $(( background / 10 )) other customers. Rows are in random
   order, so X's rows are scattered over the heap.
 - **Sides**, all doing the same changes (checked after every run: X's
   events gone, X's invoices there with \`amount\` and without \`email\` and
@@ -245,11 +260,14 @@ rows itself, one statement a row, in one transaction.
   - *PL/pgSQL loop* (for reference, not a goal): the same statements, one a
     row, from a procedure in the server (\`CALL\`): no round trips, plans
     cached.
+  - *erase() of a customer with 10 + 10 rows* (for reference): what
+    erase() costs whatever the number of rows.
 - **Runs**: each in a fresh session that first ran the same side for
   another customer and rolled it back (functions compiled, catalog cached,
   statements prepared); timed with the server's \`clock_timestamp()\` from
-  before BEGIN to after COMMIT. Before every run, outside the timing, X's
-  rows are restored, the tables vacuumed and a CHECKPOINT taken. ${rounds}
+  before BEGIN to after COMMIT. Before every run, outside the timing, both
+  tables are rebuilt from a copy (same rows in the same places every run),
+  vacuumed, and a CHECKPOINT taken. ${rounds}
   rounds after a warm-up round, the order of the sides rotating.
 
 - Command: \`${BENCH_COMMAND:-./scripts/in_cluster.sh ./bench/run.sh erase}\`

@@ -1,8 +1,9 @@
 -- bench/purge.sql: set-up of bench/purge.sh.  Run with -v rows=N (rows of
 -- each table, half of them expired as of bench.as_of()).
 --
--- Two kinds of purge, each with a template table the measured table is
--- recreated from before every measurement (bench.restore()):
+-- Two kinds of purge, each with a template table the measured tables are
+-- recreated from before every measurement (bench.restore()), one for each
+-- side (<table>_purge, <table>_hand):
 --   delete:  bench.purge_del, email tagged retain=3 years after last_contact
 --            (date), index on last_contact; expired rows are deleted;
 --   nullify: bench.purge_nul, ip tagged retain=30 days after seen_at
@@ -26,23 +27,25 @@ CREATE FUNCTION bench.as_of() RETURNS timestamptz IMMUTABLE LANGUAGE sql
 
 CREATE TABLE bench.kinds (
 	kind		text PRIMARY KEY,
-	rel			text NOT NULL,		-- the measured table
+	rel			text NOT NULL,		-- the measured tables: rel_purge, rel_hand
 	template	text NOT NULL,
 	anchor		text NOT NULL,
+	anchor_type	text NOT NULL,
 	col			text NOT NULL,
 	tag			text NOT NULL,
-	cutoff		text NOT NULL,		-- as_of - window, exactly
-	hand		text NOT NULL		-- the hand-written statement
+	win			interval NOT NULL,	-- the window
+	hand_where	text NOT NULL,		-- the hand-written condition: anchor <= as_of - window
+	hand		text NOT NULL		-- the hand-written statement (%s: the table)
 );
 INSERT INTO bench.kinds VALUES
-	('delete', 'bench.purge_del', 'bench.purge_del_src', 'last_contact', 'email',
-	 'contact.email; basis=consent; retain=3 years after last_contact',
-	 '2022-01-01',
-	 'DELETE FROM bench.purge_del WHERE last_contact <= ''2022-01-01''::date'),
-	('nullify', 'bench.purge_nul', 'bench.purge_nul_src', 'seen_at', 'ip',
-	 'network.ip_address; basis=legitimate_interests; retain=30 days after seen_at; on_expiry=nullify',
-	 '2024-12-02 00:00:00+00',
-	 'UPDATE bench.purge_nul SET ip = NULL WHERE seen_at <= ''2024-12-02 00:00:00+00''::timestamptz AND ip IS NOT NULL');
+	('delete', 'bench.purge_del', 'bench.purge_del_src', 'last_contact', 'date', 'email',
+	 'contact.email; basis=consent; retain=3 years after last_contact', '3 years',
+	 'last_contact <= ''2022-01-01''::date',
+	 'DELETE FROM %s WHERE last_contact <= ''2022-01-01''::date'),
+	('nullify', 'bench.purge_nul', 'bench.purge_nul_src', 'seen_at', 'timestamptz', 'ip',
+	 'network.ip_address; basis=legitimate_interests; retain=30 days after seen_at; on_expiry=nullify', '30 days',
+	 'seen_at <= ''2024-12-02 00:00:00+00''::timestamptz AND ip IS NOT NULL',
+	 'UPDATE %s SET ip = NULL WHERE seen_at <= ''2024-12-02 00:00:00+00''::timestamptz AND ip IS NOT NULL');
 
 -- delete: the expired half spread over 2016-01-01 .. 2021-12-28 (cut-off
 -- 2022-01-01 minus 4 days), the rest over 2022-01-05 .. 2024-12-31.
@@ -87,28 +90,32 @@ BEGIN
 	END IF;
 END $$;
 
--- Recreate the measured table of a kind from its template: fresh table,
+-- Recreate the table of a kind and side from the template: fresh table,
 -- index on the anchor, the tag.  VACUUM and CHECKPOINT follow (bench/purge.sh).
-CREATE FUNCTION bench.restore(kind text) RETURNS void LANGUAGE plpgsql AS $$
+-- Returns the table's name.
+CREATE FUNCTION bench.restore(kind text, side text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	k bench.kinds;
+	rel text;
 BEGIN
 	SELECT * INTO STRICT k FROM bench.kinds WHERE bench.kinds.kind = restore.kind;
-	EXECUTE format('DROP TABLE IF EXISTS %s', k.rel);
+	rel := k.rel || '_' || side;
+	EXECUTE format('DROP TABLE IF EXISTS %s', rel);
 	-- copy in the template's order (a synchronized scan could start midway)
 	PERFORM set_config('synchronize_seqscans', 'off', true);
 	EXECUTE format('CREATE TABLE %s WITH (autovacuum_enabled = off) AS SELECT * FROM %s',
-				   k.rel, k.template);
-	EXECUTE format('CREATE INDEX ON %s (%I)', k.rel, k.anchor);
-	PERFORM privacy_tags.tag(k.rel::regclass, k.col::name, k.tag::privacy_tags.privacy_tag);
+				   rel, k.template);
+	EXECUTE format('CREATE INDEX ON %s (%I)', rel, k.anchor);
+	PERFORM privacy_tags.tag(rel::regclass, k.col::name, k.tag::privacy_tags.privacy_tag);
+	RETURN rel;
 END $$;
 
--- The statement a side runs: purge() of the table, or the hand-written one.
+-- The statement a side runs on its table: purge(), or the hand-written one.
 CREATE FUNCTION bench.statement(kind text, side text) RETURNS text LANGUAGE sql AS $$
 	SELECT CASE side
 		WHEN 'purge' THEN format('SELECT sum(rows) FROM privacy_tags.purge(%L, as_of => %L) WHERE action = %L',
-								 k.rel, bench.as_of(), k.kind)
-		ELSE k.hand END
+								 k.rel || '_purge', bench.as_of(), k.kind)
+		ELSE format(k.hand, k.rel || '_hand') END
 	FROM bench.kinds k WHERE k.kind = statement.kind
 $$;
 
@@ -120,7 +127,7 @@ CREATE TABLE bench.results (
 	nrows		bigint NOT NULL		-- rows deleted or updated
 );
 
--- Time one side on a freshly restored table, in the server.
+-- Time one side on its freshly restored table, in the server.
 CREATE FUNCTION bench.run(kind text, side text, round int) RETURNS float8
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -141,4 +148,62 @@ BEGIN
 		INSERT INTO bench.results VALUES (kind, side, round, ms, coalesce(n, 0));
 	END IF;
 	RETURN ms;
+END $$;
+
+-- What the condition alone costs: SELECT count(*) through the same index
+-- scan (no index-only scan, no parallel workers) with the condition of each
+-- side, on a restored, unchanged table, the conditions taking turns:
+--   hand:  the hand-written condition;
+--   purge: purge()'s own, taken from privacy_tags._purge_plan() (the index
+--          bound and the exact recheck);
+--   pre:   the same with a pre-check that lets anchors certainly expired
+--          (at or below as_of - window - 3 days, written as a literal) skip
+--          the exact recheck: "bound AND (anchor <= 'literal' OR recheck)".
+CREATE TABLE bench.conditions (
+	kind		text NOT NULL,
+	cond		text NOT NULL,		-- hand, purge or pre
+	rep			int NOT NULL,
+	ms			float8 NOT NULL
+);
+CREATE FUNCTION bench.condition_costs(kind text, reps int) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	k bench.kinds;
+	p record;
+	rel text;
+	lower_lit text;
+	conds text[] := '{hand,purge,pre}';
+	qs text[];
+	t0 timestamptz;
+	n bigint;
+	half bigint;
+BEGIN
+	SELECT * INTO STRICT k FROM bench.kinds WHERE bench.kinds.kind = condition_costs.kind;
+	rel := k.rel || '_purge';
+	EXECUTE format('SELECT count(*) / 2 FROM %s', rel) INTO half;
+	SELECT * INTO STRICT p FROM privacy_tags._purge_plan(rel::regclass, bench.as_of()) x
+	 WHERE x.column_name = k.col::name;
+	EXECUTE format('SELECT ((%L::timestamptz - %L::interval - interval ''3 days'')::%s)::text',
+				   bench.as_of(), k.win, k.anchor_type) INTO lower_lit;
+	qs := ARRAY[format('SELECT count(*) FROM %s t WHERE %s', rel, k.hand_where),
+				format('SELECT count(*) FROM %s t WHERE %s AND %s', rel, p.bound, p.expired),
+				format('SELECT count(*) FROM %s t WHERE %s AND (t.%I <= %L::%s OR %s)',
+					   rel, p.bound, k.anchor, lower_lit, k.anchor_type, p.expired)];
+	PERFORM set_config('enable_indexonlyscan', 'off', true);
+	PERFORM set_config('enable_bitmapscan', 'off', true);
+	PERFORM set_config('enable_seqscan', 'off', true);
+	PERFORM set_config('max_parallel_workers_per_gather', '0', true);
+	FOR r IN 0..reps LOOP		-- 0: warm-up
+		FOR j IN 0..2 LOOP
+			t0 := clock_timestamp();
+			EXECUTE qs[(j + r) % 3 + 1] INTO n;
+			IF n <> half THEN
+				RAISE EXCEPTION 'condition % of % counted % rows', conds[(j + r) % 3 + 1], kind, n;
+			END IF;
+			IF r > 0 THEN
+				INSERT INTO bench.conditions
+				VALUES (kind, conds[(j + r) % 3 + 1], r, 1000 * extract(epoch FROM clock_timestamp() - t0));
+			END IF;
+		END LOOP;
+	END LOOP;
 END $$;

@@ -4,27 +4,30 @@
 # the same checks written as a PL/pgSQL trigger.  Two measurements, both
 # interleaved round by round:
 #   - pgbench: single-row INSERTs from several clients for a fixed time (tps);
-#   - server side: one INSERT ... SELECT of BENCH_ROWS rows, timed inside the
-#     server, which leaves out commits and round trips and so shows the
-#     per-row cost of the trigger (two passes a round).
+#   - server side: INSERT ... SELECT of BENCH_ROWS rows into each table,
+#     timed inside the server, which leaves out commits and round trips and
+#     so shows the per-row cost of the trigger; the tables take turns chunk
+#     by chunk (bench.server_round() in bench/retention_insert.sql).
 # Run through bench/run.sh (see there); prints its BENCHMARKS.md section.
 #
 #   BENCH_ROWS    rows of the server-side INSERT ... SELECT (default 1000000)
-#   BENCH_REPEAT  rounds counted, after one shorter warm-up round (default 5)
+#   BENCH_REPEAT  rounds counted, after one shorter warm-up round (default 6)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rows=${BENCH_ROWS:-1000000}
-rounds=${BENCH_REPEAT:-5}
+rounds=${BENCH_REPEAT:-6}
 clients=4
 threads=2
-seconds=10
+seconds=4		# a pgbench run of one table; pg_runs runs of each table a round
+pg_runs=2
+mixed_seconds=8	# a pgbench run of the three tables mixed; one a round
 warmup_seconds=3
+chunk_rows=50000
 goal_pct=5		# C trigger at most this much slower than no trigger
 goal_ratio=3	# PL/pgSQL overhead at least this many times the C overhead
 db=privacy_tags_bench_retention_insert
-variants=(none c plpgsql)			# pgbench
-server_variants=(none c plpgsql c_noop)	# INSERT ... SELECT
+variants=(none c plpgsql)
 
 export PGDATABASE=$db
 dropdb --if-exists "$db" >/dev/null 2>&1 || true
@@ -66,13 +69,51 @@ run_pgbench() {
 	echo "  round $r pgbench ri_$v: $tps tps" >&2
 }
 
-# run_server <variant> <pass>: one INSERT ... SELECT on an empty table
-# (variant c_noop: table ri_c, its trigger returning at once).
+# run_mixed <round> <seconds>: one pgbench run of the three scripts
+# together, each transaction picking one at random (equal weights), so the
+# three meet the same conditions; the mean latency of each script's
+# transactions comes from pgbench's transaction log (µs).
+run_mixed() {
+	local r=$1 secs=$2 out=$work/pgbench.out err=$work/pgbench.err processed failed sums counted
+	q -c "TRUNCATE bench.ri_none, bench.ri_c, bench.ri_plpgsql" -c "CHECKPOINT"
+	rm -f "$work"/mixlog*
+	if ! PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -c "$clients" -j "$threads" \
+		-T "$secs" -l --log-prefix="$work/mixlog" \
+		-f "$work/none.sql@1" -f "$work/c.sql@1" -f "$work/plpgsql.sql@1" >"$out" 2>"$err"; then
+		cat "$out" "$err" >&2
+		echo "retention_insert: mixed pgbench run failed" >&2
+		return 1
+	fi
+	processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
+	# log lines: client_id transaction_no time_us script_no epoch epoch_us
+	sums=$(cat "$work"/mixlog* | awk '$3 ~ /^[0-9]+$/ { n[$4]++; t[$4] += $3 }
+		END { printf "%d %d %d %.3f %.3f %.3f", n[0], n[1], n[2], t[0] / n[0], t[1] / n[1], t[2] / n[2] }')
+	read -r n0 n1 n2 l0 l1 l2 <<<"$sums"
+	counted=$(q -c "SELECT (SELECT count(*) FROM bench.ri_none) = $n0 AND (SELECT count(*) FROM bench.ri_c) = $n1
+		AND (SELECT count(*) FROM bench.ri_plpgsql) = $n2 AND $(( n0 + n1 + n2 )) = ${processed:-0}")
+	if [ "${failed:-0}" != 0 ] || [ "$counted" != t ]; then
+		cat "$out" "$err" >&2
+		echo "retention_insert: mixed pgbench run: ${failed:-?} failed, logged $n0/$n1/$n2 of ${processed:-?}" >&2
+		return 1
+	fi
+	if [ "$r" -gt 0 ]; then
+		q -c "INSERT INTO bench.results VALUES ('mixed', 'none', $r, $l0, $n0), ('mixed', 'c', $r, $l1, $n1),
+			('mixed', 'plpgsql', $r, $l2, $n2)"
+	fi
+	echo "  round $r pgbench mixed: latency none $l0 µs, c $l1 µs, plpgsql $l2 µs" >&2
+}
+
+# run_server <round>: one server-side round, on emptied tables (the
+# warm-up round 0: four chunks).
 run_server() {
-	local v=$1 p=$2 ms
-	q -c "TRUNCATE bench.ri_${v%_noop}" -c "CHECKPOINT"
-	ms=$(q -c "SET jit = off" -c "SELECT round(bench.time_insert('$v', $p)::numeric, 1)")
-	echo "  pass $p INSERT ... SELECT, $v: $ms ms" >&2
+	local r=$1 limit=$rows
+	[ "$r" -eq 0 ] && limit=$(( 4 * chunk_rows ))
+	q -c "TRUNCATE bench.ri_none, bench.ri_c, bench.ri_plpgsql, bench.ri_c_noop" -c "CHECKPOINT"
+	q -c "SET jit = off" -c "CALL bench.server_round($r, $chunk_rows, $limit)"
+	[ "$r" -eq 0 ] && return
+	echo "  round $r INSERT ... SELECT: $(q -c "SELECT string_agg(variant || ' ' || round(value) || ' ms', ', ' ORDER BY variant)
+		FROM bench.results WHERE kind = 'server' AND round = $r")" >&2
 }
 
 # rotated <offset> <item>...: the items, rotated left by offset
@@ -88,18 +129,20 @@ rotated() {
 
 start=$(date +%s)
 for ((r = 0; r <= rounds; r++)); do
-	secs=$seconds
-	[ "$r" -eq 0 ] && secs=$warmup_seconds
-	for v in $(rotated "$r" "${variants[@]}"); do
-		run_pgbench "$v" "$r" "$secs"
-	done
-	# two server-side passes a round (pass 2r-1 and 2r; 0 is the warm-up)
-	for p in $(( r == 0 ? 0 : 2 * r - 1 )) $(( 2 * r )); do
-		for v in $(rotated "$p" "${server_variants[@]}"); do
-			run_server "$v" "$p"
+	if [ "$r" -eq 0 ]; then
+		for v in "${variants[@]}"; do run_pgbench "$v" 0 "$warmup_seconds"; done
+		run_mixed 0 "$warmup_seconds"
+	else
+		# short runs, the tables taking turns (order rotating)
+		for ((s = 1; s <= pg_runs; s++)); do
+			pr=$(( pg_runs * (r - 1) + s ))
+			for v in $(rotated "$pr" "${variants[@]}"); do
+				run_pgbench "$v" "$pr" "$seconds"
+			done
 		done
-		[ "$r" -eq 0 ] && break
-	done
+		run_mixed "$r" "$mixed_seconds"
+	fi
+	run_server "$r"
 	echo "retention_insert: round $r of $rounds done$([ "$r" -eq 0 ] && echo ' (warm-up, not counted)')" >&2
 done
 echo "retention_insert: measured in $(( $(date +%s) - start )) s" >&2
@@ -113,7 +156,7 @@ profile() {
 	q -c "TRUNCATE bench.ri_$v" -c "CHECKPOINT"
 	rm -f "$work/profile.pid"
 	psql -X -q -At -v ON_ERROR_STOP=1 -c "SELECT pg_backend_pid()" -c "SELECT pg_sleep(1)" \
-		-c "SET jit = off" -c "SELECT bench.time_insert('$v', 0)" >"$work/profile.pid" &
+		-c "SET jit = off" -c "SELECT bench.insert_all('$v')" >"$work/profile.pid" &
 	session=$!
 	for ((i = 0; i < 100; i++)); do
 		[ -s "$work/profile.pid" ] && break
@@ -182,27 +225,23 @@ if [ -n "$source_rev" ]; then
 "
 fi
 
-# Medians (and, server side, the fastest run), then overheads: overhead =
-# time per unit of work with the trigger - the same without.  Units of work:
-# a pgbench transaction (time 1/tps, in µs), a server-side statement (ms).
+# Medians, then overheads: overhead = time per unit of work with the
+# trigger - the same without.  Units of work: a pgbench transaction (time
+# 1/tps, in µs), a server-side round (ms for BENCH_ROWS rows).
 cat >"$work/stats.sql" <<'SQL'
 CREATE TEMP VIEW t AS
-	SELECT 'pgbench' AS m, variant, round, 1e6 / value AS t, value AS shown
-	FROM bench.results WHERE kind = 'pgbench'
-	UNION ALL
-	SELECT 'server', variant, round, value, value FROM bench.results WHERE kind = 'server'
-	UNION ALL
-	SELECT 'fastest', variant, round, value, value FROM bench.results WHERE kind = 'server';
+	SELECT kind AS m, variant, round, CASE kind WHEN 'pgbench' THEN 1e6 / value ELSE value END AS t,	-- µs; ms
+		   value AS shown
+	FROM bench.results;
 CREATE TEMP VIEW w AS
 	WITH med AS (
-		SELECT m, variant,
-			   CASE m WHEN 'fastest' THEN min(t) ELSE percentile_cont(0.5) WITHIN GROUP (ORDER BY t) END AS t,
-			   CASE m WHEN 'fastest' THEN min(shown) ELSE percentile_cont(0.5) WITHIN GROUP (ORDER BY shown) END AS shown
+		SELECT m, variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY t) AS t,
+			   percentile_cont(0.5) WITHIN GROUP (ORDER BY shown) AS shown
 		FROM t GROUP BY m, variant
 	)
 	SELECT m,
-		   array_position('{pgbench,server,fastest}'::text[], m) AS ord,
-		   CASE m WHEN 'pgbench' THEN 1.0 ELSE :rows / 1000.0 END AS per,	-- units a µs a row
+		   array_position('{pgbench,mixed,server}'::text[], m) AS ord,
+		   CASE m WHEN 'server' THEN :rows / 1000.0 ELSE 1.0 END AS per,	-- units a µs a row
 		   max(shown) FILTER (WHERE variant = 'none') AS s_none,
 		   max(shown) FILTER (WHERE variant = 'c') AS s_c,
 		   max(shown) FILTER (WHERE variant = 'plpgsql') AS s_pl,
@@ -212,21 +251,21 @@ CREATE TEMP VIEW w AS
 		   max(t) FILTER (WHERE variant = 'c_noop') AS t_noop
 	FROM med GROUP BY m;
 CREATE TEMP VIEW per_round AS	-- C overhead of each round, against the no-trigger run of the same round
-	SELECT a.m, min(100 * (c.t / a.t - 1)) AS lo, max(100 * (c.t / a.t - 1)) AS hi
+	SELECT a.m, min(100 * (c.t / a.t - 1)) AS lo, max(100 * (c.t / a.t - 1)) AS hi,
+		   percentile_cont(0.5) WITHIN GROUP (ORDER BY 100 * (c.t / a.t - 1)) AS mid
 	FROM t a JOIN t c USING (m, round)
 	WHERE a.variant = 'none' AND c.variant = 'c'
 	GROUP BY a.m;
 SQL
 stats() { q -v rows="$rows" -f "$work/stats.sql" -c "$1"; }
 table=$(stats "
-SELECT format('| %s | %s | %s | %s | **%s %%** | %s | %s %% | **%s** | %s | %s |',
-			  CASE m WHEN 'pgbench' THEN 'pgbench, single-row INSERT: tps, median'
-					 WHEN 'server' THEN 'INSERT ... SELECT of ' || to_char($rows, 'FM9,999,999,999') || ' rows: ms, median'
-					 ELSE 'the same: ms, fastest run' END,
+SELECT format('| %s | %s | %s | %s | **%s %%** | %s %% (%s to %s %%) | %s %% | **%s** | %s | %s |',
+			  CASE m WHEN 'pgbench' THEN 'pgbench, single-row INSERT, one table a run: tps'
+					 WHEN 'mixed' THEN 'pgbench, the three mixed in each run: mean latency, µs'
+					 ELSE 'INSERT ... SELECT of ' || to_char($rows, 'FM9,999,999,999') || ' rows: ms' END,
 			  round(s_none::numeric, 1), round(s_c::numeric, 1), round(s_pl::numeric, 1),
 			  round((100 * (t_c / t_none - 1))::numeric, 1),
-			  CASE WHEN m = 'fastest' THEN '—'
-				   ELSE round(lo::numeric, 1) || ' to ' || round(hi::numeric, 1) || ' %' END,
+			  round(mid::numeric, 1), round(lo::numeric, 1), round(hi::numeric, 1),
 			  round((100 * (t_pl / t_none - 1))::numeric, 1),
 			  CASE WHEN t_c > t_none THEN round(((t_pl - t_none) / (t_c - t_none))::numeric, 1) || 'x'
 				   ELSE 'n/a (C overhead ≤ 0)' END,
@@ -235,19 +274,19 @@ SELECT format('| %s | %s | %s | %s | **%s %%** | %s | %s %% | **%s** | %s | %s |
 				   WHEN (t_pl - t_none) / (t_c - t_none) >= $goal_ratio THEN 'yes' ELSE '**no**' END)
 FROM w JOIN per_round USING (m) ORDER BY ord")
 perrow=$(stats "
-SELECT format('| %s | %s | %s | %s | %s | %s |',
-			  CASE m WHEN 'server' THEN 'medians' ELSE 'fastest runs' END,
+SELECT format('| %s | %s | %s | %s | %s |',
 			  round((t_none / per)::numeric, 2), round(((t_c - t_none) / per)::numeric, 2),
 			  round(((t_noop - t_none) / per)::numeric, 2), round(((t_c - t_noop) / per)::numeric, 2),
 			  round(((t_pl - t_none) / per)::numeric, 2))
-FROM w WHERE m <> 'pgbench' ORDER BY ord")
-by_round() {	# by_round <kind>: the values of every round (pass), by variant
+FROM w WHERE m = 'server'")
+by_round() {	# by_round <kind>: the values of every round, by variant
 	q -c "SELECT string_agg(variant || ': ' || vals, '; ' ORDER BY ord) FROM (
 		SELECT variant, array_position('{none,c,plpgsql,c_noop}'::text[], variant) AS ord,
-			   string_agg(round(value::numeric)::text, ', ' ORDER BY round) AS vals
+			   string_agg(round(value::numeric, CASE '$1' WHEN 'mixed' THEN 1 ELSE 0 END)::text, ', ' ORDER BY round) AS vals
 		FROM bench.results WHERE kind = '$1' GROUP BY variant) s"
 }
 rounds_pg=$(by_round pgbench)
+rounds_mixed=$(by_round mixed)
 rounds_srv=$(by_round server)
 profile_note=""
 if [ -n "$profile_c" ]; then
@@ -262,7 +301,7 @@ cat <<EOF
 ## retention_insert: INSERT with the retention trigger, C vs PL/pgSQL
 
 What the retention trigger of \`privacy_tags.enforce()\` costs an INSERT.
-Three identical tables (bigint identity primary key, \`customer_id\`,
+Identical tables (bigint identity primary key, \`customer_id\`,
 \`email text\`, \`last_contact date\`, \`ip inet\`, \`seen_at timestamptz\`),
 tagged alike: \`email\` with \`retain=3 years after last_contact\` (delete),
 \`ip\` with \`retain=30 days after seen_at; on_expiry=nullify\`. One has no
@@ -279,47 +318,64 @@ inserted is inside its windows, so the triggers let every row through.
   days ago, seen 0–28.9 days ago), with \`synchronous_commit=off\` (and the
   throwaway cluster has \`fsync=off\`), so commits do not wait for the disk;
   the table is emptied (TRUNCATE) and a CHECKPOINT taken before every run.
-  ${rounds} rounds after a ${warmup_seconds}-second warm-up round, the order of
-  the three tables rotating from round to round.
+  Short runs, the three tables taking turns run by run (the order
+  rotating), so that load from elsewhere on the shared machine falls on
+  every table alike: $(( pg_runs * rounds )) runs of each (${pg_runs} a round), after a
+  ${warmup_seconds}-second warm-up run of each.
+- **pgbench, mixed**: the load on this shared machine changes faster than
+  the runs above can follow, so also one run a round (-T ${mixed_seconds}, ${rounds} in
+  all) of the three scripts together (\`-f none.sql@1 -f c.sql@1 -f
+  plpgsql.sql@1\`): every transaction picks a table at random, so the three
+  meet exactly the same conditions, and each one's mean latency (from the
+  transaction log, \`-l\`) is its time per transaction; with all clients
+  sharing the CPUs, the differences between the three are what their
+  triggers cost, scaled alike.
 - **INSERT ... SELECT**: the ${rows} rows of a prepared source table (same
-  distributions) inserted by one statement on an emptied table after a
-  CHECKPOINT, timed inside the server (\`clock_timestamp()\` around the
-  statement; commit not included). This leaves out the per-transaction costs
-  (commit, round trip, parse) and shows what the trigger costs a row. Two
-  passes a round, $(( 2 * rounds )) in all after a warm-up pass, the order of
-  the variants rotating from pass to pass. A fourth variant, *C, returning
-  at once*, inserts into the C table with \`privacy_tags.purging = on\`,
-  under which the C trigger returns the row before looking at it: what
-  calling any BEFORE ROW trigger costs.
+  distributions) inserted into each emptied table (after a CHECKPOINT) by
+  INSERT ... SELECT, timed inside the server (\`clock_timestamp()\` around
+  each statement, commits not included). This leaves out the
+  per-transaction costs (commit, round trip, parse) and shows what the
+  trigger costs a row. The rows go in as chunks of ${chunk_rows}, one
+  transaction each, the tables taking turns chunk by chunk (order rotating),
+  so that load from elsewhere on the shared machine falls on every table
+  alike; a table's time is the sum of its chunks. ${rounds} rounds after a
+  warm-up round. A fourth table, *C, returning at once*, has the C trigger
+  too but is written with \`privacy_tags.purging = on\`, under which the
+  trigger returns the row before looking at it: what calling any BEFORE ROW
+  trigger costs.
+- Values are medians: of the pgbench runs, of the INSERT ... SELECT rounds.
 
 - Command: \`${BENCH_COMMAND:-./scripts/in_cluster.sh ./bench/run.sh retention_insert}\`
 - Date: ${BENCH_DATE:-$(date -u +%Y-%m-%d)}
 - PostgreSQL: ${version}; ${settings}; jit off
 ${source_note}- Machine: $(nproc) CPUs${cpu:+, $cpu} (shared)
 
-| measurement | none | C | PL/pgSQL | C overhead vs none | C overhead, per round | PL/pgSQL overhead vs none | overhead ratio PL/pgSQL ÷ C | goal: C ≤ ${goal_pct} % slower | goal: ratio ≥ ${goal_ratio}x |
+| measurement | none | C | PL/pgSQL | C overhead vs none | C overhead, per round: median (range) | PL/pgSQL overhead vs none | overhead ratio PL/pgSQL ÷ C | goal: C ≤ ${goal_pct} % slower | goal: ratio ≥ ${goal_ratio}x |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |
 ${table}
 
-- *overhead*: time per transaction (pgbench: 1/tps) or per statement with
-  the trigger minus the same without, as a percentage of the time without.
-  *Per round*: the lowest and highest of the rounds' (passes') C overheads,
-  each against the no-trigger run of the same round. *Fastest run*: the
-  shortest of each variant's runs, which other load on the shared machine
-  disturbs least.
+- *overhead*: time per transaction (pgbench: 1/tps; mixed: the mean
+  latency) or for the ${rows} rows
+  with the trigger minus the same without, as a percentage of the time
+  without, from the medians (the goals are judged on these). *Per round*:
+  the C overhead of each INSERT ... SELECT round, each turn of pgbench
+  runs or each mixed run, against the no-trigger table in the same round,
+  turn or run; their median, lowest and highest. Pairing runs that were close in time
+  takes out some of the slower drifts in the machine's load.
 - *overhead ratio*: PL/pgSQL overhead ÷ C overhead.
 
-Per row, INSERT ... SELECT (µs):
+Per row, INSERT ... SELECT (µs, from the medians):
 
-| statistic | INSERT, no trigger | C trigger overhead | of which: calling a BEFORE ROW trigger | of which: the checks | PL/pgSQL trigger overhead |
-| --- | ---: | ---: | ---: | ---: | ---: |
+| INSERT, no trigger | C trigger overhead | of which: calling a BEFORE ROW trigger | of which: the checks | PL/pgSQL trigger overhead |
+| ---: | ---: | ---: | ---: | ---: |
 ${perrow}
 
 - *calling a BEFORE ROW trigger*: *C, returning at once* minus *none* (the
-  trigger manager fetches the row as a heap tuple, calls the function
+  trigger manager fetches the row as a heap tuple and calls the function
   through fmgr, with per-call statistics bookkeeping); *the checks*: *C*
   minus *C, returning at once* (finding the table's plan, reading the
   anchors and values from the tuple, comparing them with the bounds).
-${profile_note}- pgbench tps by round: ${rounds_pg}.
-- INSERT ... SELECT ms by pass: ${rounds_srv}.
+${profile_note}- pgbench tps by run: ${rounds_pg}.
+- pgbench, mixed, mean latency (µs) by run: ${rounds_mixed}.
+- INSERT ... SELECT ms by round: ${rounds_srv}.
 EOF

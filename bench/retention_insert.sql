@@ -1,12 +1,14 @@
--- bench/retention_insert.sql: set-up of bench/retention_insert.sh.  Three
--- identical tables, tagged alike:
---   bench.ri_none     no trigger
---   bench.ri_c        the C retention trigger, installed by privacy_tags.enforce()
---   bench.ri_plpgsql  the same checks as a PL/pgSQL BEFORE INSERT OR UPDATE trigger
+-- bench/retention_insert.sql: set-up of bench/retention_insert.sh.  Identical
+-- tables, tagged alike:
+--   bench.ri_none       no trigger
+--   bench.ri_c          the C retention trigger, installed by privacy_tags.enforce()
+--   bench.ri_plpgsql    the same checks as a PL/pgSQL BEFORE INSERT OR UPDATE trigger
+--   bench.ri_c_noop     the C trigger too, written with privacy_tags.purging on
+--                       (server side only): the trigger returns the row at once
 -- Two columns have windows: email (delete the row, 3 years after the date
 -- last_contact) and ip (nullify, 30 days after the timestamptz seen_at).
 -- Run with -v rows=N: bench.ri_src gets N unexpired rows for the server-side
--- INSERT ... SELECT measurement.
+-- INSERT ... SELECT measurement (bench.server_round()).
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 SET jit = off;
@@ -25,12 +27,13 @@ CREATE TABLE bench.ri_none (
 ) WITH (autovacuum_enabled = off);
 CREATE TABLE bench.ri_c (LIKE bench.ri_none INCLUDING ALL) WITH (autovacuum_enabled = off);
 CREATE TABLE bench.ri_plpgsql (LIKE bench.ri_none INCLUDING ALL) WITH (autovacuum_enabled = off);
+CREATE TABLE bench.ri_c_noop (LIKE bench.ri_none INCLUDING ALL) WITH (autovacuum_enabled = off);
 
 SELECT privacy_tags.tag(t, 'email', 'contact.email; basis=consent; retain=3 years after last_contact'),
 	   privacy_tags.tag(t, 'ip', 'network.ip_address; basis=legitimate_interests; retain=30 days after seen_at; on_expiry=nullify')
-FROM unnest('{bench.ri_none,bench.ri_c,bench.ri_plpgsql}'::regclass[]) t;
+FROM unnest('{bench.ri_none,bench.ri_c,bench.ri_plpgsql,bench.ri_c_noop}'::regclass[]) t;
 
-SELECT privacy_tags.enforce('bench.ri_c');
+SELECT privacy_tags.enforce('bench.ri_c'), privacy_tags.enforce('bench.ri_c_noop');
 
 -- What the C trigger does (privacy_tags.expired_writes = refuse), by hand:
 -- the anchor is converted to timestamptz, the window added, and the row
@@ -80,7 +83,7 @@ BEGIN
 		(current_date, inet '10.0.0.1', now() - interval '31 days', true),
 		(current_date, NULL::inet, now() - interval '31 days', false)
 	) v(lc, ip, seen, want) LOOP
-		FOREACH rel IN ARRAY '{bench.ri_none,bench.ri_c,bench.ri_plpgsql}'::regclass[] LOOP
+		FOREACH rel IN ARRAY '{bench.ri_none,bench.ri_c,bench.ri_plpgsql,bench.ri_c_noop}'::regclass[] LOOP
 			got := bench.refused(rel, c.lc, c.ip, c.seen);
 			IF got IS DISTINCT FROM (c.want AND rel <> 'bench.ri_none'::regclass) THEN
 				RAISE EXCEPTION 'trigger check: % refused=% for (%, %, %)', rel, got, c.lc, c.ip, c.seen;
@@ -91,46 +94,77 @@ END $$;
 
 -- The rows of the server-side measurement: the same distributions as the
 -- pgbench script, all inside their windows (anchors at most 1000 days and
--- 2,500,000 s = 28.9 days old).
+-- 2,500,000 s = 28.9 days old); n numbers them for the chunks.
 CREATE TABLE bench.ri_src AS
-SELECT c AS customer_id,
+SELECT i AS n,
+	   c AS customer_id,
 	   'user' || c || '@example.com' AS email,
 	   current_date - (c % 1001)::int AS last_contact,
 	   '10.0.0.0'::inet + c AS ip,
 	   now() - ((c * 7919) % 2500001) * interval '1 second' AS seen_at
-FROM (SELECT (i * 2654435761) % 10000000 + 1 AS c FROM generate_series(1, :rows) i) g;
+FROM (SELECT i, (i * 2654435761) % 10000000 + 1 AS c FROM generate_series(1, :rows) i) g;
+CREATE INDEX ON bench.ri_src (n);
 VACUUM (FREEZE, ANALYZE) bench.ri_src;
 
 CREATE TABLE bench.results (
 	kind		text NOT NULL,		-- pgbench or server
 	variant		text NOT NULL,		-- none, c, plpgsql or c_noop (server only)
-	round		int NOT NULL,		-- pgbench: round; server: pass (two a round)
+	round		int NOT NULL,
 	value		float8 NOT NULL,	-- pgbench: tps; server: ms
 	nrows		bigint NOT NULL		-- rows the measurement inserted
 );
 
--- Server side: time one INSERT ... SELECT of every row of bench.ri_src.
--- Variant c_noop inserts into bench.ri_c with privacy_tags.purging on, the
--- setting under which the C trigger returns the row at once: what calling
--- a BEFORE ROW trigger costs, without the checks.
-CREATE FUNCTION bench.time_insert(variant text, pass int) RETURNS float8
+-- One server-side round: the first limit_rows rows of bench.ri_src inserted
+-- into each of the four (emptied) tables by INSERT ... SELECT, in chunks of chunk_rows rows,
+-- the variants taking turns chunk by chunk (the order rotating), so that
+-- load from elsewhere on the machine falls on all of them alike.  Each chunk
+-- is its own transaction; only the INSERT is timed (clock_timestamp()).
+-- Round 0 is a warm-up and records nothing.
+CREATE PROCEDURE bench.server_round(round int, chunk_rows int, limit_rows bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
+	variants text[] := '{none,c,plpgsql,c_noop}';
+	total bigint := least(limit_rows, (SELECT count(*) FROM bench.ri_src));
+	ms float8[] := '{0,0,0,0}';
+	nrows bigint[] := '{0,0,0,0}';
+	k int := 0;
+	i int;
 	t0 timestamptz;
-	ms float8;
 	n bigint;
 BEGIN
-	IF variant = 'c_noop' THEN
-		PERFORM set_config('privacy_tags.purging', 'on', true);
+	WHILE k * chunk_rows < total LOOP
+		FOR j IN 0..3 LOOP
+			i := (j + k) % 4 + 1;
+			IF variants[i] = 'c_noop' THEN
+				PERFORM set_config('privacy_tags.purging', 'on', true);
+			END IF;
+			t0 := clock_timestamp();
+			EXECUTE format('INSERT INTO bench.%I (customer_id, email, last_contact, ip, seen_at) '
+						   'SELECT customer_id, email, last_contact, ip, seen_at FROM bench.ri_src '
+						   'WHERE n > $1 AND n <= $2', 'ri_' || variants[i])
+				USING k::bigint * chunk_rows, least((k + 1)::bigint * chunk_rows, total);
+			GET DIAGNOSTICS n = ROW_COUNT;
+			ms[i] := ms[i] + 1000 * extract(epoch FROM clock_timestamp() - t0);
+			nrows[i] := nrows[i] + n;
+			COMMIT;
+		END LOOP;
+		k := k + 1;
+	END LOOP;
+	IF round > 0 THEN
+		INSERT INTO bench.results
+		SELECT 'server', v, round, m, r FROM unnest(variants, ms, nrows) u(v, m, r);
 	END IF;
-	t0 := clock_timestamp();
+END $$;
+
+-- One INSERT ... SELECT of every row into one table, for the CPU profile.
+CREATE FUNCTION bench.insert_all(variant text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+	n bigint;
+BEGIN
 	EXECUTE format('INSERT INTO bench.%I (customer_id, email, last_contact, ip, seen_at) '
 				   'SELECT customer_id, email, last_contact, ip, seen_at FROM bench.ri_src',
-				   'ri_' || CASE variant WHEN 'c_noop' THEN 'c' ELSE variant END);
+				   'ri_' || variant);
 	GET DIAGNOSTICS n = ROW_COUNT;
-	ms := 1000 * extract(epoch FROM clock_timestamp() - t0);
-	IF pass > 0 THEN
-		INSERT INTO bench.results VALUES ('server', variant, pass, ms, n);
-	END IF;
-	RETURN ms;
+	RETURN n;
 END $$;

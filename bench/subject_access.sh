@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # subject_access: latency of privacy_tags.subject_access() for one subject
 # against one hand-written query building the same data, on tables of
-# BENCH_ROWS rows, then on the same tables grown BENCH_GROW times (same rows
-# per subject, more subjects): is the extension close to the hand-written
-# query, and is its latency flat in the size of the tables?
+# BENCH_ROWS rows and on tables BENCH_GROW times larger (same rows per
+# subject, more subjects), both sizes present at once and measured
+# interleaved: is the extension close to the hand-written query, and is
+# its latency flat in the size of the tables?
 # Run through bench/run.sh (see there); prints its BENCHMARKS.md section.
 #
-#   BENCH_ROWS    rows a table has in the first measurement (default 1000000)
+#   BENCH_ROWS    rows a table has at the smaller size (default 1000000)
 #   BENCH_REPEAT  rounds counted, after one warm-up round (default 5)
-#   BENCH_CALLS   calls a side makes a round (default 200)
-#   BENCH_GROW    growth factor of the second measurement (default 10)
-#   BENCH_TABLES  tables (default 10)
+#   BENCH_CALLS   calls a side and size makes a round (default 200)
+#   BENCH_GROW    the larger size, as a multiple of the smaller (default 10)
+#   BENCH_TABLES  tables of each size (default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,38 +46,84 @@ label() {
 small=$(label "$rows")
 big=$(label $(( rows * grow )))
 
+# build <size>: the tables of a size, two sessions in parallel
+build() {
+	local size=$1 part pids=()
+	for part in 0 1; do
+		q -v size="$size" -v parts=2 -v part="$part" -f bench/subject_access_tables.sql >/dev/null &
+		pids+=($!)
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid"
+	done
+}
+
 start=$(date +%s)
-echo "subject_access: set-up, $tables tables of $rows rows, $customers customers" >&2
-q -v rows="$rows" -v tables="$tables" -v customers="$customers" -f bench/subject_access.sql >/dev/null
-echo "subject_access: set up in $(( $(date +%s) - start )) s" >&2
+echo "subject_access: set-up, $tables tables of $rows rows ($customers customers) and $tables of $(( rows * grow )) rows" >&2
+q -v rows="$rows" -v tables="$tables" -v customers="$customers" -v grow="$grow" -f bench/subject_access.sql >/dev/null
+build small
+echo "subject_access: $small tables built in $(( $(date +%s) - start )) s" >&2
+
+# room for the larger tables (the smaller ones times the factor, and a third
+# more for the index builds' sorts)
+datadir=$(q -c "SHOW data_directory")
+need_kb=$(q -c "SELECT (sum(pg_total_relation_size(format('small.t%s', k)::regclass)) * $grow / 1024 * 1.3)::bigint
+				FROM generate_series(1, $tables) k")
+avail_kb=$(df -Pk "$datadir" | awk 'NR == 2 { print $4 }')
+if [ "$avail_kb" -lt "$need_kb" ]; then
+	echo "subject_access: the $big tables need about $(( need_kb / 1048576 )) GB, $(( avail_kb / 1048576 )) GB free in $datadir" >&2
+	exit 1
+fi
+t0=$(date +%s)
+echo "subject_access: building the $big tables (about $(( need_kb / 1048576 )) GB)" >&2
+build big
+q -c "ANALYZE" -c "CALL bench.check()"
+build_s=$(( $(date +%s) - t0 ))
+echo "subject_access: $big tables built in $build_s s" >&2
+
+t0=$(date +%s)
+echo "subject_access: $rounds rounds + 1 warm-up, $calls calls a side and size a round" >&2
+PGOPTIONS="-c jit=off -c max_parallel_workers_per_gather=0 -c client_min_messages=notice" \
+	q -c "CALL bench.measure($rounds, $calls)"
+echo "subject_access: parts of subject_access(), $parts_rounds rounds + 1 warm-up, $parts_calls customers a round" >&2
+PGOPTIONS="-c jit=off -c max_parallel_workers_per_gather=0 -c client_min_messages=notice" \
+	q -c "CALL bench.components($parts_rounds, $parts_calls)"
+echo "subject_access: measured in $(( $(date +%s) - t0 )) s" >&2
+
+# Every call found the subject's rows.
+bad=$(q -c "SELECT count(*) FROM bench.calls WHERE records IS NULL OR records = 0")
+if [ "$bad" != 0 ]; then
+	echo "subject_access: $bad calls found no rows" >&2
+	exit 1
+fi
 
 # explain <size> <customer>: EXPLAIN ANALYZE of the hand-written query, of
-# the two queries subject_access() runs on bench.t1 (for another customer,
+# the two queries subject_access() runs on <size>.t1 (for another customer,
 # so that they do not find the pages the hand-written query read) and of
 # the query of privacy_tags._tagged_columns() (its text taken from the
 # installed function), in a session that ran them all once before; then
 # one subject_access() call under auto_explain, to check that every
 # statement it runs on the tables reads them through the customer_id index.
 explain() {
-	local size=$1 id=$2
+	local size=$1 id=$2 n ni ns hi
 	q <<EOF
 SET jit = off;
 SET max_parallel_workers_per_gather = 0;
-SELECT replace(q, '\$1', '$(( id - 2 ))') AS hq_warm, replace(q, '\$1', '$id') AS hq FROM bench.hand_sql \gset
-SELECT regexp_replace(prosrc, '\mrel\M', '''bench.t1''::regclass', 'g') AS tq
+SELECT replace(q, '\$1', '$(( id - 2 ))') AS hq_warm, replace(q, '\$1', '$id') AS hq FROM bench.hand_sql WHERE size = '$size' \gset
+SELECT regexp_replace(prosrc, '\mrel\M', '''$size.t1''::regclass', 'g') AS tq
   FROM pg_proc WHERE oid = 'privacy_tags._tagged_columns(regclass)'::regprocedure \gset
 -- once for other customers, so that the session's caches are warm
 \o /dev/null
 EXPLAIN (ANALYZE) :hq_warm;
-EXPLAIN (ANALYZE) SELECT coalesce(jsonb_agg(to_jsonb(t) - '{}'::text[] ORDER BY t.ctid), '[]') FROM bench.t1 t WHERE t.customer_id = '$(( id - 1 ))'::bigint;
-EXPLAIN (ANALYZE) SELECT max(t.last_seen::timestamptz + '90 days'::interval) FROM bench.t1 t WHERE t.customer_id = '$(( id - 1 ))'::bigint;
+EXPLAIN (ANALYZE) SELECT coalesce(jsonb_agg(to_jsonb(t) - '{}'::text[] ORDER BY t.ctid), '[]') FROM $size.t1 t WHERE t.customer_id = '$(( id - 1 ))'::bigint;
+EXPLAIN (ANALYZE) SELECT max(t.last_seen::timestamptz + '90 days'::interval) FROM $size.t1 t WHERE t.customer_id = '$(( id - 1 ))'::bigint;
 EXPLAIN (ANALYZE) :tq;
 \o $work/explain.$size.hand
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) :hq;
 \o $work/explain.$size.data
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT coalesce(jsonb_agg(to_jsonb(t) - '{}'::text[] ORDER BY t.ctid), '[]') FROM bench.t1 t WHERE t.customer_id = '$(( id + 2 ))'::bigint;
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT coalesce(jsonb_agg(to_jsonb(t) - '{}'::text[] ORDER BY t.ctid), '[]') FROM $size.t1 t WHERE t.customer_id = '$(( id + 2 ))'::bigint;
 \o $work/explain.$size.expiry
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT max(t.last_seen::timestamptz + '90 days'::interval) FROM bench.t1 t WHERE t.customer_id = '$(( id + 2 ))'::bigint;
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT max(t.last_seen::timestamptz + '90 days'::interval) FROM $size.t1 t WHERE t.customer_id = '$(( id + 2 ))'::bigint;
 \o $work/explain.$size.tagged
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) :tq;
 \o
@@ -86,16 +133,16 @@ EOF
 	q -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" \
 		-c "SET auto_explain.log_nested_statements = on" -c "SET jit = off" \
 		-c "SET client_min_messages = log" \
-		-c "SELECT octet_length(privacy_tags.subject_access('customer', '$(( id + 4 ))')::text)" \
+		-c "SELECT octet_length(privacy_tags.subject_access('customer_$size', '$(( id + 4 ))')::text)" \
 		>/dev/null 2>"$work/autoexplain.$size"
-	# statements on bench.tN: how many, how many read through the index, how many scan it
-	awk '
+	# statements on <size>.tN: how many, how many read through the index, how many scan it
+	awk -v size="$size" '
 		/^LOG:  duration: / { flush(); inblk = 1; text = ""; idx = 0; seq = 0; next }
 		inblk && /Seq Scan on t[0-9]+ / { seq = 1 }
 		inblk && /(Index Scan using|Bitmap Index Scan on|Index Only Scan using) t[0-9]+_customer_id_idx/ { idx = 1 }
 		inblk { text = text $0 "\n" }
 		function flush() {
-			if (inblk && text ~ /FROM bench\.t[0-9]+ t WHERE/) { n++; if (idx) ni++; if (seq) ns++ }
+			if (inblk && text ~ ("FROM " size "\\.t[0-9]+ t WHERE")) { n++; if (idx) ni++; if (seq) ns++ }
 		}
 		END { flush(); printf "%d %d %d\n", n, ni, ns }
 	' "$work/autoexplain.$size" >"$work/autoexplain.$size.counts"
@@ -107,7 +154,6 @@ EOF
 		return 1
 	fi
 	# the hand-written query reads every table through the index too
-	local hi
 	hi=$(grep -cE '(Index Scan using|Bitmap Index Scan on|Index Only Scan using) t[0-9]+_customer_id_idx' "$work/explain.$size.hand" || true)
 	if [ "$hi" -lt "$tables" ] || grep -qE 'Seq Scan on t[0-9]+ ' "$work/explain.$size.hand"; then
 		echo "subject_access $size: the hand-written query does not read every table through the index" >&2
@@ -115,40 +161,14 @@ EOF
 		return 1
 	fi
 }
-
-# measure <size>: the interleaved rounds, the parts, the plans
-measure() {
-	local size=$1 ncust
-	ncust=$(q -c "SELECT customers FROM bench.params")
-	echo "subject_access $size: $rounds rounds + 1 warm-up, $calls calls a side a round" >&2
-	PGOPTIONS="-c jit=off -c max_parallel_workers_per_gather=0 -c client_min_messages=notice" \
-		q -c "CALL bench.measure('$size', $rounds, $calls)"
-	echo "subject_access $size: parts of subject_access(), $parts_rounds rounds + 1 warm-up, $parts_calls customers a round" >&2
-	PGOPTIONS="-c jit=off -c max_parallel_workers_per_gather=0 -c client_min_messages=notice" \
-		q -c "CALL bench.components('$size', $parts_rounds, $parts_calls)"
-	explain "$size" $(( ncust / 2 + 7 ))
-}
-
-measure "$small"
-
-# room for the grown tables (their size now times the factor, and as much
-# again for the index builds' sorts and the WAL of the catalog changes)
-datadir=$(q -c "SHOW data_directory")
-need_kb=$(q -c "SELECT (sum(pg_total_relation_size(format('bench.t%s', k)::regclass)) * $grow / 1024 * 1.3)::bigint
-				FROM generate_series(1, $tables) k")
-avail_kb=$(df -Pk "$datadir" | awk 'NR == 2 { print $4 }')
-if [ "$avail_kb" -lt "$need_kb" ]; then
-	echo "subject_access: growing the tables to $big rows needs about $(( need_kb / 1048576 )) GB, $(( avail_kb / 1048576 )) GB free in $datadir" >&2
-	exit 1
-fi
-t0=$(date +%s)
-echo "subject_access: growing the $tables tables to $big rows (about $(( need_kb / 1048576 )) GB)" >&2
-q -v factor="$grow" -f bench/subject_access_grow.sql >/dev/null
-grow_s=$(( $(date +%s) - t0 ))
-echo "subject_access: grown in $grow_s s" >&2
-
-measure "$big"
-echo "subject_access: measured in $(( $(date +%s) - start )) s" >&2
+for size in small big; do
+	# customers with rows that no measurement asked for
+	explain "$size" "$(q -c "SELECT min(x) FROM bench.sizes s, generate_series(s.customers / 2, s.customers - 10) x
+							WHERE s.size = '$size'
+							  AND bench.present(x) AND bench.present(x + 2) AND bench.present(x + 4)
+							  AND NOT EXISTS (SELECT FROM bench.calls c WHERE c.size = s.size AND c.id BETWEEN x - 2 AND x + 4)
+							  AND NOT EXISTS (SELECT FROM bench.parts c WHERE c.size = s.size AND c.id BETWEEN x - 2 AND x + 4)")"
+done
 
 # Where the time of subject_access() goes, from the CPU's side: a profile
 # (perf, with call graphs, when it can attach to the backend) of 100 calls
@@ -160,7 +180,7 @@ profile_run() {
 	local bpid i session rec
 	rm -f "$work/profile.pid"
 	psql -X -q -At -v ON_ERROR_STOP=1 -c "SELECT pg_backend_pid()" -c "SELECT pg_sleep(1)" -c "SET jit = off" \
-		-c "SELECT count(bench.ext(1 + floor(random() * (SELECT customers FROM bench.params))::bigint)) FROM generate_series(1, 100)" \
+		-c "SELECT count(bench.ext('big', x)) FROM unnest(bench.draw('big', 100)) x" \
 		>"$work/profile.pid" &
 	session=$!
 	for ((i = 0; i < 100; i++)); do
@@ -195,22 +215,20 @@ if command -v perf >/dev/null 2>&1 && perf record -q -o "$work/perf.test" true >
 else
 	echo "subject_access: no CPU profile (perf missing or not allowed)" >&2
 fi
-
-# Every call found the subject's rows.
-bad=$(q -c "SELECT count(*) FROM bench.calls WHERE records IS NULL OR records = 0")
-if [ "$bad" != 0 ]; then
-	echo "subject_access: $bad calls found no rows" >&2
-	exit 1
-fi
+echo "subject_access: done in $(( $(date +%s) - start )) s" >&2
 
 version=$(q -c "SHOW server_version")
 settings=$(q -c "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings
 	WHERE name IN ('shared_buffers', 'effective_cache_size', 'random_page_cost')")
 cpu=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: *//' || true)
 mem=$(awk '/^MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo 2>/dev/null || true)
-sizes=$(q -c "SELECT pg_size_pretty(sum(pg_relation_size(format('bench.t%s', k)::regclass))) || ' of tables and ' ||
-					 pg_size_pretty(sum(pg_indexes_size(format('bench.t%s', k)::regclass))) || ' of indexes'
-			  FROM generate_series(1, $tables) k")
+sizes_of() {
+	q -c "SELECT pg_size_pretty(sum(pg_relation_size(format('$1.t%s', k)::regclass))) || ' of tables and ' ||
+				 pg_size_pretty(sum(pg_indexes_size(format('$1.t%s', k)::regclass))) || ' of indexes'
+		  FROM generate_series(1, $tables) k"
+}
+sizes_small=$(sizes_of small)
+sizes_big=$(sizes_of big)
 
 cat >"$work/stats.sql" <<SQL
 CREATE TEMP VIEW med AS
@@ -221,42 +239,48 @@ CREATE TEMP VIEW med AS
 CREATE TEMP VIEW round_med AS
 	SELECT size, round, side, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms
 	FROM bench.calls GROUP BY size, round, side;
-CREATE TEMP VIEW round_ratio AS
-	SELECT a.size, min(a.ms / b.ms) AS lo, max(a.ms / b.ms) AS hi
-	FROM round_med a JOIN round_med b USING (size, round)
-	WHERE a.side = 'ext' AND b.side = 'hand' GROUP BY a.size;
-CREATE TEMP VIEW sizes(size, ord) AS VALUES ('$small', 1), ('$big', 2);
+CREATE TEMP VIEW labels(size, label, ord) AS VALUES ('small', '$small', 1), ('big', '$big', 2);
 SQL
 stats() { q -f "$work/stats.sql" -c "$1"; }
 
 table=$(stats "
+WITH rr AS (
+	SELECT a.size, min(a.ms / b.ms) AS lo, max(a.ms / b.ms) AS hi
+	FROM round_med a JOIN round_med b USING (size, round)
+	WHERE a.side = 'ext' AND b.side = 'hand' GROUP BY a.size
+)
 SELECT format('| %s | %s | %s | %s | %s | **%s** | %s–%s | %s | %s | %s |',
-			  s.size, round(e.records::numeric), round(e.ms::numeric, 2), round(e.p90::numeric, 2),
+			  l.label, round(e.records::numeric), round(e.ms::numeric, 2), round(e.p90::numeric, 2),
 			  round(h.ms::numeric, 2), round((e.ms / h.ms)::numeric, 2), round(rr.lo::numeric, 2), round(rr.hi::numeric, 2),
 			  round(c.ms::numeric, 2), round((e.ms / c.ms)::numeric, 2),
 			  CASE WHEN e.ms / h.ms <= $goal_ratio THEN 'yes' ELSE '**no**' END)
-FROM sizes s JOIN med e ON e.size = s.size AND e.side = 'ext'
-	 JOIN med h ON h.size = s.size AND h.side = 'hand'
-	 JOIN med c ON c.size = s.size AND c.side = 'hand_cached'
-	 JOIN round_ratio rr ON rr.size = s.size
-ORDER BY s.ord")
+FROM labels l JOIN med e ON e.size = l.size AND e.side = 'ext'
+	 JOIN med h ON h.size = l.size AND h.side = 'hand'
+	 JOIN med c ON c.size = l.size AND c.side = 'hand_cached'
+	 JOIN rr ON rr.size = l.size
+ORDER BY l.ord")
 flat=$(stats "
-SELECT format('| %s | %s | %s | **%s %%** | %s |',
+WITH rr AS (	-- per round: the change of the round's medians
+	SELECT side, min(b.ms / a.ms - 1) AS lo, max(b.ms / a.ms - 1) AS hi
+	FROM round_med a JOIN round_med b USING (side, round)
+	WHERE a.size = 'small' AND b.size = 'big' GROUP BY side
+)
+SELECT format('| %s | %s | %s | **%s %%** | %s to %s %% | %s |',
 			  CASE side WHEN 'ext' THEN 'subject_access()' WHEN 'hand' THEN 'hand-written query'
 						ELSE 'hand-written query, plan cached' END,
 			  round(a.ms::numeric, 2), round(b.ms::numeric, 2),
 			  to_char(100 * (b.ms / a.ms - 1), 'FMSG990.0'),
+			  to_char(100 * rr.lo, 'FMSG990.0'), to_char(100 * rr.hi, 'FMSG990.0'),
 			  CASE WHEN side <> 'ext' THEN '—'
 				   WHEN abs(100 * (b.ms / a.ms - 1)) <= $goal_flat THEN 'yes' ELSE '**no**' END)
-FROM med a JOIN med b USING (side)
-WHERE a.size = '$small' AND b.size = '$big'
+FROM med a JOIN med b USING (side) JOIN rr USING (side)
+WHERE a.size = 'small' AND b.size = 'big'
 ORDER BY array_position('{ext,hand,hand_cached}'::text[], side)")
 parts=$(q -c "
 WITH m AS (
 	SELECT size, part, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms FROM bench.parts GROUP BY size, part
 ), w AS (
-	SELECT part,
-		   max(ms) FILTER (WHERE size = '$small') AS a, max(ms) FILTER (WHERE size = '$big') AS b
+	SELECT part, max(ms) FILTER (WHERE size = 'small') AS a, max(ms) FILTER (WHERE size = 'big') AS b
 	FROM m GROUP BY part
 ), tot AS (SELECT a, b FROM w WHERE part = 'ext')
 SELECT format('| %s | %s | %s %% | %s | %s %% |', name, round(a::numeric, 2), round((100 * a / ta)::numeric),
@@ -273,12 +297,12 @@ FROM (SELECT ord, name, a, b FROM w JOIN (VALUES
 	  SELECT 6, '**whole subject_access() call**', a, b FROM tot) x, tot t(ta, tb)
 ORDER BY ord")
 by_round=$(stats "
-SELECT string_agg(format('%s: %s', size, r), '; ' ORDER BY ord) FROM (
+SELECT string_agg(format('%s: %s', l.label, r), '; ' ORDER BY l.ord) FROM (
 	SELECT size, string_agg(format('%s / %s / %s', round(e.ms::numeric, 1), round(h.ms::numeric, 1), round(c.ms::numeric, 1)), ', ' ORDER BY round) AS r
 	FROM round_med e JOIN round_med h USING (size, round) JOIN round_med c USING (size, round)
-	WHERE e.side = 'ext' AND h.side = 'hand' AND c.side = 'hand_cached' GROUP BY size) x JOIN sizes USING (size)")
+	WHERE e.side = 'ext' AND h.side = 'hand' AND c.side = 'hand_cached' GROUP BY size) x JOIN labels l USING (size)")
 
-# plan excerpts: the scan lines and the planning/execution times
+# plan excerpts: the planning and execution times, the scan nodes
 timing_of() { sed -n 's/^\(Planning Time\|Execution Time\): \(.*\)$/\1 \2/p' "$1" | paste -sd ';' | sed 's/;/, /g'; }
 # scans_of <file>: the scan nodes (table numbers as N), how many of each; the
 # buffers of the top node and of planning
@@ -290,46 +314,52 @@ scans_of() {
 		 /^Planning:/ { p = 1; next } p && /Buffers:/ { sub(/^ *Buffers: /, ""); printf "; planning buffers %s", $0; p = 0 }' "$1"
 }
 plans=""
-for size in "$small" "$big"; do
+for size in small big; do
 	read -r n ni ns <"$work/autoexplain.$size.counts"
+	label=$small
+	[ "$size" = big ] && label=$big
 	plans+="
-- **${size}**: one \`subject_access()\` call under auto_explain ran ${n} statements
+- **${label}**: one \`subject_access()\` call under auto_explain ran ${n} statements
   on the tables, ${ni} of them through the \`customer_id\` index, ${ns}
   sequential scans.
   - hand-written query: $(timing_of "$work/explain.$size.hand"); $(scans_of "$work/explain.$size.hand").
-  - subject_access()'s data query on \`bench.t1\`: $(timing_of "$work/explain.$size.data"); $(scans_of "$work/explain.$size.data").
-  - its \`expires_at\` query on \`bench.t1\`: $(timing_of "$work/explain.$size.expiry").
-  - the query of \`_tagged_columns('bench.t1')\`: $(timing_of "$work/explain.$size.tagged").
+  - subject_access()'s data query on \`$size.t1\`: $(timing_of "$work/explain.$size.data"); $(scans_of "$work/explain.$size.data").
+  - its \`expires_at\` query on \`$size.t1\`: $(timing_of "$work/explain.$size.expiry").
+  - the query of \`_tagged_columns('$size.t1')\`: $(timing_of "$work/explain.$size.tagged").
 "
 done
-plan_hand=$(sed 's/^/    /' "$work/explain.$big.hand")
-plan_data=$(sed 's/^/    /' "$work/explain.$big.data")
+plan_hand=$(sed 's/^/    /' "$work/explain.big.hand")
+plan_data=$(sed 's/^/    /' "$work/explain.big.data")
 
 cat <<EOF
 ## subject_access: a subject's data, subject_access() vs a hand-written query
 
-Latency of \`privacy_tags.subject_access('customer', id)\` for one customer,
-next to one hand-written query that builds the same \`data\` part of the
+Latency of \`privacy_tags.subject_access(type, id)\` for one customer, next
+to one hand-written query that builds the same \`data\` part of the
 document:
-\`SELECT jsonb_build_object('bench.t1', (SELECT jsonb_agg(to_jsonb(t)) FROM bench.t1 t WHERE t.customer_id = \$1), 'bench.t2', ...)\`
-over the ${tables} tables. The set-up checks that both give the same rows
-in the same order for 20 customers.
+\`SELECT jsonb_build_object('small.t1', (SELECT jsonb_agg(to_jsonb(t)) FROM small.t1 t WHERE t.customer_id = \$1), 'small.t2', ...)\`
+over the ${tables} tables. The set-up checks that both give the same rows in
+the same order for 20 customers of each size.
 
-- **Tables**: ${tables} tables \`bench.t1\` … \`bench.t${tables}\` alike, each with a
-  \`customer_id bigint\` column (btree index; \`set_subject(..., 'customer')\`),
-  four tagged columns (\`email\` and \`phone\` text, \`ip\` text with
-  \`retain=90 days after last_seen; on_expiry=nullify\`, \`last_seen\`
-  timestamptz) and four untagged ones (\`id\`, \`created_at\`, \`amount\`,
-  \`note\`); rows of about 120 bytes. Row *i* belongs to customer
-  1 + hash(*i*) mod *C*, so a customer has about ${per_customer} rows in every
-  table (Poisson), scattered over the heap.
-- **Sizes**: first ${rows} rows a table with *C* = ${customers} customers
-  (${small}); then the same ${tables} tables grown to $(( rows * grow )) rows each
-  (${big}) by appending $(( grow - 1 )) copies of the rows, each copy for
-  ${customers} new customers, so a customer still has about ${per_customer} rows a table
-  and there are $(( customers * grow )) customers; index dropped for the load and
-  built again, then \`VACUUM (ANALYZE)\` (growing took ${grow_s} s). At ${big}: ${sizes}.
-  The tables are UNLOGGED (no WAL while loading; reads are the same).
+- **Tables**: two sets of ${tables} tables, \`small.t1\` … \`small.t${tables}\` with
+  ${rows} rows each (${small}) and \`big.t1\` … \`big.t${tables}\` with $(( rows * grow ))
+  rows each (${big}), both there at once so that they are measured
+  interleaved (subject types \`customer_small\` and \`customer_big\`). Every
+  table has a \`customer_id bigint\` column (btree index;
+  \`set_subject(..., 'customer_<size>')\`), four tagged columns (\`email\`
+  and \`phone\` text, \`ip\` text with \`retain=90 days after last_seen;
+  on_expiry=nullify\`, \`last_seen\` timestamptz) and four untagged ones
+  (\`id\`, \`created_at\`, \`amount\`, \`note\`); rows of about 120 bytes.
+  At ${small}: ${sizes_small}; at ${big}: ${sizes_big}.
+- **Rows per customer**: row *i* of a template of ${rows} rows belongs to customer
+  1 + hash(*i*) mod ${customers}, so a customer has about ${per_customer} rows in every
+  table (Poisson), scattered over the heap. The ${small} tables are copies of
+  the template; the ${big} tables hold ${grow} copies, each for ${customers} other
+  customers ($(( customers * grow )) in all), so a customer has as many rows there
+  as at ${small}: only the size of the tables and indexes differs. The
+  tables are UNLOGGED (no WAL while loading; reads are the same) and not
+  vacuumed (the first reads of a page set its hint bits, at both sizes);
+  building the ${big} tables took ${build_s} s (two sessions in parallel).
 - **Sides**, each a function of the customer id, called from a PL/pgSQL
   loop and timed inside the server with \`clock_timestamp()\` (no client
   round trip, no result sent): *subject_access()*; *hand-written*: the query
@@ -337,10 +367,11 @@ in the same order for 20 customers.
   call as a client's query is; *hand-written, plan cached*: the same query
   as static SQL in a PL/pgSQL function, planned once per session.
 - **Rounds**: ${rounds} rounds after a warm-up round; a round makes ${calls}
-  calls a side, the sides taking turns call by call (order rotating), every
-  call for another random customer (drawn from all customers; no customer
-  twice in a round). Times are medians of the calls (${rounds} × ${calls} a side and
-  size); *per round*: the lowest and highest ratio of the rounds' medians.
+  calls for each side and size, the six taking turns call by call (order
+  rotating), every call for another random customer (drawn from all the
+  size's customers; none twice in a round). Times are medians of the calls
+  (${rounds} × ${calls} a side and size); *per round*: the lowest and highest
+  value of the rounds' medians.
 
 - Command: \`${BENCH_COMMAND:-./scripts/in_cluster.sh ./bench/run.sh subject_access}\`
 - Date: ${BENCH_DATE:-$(date -u +%Y-%m-%d)}
@@ -353,8 +384,8 @@ ${table}
 
 Flatness, ${small} → ${big} rows a table (same rows per customer):
 
-| side | ${small} ms | ${big} ms | change | goal: within ±${goal_flat} % |
-| --- | ---: | ---: | ---: | --- |
+| side | ${small} ms | ${big} ms | change | change, per round | goal: within ±${goal_flat} % |
+| --- | ---: | ---: | ---: | ---: | --- |
 ${flat}
 
 - Round medians, subject_access() / hand-written / plan cached (ms): ${by_round}.
@@ -362,9 +393,9 @@ ${flat}
 ### Where the time of subject_access() goes
 
 The parts of the function timed one by one, running the statements the
-function runs (as of privacy_tags 1.0), for ${parts_calls} customers a round,
-${parts_rounds} rounds after a warm-up round, interleaved call by call with the
-whole function; medians (ms):
+function runs (as of privacy_tags 1.0), for ${parts_calls} customers of each
+size a round, ${parts_rounds} rounds after a warm-up round, interleaved call by
+call with the whole function; medians (ms):
 
 | part | ${small} ms | share | ${big} ms | share |
 | --- | ---: | ---: | ---: | ---: |
@@ -374,7 +405,7 @@ ${profile:+CPU profile (\`perf record\` of the backend during 100 more calls at 
 of the samples under (a sample counts for every function on its stack, so
 the lines overlap): ${profile}.
 
-}EXPLAIN ANALYZE (for a customer no measurement asked for):
+}EXPLAIN ANALYZE (for customers no measurement asked for):
 ${plans}
 <details><summary>EXPLAIN (ANALYZE, BUFFERS) of the hand-written query at ${big}</summary>
 
@@ -382,7 +413,7 @@ ${plan_hand}
 
 </details>
 
-<details><summary>EXPLAIN (ANALYZE, BUFFERS) of subject_access()'s data query on bench.t1 at ${big}</summary>
+<details><summary>EXPLAIN (ANALYZE, BUFFERS) of subject_access()'s data query on big.t1 at ${big}</summary>
 
 ${plan_data}
 
