@@ -154,9 +154,12 @@ $$;
 CREATE FUNCTION privacy_tags._tagged_columns(rel regclass)
 RETURNS TABLE (column_name name, tag privacy_tags.privacy_tag, basis text, notnull boolean,
                is_key boolean, anchor name)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    -- PL/pgSQL keeps this query's plan for the session
+    RETURN QUERY
     SELECT a.attname, t.tag, privacy_tags.legal_basis(t.tag), a.attnotnull,
            EXISTS (SELECT FROM pg_constraint k
                     WHERE k.conrelid = rel AND k.contype IN ('p', 'u', 'f') AND a.attnum = ANY (k.conkey))
@@ -169,7 +172,8 @@ AS $$
       CROSS JOIN LATERAL (SELECT s.label::privacy_tags.privacy_tag AS tag) t
      WHERE s.objoid = rel AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
        AND s.objsubid > 0 AND NOT a.attisdropped
-     ORDER BY a.attnum
+     ORDER BY a.attnum;
+END
 $$;
 
 CREATE FUNCTION privacy_tags.subject_access(subject_type text, subject_id text,
