@@ -335,6 +335,8 @@ AS $$
 DECLARE
     r record;
     v_anchor_type regtype;
+    v_lo text;
+    v_hi text;
 BEGIN
     FOR r IN
         SELECT c.relation AS rel, c.column_name AS col, c.retention AS w, c.anchor AS anc, c.on_expiry AS act
@@ -366,13 +368,23 @@ BEGIN
         relation := r.rel;
         column_name := r.col;
         action := r.act;
-        -- exact test, evaluated on the row as it is when deleted/updated
-        expired := format('(t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz)', r.anc, r.w, as_of)
+        -- exact test, evaluated on the row as it is when deleted/updated;
+        -- anchors more than 4 days before the cut-off are expired whatever
+        -- month ends and time zones do, and take one comparison with a
+        -- constant (nearly all rows of a purge)
+        -- (both cut-offs are computed here and written as constants of the
+        -- anchor's type, so the statement compares with literals)
+        EXECUTE format('SELECT ((%1$L::timestamptz - interval ''4 days'') - %2$L::interval)::%3$s::text, '
+                       '(%1$L::timestamptz - %2$L::interval + interval ''3 days'')::%3$s::text',
+                       as_of, r.w, v_anchor_type)
+           INTO v_lo, v_hi;
+        expired := format('(t.%1$I <= %4$L::%5$s'
+                          ' OR t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz)',
+                          r.anc, r.w, as_of, v_lo, v_anchor_type)
                    || CASE WHEN r.act = 'nullify' THEN format(' AND t.%I IS NOT NULL', r.col) ELSE '' END;
         -- an index-friendly bound that every expired anchor satisfies (month
         -- arithmetic moves a date by at most 3 days at the end of a month)
-        bound := format('t.%1$I <= (%2$L::timestamptz - %3$L::interval + interval ''3 days'')::%4$s',
-                        r.anc, as_of, r.w, v_anchor_type);
+        bound := format('t.%1$I <= %2$L::%3$s', r.anc, v_hi, v_anchor_type);
         SELECT string_agg(format('EXISTS (SELECT FROM privacy_tags.legal_holds h '
                                  'WHERE h.subject_type = %L AND h.subject_id = (t.%I)::text '
                                  'AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > %L::timestamptz))',
