@@ -224,6 +224,28 @@ EOF
 by_round=$(q -c "
 SELECT string_agg(side || ': ' || v, '; ' ORDER BY array_position('{erase,client,client_prepared,server_loop,erase_small}'::text[], side))
 FROM (SELECT side, string_agg(round(ms::numeric, 1)::text, ', ' ORDER BY round) AS v FROM bench.results GROUP BY side) s")
+# What the medians say about fixed and per-row costs, and about the goal.
+costs=$(q <<EOF
+WITH m AS (
+	SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE side = 'erase') AS e,
+		   percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE side = 'erase_small') AS es,
+		   percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE side = 'client') AS c,
+		   percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE side = 'client_prepared') AS cp,
+		   percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE side = 'server_loop') AS l
+	FROM bench.results
+)
+SELECT format('- erase() costs about %s ms whatever the number of rows (its median for a customer with 20 rows) and %s µs a row beyond that; the client, %s µs a statement (%s µs prepared), of which about %s µs (%s µs prepared) are the round trip and the statement''s parsing and planning (client minus the same statements run by the PL/pgSQL loop, a statement).',
+			  round(es::numeric, 1), round((1000 * (e - es) / ($subject_rows - 20))::numeric, 1),
+			  round((1000 * c / $(( subject_rows + 4 )))::numeric, 1), round((1000 * cp / $(( subject_rows + 4 )))::numeric, 1),
+			  round((1000 * (c - l) / $(( subject_rows + 4 )))::numeric, 1), round((1000 * (cp - l) / $(( subject_rows + 4 )))::numeric, 1))
+	   || E'\n' ||
+	   format('- For erase() to be $goal times faster than the client at this size, the client would have to take %s ms, about %s µs a statement: a round trip of that order (a network between application and database rather than a local connection), or erase() would have to take at most %s ms (%s ms for the prepared client)%s.',
+			  round((${goal} * e)::numeric), round((1000 * (${goal} * e - l) / $(( subject_rows + 4 )))::numeric),
+			  round((c / ${goal})::numeric, 1), round((cp / ${goal})::numeric, 1),
+			  CASE WHEN c / ${goal} < es THEN ', less than it takes for 20 rows' ELSE '' END)
+FROM m
+EOF
+)
 
 cat <<EOF
 ## erase: one subject's ${subject_rows} rows, erase() vs row by row from a client
@@ -282,6 +304,7 @@ ${table}
 - *statements sent*: for the clients, the two id look-ups, one a row,
   BEGIN and COMMIT.
 - ms by round: ${by_round}.
+${costs}
 
 ### Where the time of erase() goes
 

@@ -287,6 +287,48 @@ by_round() {	# by_round <kind>: the values of every round, by variant
 }
 rounds_pg=$(by_round pgbench)
 rounds_mixed=$(by_round mixed)
+
+# The verdicts, and the figures the findings quote.
+IFS='|' read -r srv_none_us srv_c_us srv_pct srv_noop_us srv_ratio srv_met mix_pct mix_ratio mix_met <<<"$(stats "
+SELECT round((s.t_none / s.per)::numeric, 2), round(((s.t_c - s.t_none) / s.per)::numeric, 2),
+	   round((100 * (s.t_c / s.t_none - 1))::numeric, 1),
+	   round(((s.t_noop - s.t_none) / s.per)::numeric, 2),
+	   round(((s.t_pl - s.t_none) / nullif(s.t_c - s.t_none, 0))::numeric, 1),
+	   100 * (s.t_c / s.t_none - 1) <= $goal_pct,
+	   round((100 * (x.t_c / x.t_none - 1))::numeric, 1),
+	   round(((x.t_pl - x.t_none) / nullif(x.t_c - x.t_none, 0))::numeric, 1),
+	   100 * (x.t_c / x.t_none - 1) <= $goal_pct
+FROM w s, w x WHERE s.m = 'server' AND x.m = 'mixed'")"
+findings="- Per row (INSERT ... SELECT), the C trigger costs ${srv_c_us} µs, ${srv_pct} % of the
+  ${srv_none_us} µs an INSERT takes here without trigger; the goal of at most
+  ${goal_pct} % is $([ "$srv_met" = t ] && echo met || echo '**missed**') there. The PL/pgSQL trigger costs ${srv_ratio:-?}x as much.
+- In single-row transactions (the mixed pgbench runs, which this machine's
+  noise disturbs least) the C trigger adds ${mix_pct} % to a transaction,
+  the goal is $([ "$mix_met" = t ] && echo met || echo '**missed**'); PL/pgSQL adds ${mix_ratio:-?}x as much. The separate pgbench
+  runs (first row) measure the same with far more noise: see the range of
+  their per-turn overheads.
+"
+if [ "$srv_met" != t ] || [ "$mix_met" != t ]; then
+	findings+="- What is left to gain: calling the trigger costs ${srv_noop_us} µs a row (*C,
+  returning at once* minus *none*); by the CPU profile above, most of the
+  trigger's own time goes to reading the row. The anchors
+  and values are read with \`heap_getattr()\` one column at a time, and
+  since \`email\` (variable length) comes before them, every call walks the
+  tuple from its start (\`nocachegetattr\`, the trigger's largest item).
+  Suggestions for \`src/retention_trigger.c\`: read them through the
+  trigger's slot (\`trigdata->tg_trigslot\` / \`tg_newslot\` with
+  \`slot_getattr()\`, PostgreSQL 12+), which deforms the tuple once, up to
+  the last column needed, and keeps it deformed; keep the plan found for
+  the statement in \`fn_extra\` instead of a hash lookup a row. In
+  single-row transactions the per-transaction bounds are computed for every
+  row (now() changes with each transaction), which brings back the
+  time-zone arithmetic (\`timestamp2tm\`, \`j2date\`, ... show up in a CPU
+  profile of a single-row pgbench run, about 1 % of it); bounds kept
+  across transactions (lo computed at t, hi at t + an hour: valid for any
+  now() in between) would avoid that.
+"
+fi
+findings=${findings%$'\n'}
 rounds_srv=$(by_round server)
 profile_note=""
 if [ -n "$profile_c" ]; then
@@ -378,4 +420,8 @@ ${perrow}
 ${profile_note}- pgbench tps by run: ${rounds_pg}.
 - pgbench, mixed, mean latency (µs) by run: ${rounds_mixed}.
 - INSERT ... SELECT ms by round: ${rounds_srv}.
+
+Findings:
+
+${findings}
 EOF

@@ -204,8 +204,8 @@ profile_run() {
 if command -v perf >/dev/null 2>&1 && perf record -q -o "$work/perf.test" true >/dev/null 2>&1 && profile_run; then
 	profile=$(awk '
 		BEGIN {
-			n = split("fmgr_sql#pg_plan_query#SPI_execute_extended#pg_analyze_and_rewrite_fixedparams pg_analyze_and_rewrite_withcb pg_analyze_and_rewrite_varparams raw_parser#index_getnext_slot BitmapHeapNext#jsonb_concat#to_jsonb jsonb_agg_transfn jsonb_agg_finalfn", g, "#")
-			split("calls of the SQL-language functions `_tagged_columns()` and `subject_hash()`, which are parsed and planned again on every call (`fmgr_sql`)#planning, all statements (`pg_plan_query`)#the dynamic queries on the tables, planning and running (`SPI_execute_extended`)#parse analysis and rewriting (`pg_analyze_and_rewrite_*`, `raw_parser`)#index and heap access (`index_getnext_slot`, `BitmapHeapNext`)#`jsonb || jsonb` in PL/pgSQL (`jsonb_concat`)#turning rows into jsonb (`to_jsonb`, `jsonb_agg`)", d, "#")
+			n = split("fmgr_sql#ExecMakeTableFunctionResult#pg_plan_query#SPI_execute_extended#pg_analyze_and_rewrite_fixedparams pg_analyze_and_rewrite_withcb pg_analyze_and_rewrite_varparams raw_parser#index_getnext_slot BitmapHeapNext#jsonb_concat#to_jsonb jsonb_agg_transfn jsonb_agg_finalfn", g, "#")
+			split("calls of SQL-language functions, whose statements are parsed and planned again on every call (`fmgr_sql`)#set-returning functions read in FROM, such as `_subject_tables()` and `_tagged_columns()` (`ExecMakeTableFunctionResult`)#planning, all statements (`pg_plan_query`)#dynamic SQL (`EXECUTE`: the queries on the tables), planning and running (`SPI_execute_extended`)#parse analysis and rewriting (`pg_analyze_and_rewrite_*`, `raw_parser`)#index and heap access (`index_getnext_slot`, `BitmapHeapNext`)#`jsonb || jsonb` (`jsonb_concat`)#turning rows into jsonb (`to_jsonb`, `jsonb_agg`)", d, "#")
 			for (i = 1; i <= n; i++) { k = split(g[i], s, " "); for (j = 1; j <= k; j++) grp[s[j]] = i }
 		}
 		$2 in grp { sum[grp[$2]] += $1 }
@@ -392,8 +392,9 @@ ${flat}
 
 ### Where the time of subject_access() goes
 
-The parts of the function timed one by one, running the statements the
-function runs (as of privacy_tags 1.0), for ${parts_calls} customers of each
+The parts of the function timed one by one, each running the statements
+the function ran when this benchmark was written (a part that no longer
+matches the function shows in the remainder), for ${parts_calls} customers of each
 size a round, ${parts_rounds} rounds after a warm-up round, interleaved call by
 call with the whole function; medians (ms):
 
