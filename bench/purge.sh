@@ -81,6 +81,9 @@ plans=""
 for kind in "${kinds[@]}"; do
 	restore "$kind" purge hand
 	q -c "SET jit = off" -c "SELECT bench.condition_costs('$kind', $cond_reps)" >/dev/null
+	for ((i = 0; i < cond_reps; i++)); do
+		q -c "SET jit = off" -c "SELECT bench.fixed_cost('$kind')" >/dev/null
+	done
 	for side in purge hand; do
 		q -c "LOAD 'auto_explain'" \
 		  -c "SET auto_explain.log_min_duration = 0" \
@@ -184,20 +187,27 @@ WITH med AS (
 SELECT kind, round((h_ms / p_ms)::numeric, 2), h_ms / p_ms >= :'goal'::float8,
 	   round((1000 * h_ms / n)::numeric, 2), round((1000 * (p_ms - h_ms) / n)::numeric, 2),
 	   round((1000 * (c.p - c.h) / n)::numeric, 2),
+	   round(f.ms::numeric, 1), round((1000 * f.ms / n)::numeric, 3),
 	   -- does the recheck start with a comparison with a constant (a pre-check)?
 	   pc.expired ~ '^\(t\.("[^"]+"|[^ ]+) <= ''[^'']*''::'
-FROM med JOIN cond c USING (kind) JOIN bench.purge_conditions pc USING (kind) ORDER BY kind;
+FROM med JOIN cond c USING (kind) JOIN bench.purge_conditions pc USING (kind)
+	 JOIN (SELECT kind, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms FROM bench.fixed GROUP BY kind) f
+	 USING (kind)
+ORDER BY kind;
 EOF
 )
 findings=""
 missed_pre=""
 missed_split=""
-while IFS='|' read -r kind ratio met hand_us diff_us recheck_us has_pre; do
+while IFS='|' read -r kind ratio met hand_us diff_us recheck_us fixed_ms fixed_us has_pre; do
 	findings+="- ${kind}: purge() runs at ${ratio}x the hand-written statement's rows/s; the
   goal (≥ ${goal}x) is $([ "$met" = t ] && echo met || echo '**missed**'). The hand-written statement takes ${hand_us} µs a
-  row, purge() ${diff_us} µs a row more (medians); its condition costs
-  ${recheck_us} µs a row more than the hand-written one$(
-	awk -v d="$diff_us" -v c="$recheck_us" 'BEGIN { if (d > 2 * c && d > 0.05) printf ", which explains only part of the difference; the\n  per-round ratios vary widely on this shared machine, so the rest may be noise" }').
+  row, purge() $(awk -v d="$diff_us" 'BEGIN { printf "%.2f µs a row %s", (d < 0 ? -d : d), (d < 0 ? "less" : "more") }') (medians); its condition costs
+  ${recheck_us} µs a row more than the hand-written one, and a call of
+  purge(), the first of a session, costs ${fixed_ms} ms whatever it finds
+  (${fixed_us} µs a row here). From these parts alone purge() would run at
+  $(awk -v h="$hand_us" -v c="$recheck_us" -v f="$fixed_us" 'BEGIN { printf "%.2f", h / (h + (c > 0 ? c : 0) + f) }')x the hand-written statement's rows/s$(
+	awk -v d="$diff_us" -v c="$recheck_us" -v f="$fixed_us" 'BEGIN { if (d > 2 * (c + f) && d > 0.05) printf ";\n  together only part of the difference: the per-round ratios vary widely on\n  this shared machine, so the rest may be noise" }').
 "
 	if [ "$met" != t ]; then
 		if [ "$has_pre" = t ]; then missed_split+="$kind "; else missed_pre+="$kind "; fi

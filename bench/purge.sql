@@ -209,3 +209,27 @@ BEGIN
 		END LOOP;
 	END LOOP;
 END $$;
+
+-- purge()'s fixed cost: a call that finds nothing to purge (as_of long
+-- before every anchor), on the same table, as the first call of a session,
+-- like the measured calls (its PL/pgSQL functions are compiled then).
+CREATE TABLE bench.fixed (
+	kind		text NOT NULL,
+	ms			float8 NOT NULL
+);
+CREATE FUNCTION bench.fixed_cost(kind text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	k bench.kinds;
+	t0 timestamptz;
+	n bigint;
+BEGIN
+	SELECT * INTO STRICT k FROM bench.kinds WHERE bench.kinds.kind = fixed_cost.kind;
+	t0 := clock_timestamp();
+	SELECT coalesce(sum(rows), 0) INTO n
+	  FROM privacy_tags.purge((k.rel || '_purge')::regclass, as_of => timestamptz '2000-01-01 00:00:00+00');
+	IF n <> 0 THEN
+		RAISE EXCEPTION 'purge() as of 2000-01-01 changed % rows of %', n, kind;
+	END IF;
+	INSERT INTO bench.fixed VALUES (kind, 1000 * extract(epoch FROM clock_timestamp() - t0));
+END $$;
