@@ -207,7 +207,7 @@ while IFS='|' read -r kind ratio met hand_us diff_us recheck_us fixed_ms fixed_u
   purge(), the first of a session, costs ${fixed_ms} ms whatever it finds
   (${fixed_us} µs a row here). From these parts alone purge() would run at
   $(awk -v h="$hand_us" -v c="$recheck_us" -v f="$fixed_us" 'BEGIN { printf "%.2f", h / (h + (c > 0 ? c : 0) + f) }')x the hand-written statement's rows/s$(
-	awk -v d="$diff_us" -v c="$recheck_us" -v f="$fixed_us" 'BEGIN { if (d > 2 * (c + f) && d > 0.05) printf ";\n  together only part of the difference: the per-round ratios vary widely on\n  this shared machine, so the rest may be noise" }').
+	awk -v d="$diff_us" -v c="$recheck_us" -v f="$fixed_us" 'BEGIN { if (d > 2 * (c + f) && d > 0.05) printf ";\n  the measured difference is larger, but the per-round ratios vary widely\n  on this shared machine, so the rest may be noise" }').
 "
 	if [ "$met" != t ]; then
 		if [ "$has_pre" = t ]; then missed_split+="$kind "; else missed_pre+="$kind "; fi
@@ -260,7 +260,8 @@ over time), an index on the anchor column, half of the rows expired as of
   \`${hand_nullify}\`.
 
 purge() reads the anchor through the index up to \`as_of - window + 3 days\`
-and rechecks every row exactly (\`anchor::timestamptz + window <= as_of\`);
+and rechecks each row it finds against the exact window
+(\`anchor::timestamptz + window <= as_of\`; its condition is shown below);
 no anchor lies within 4 days of the cut-off, so both sides change the same
 rows, which the script checks (same count, half the table, every run).
 purge() also writes one audit-log row. Each round recreates, for each
@@ -302,9 +303,9 @@ $(( rows / 2 )) expired rows):
 | --- | ---: | ---: | ---: | --- |
 ${conditions}
 
-- A DELETE does little else per row (it marks the row deleted), so the
-  recheck is a large part of its time; an UPDATE writes a new row version
-  and its index entries, next to which the recheck is small.
+- A DELETE does little else per row (it marks the row deleted), so what
+  the recheck costs weighs on it far more than on an UPDATE, which writes
+  a new row version and its index entries.
 
 Findings:
 

@@ -110,14 +110,22 @@ explain() {
 SET jit = off;
 SET max_parallel_workers_per_gather = 0;
 SELECT replace(q, '\$1', '$(( id - 2 ))') AS hq_warm, replace(q, '\$1', '$id') AS hq FROM bench.hand_sql WHERE size = '$size' \gset
-SELECT regexp_replace(prosrc, '\mrel\M', '''$size.t1''::regclass', 'g') AS tq
-  FROM pg_proc WHERE oid = 'privacy_tags._tagged_columns(regclass)'::regprocedure \gset
+-- the query of _tagged_columns(): the body of a SQL function, the RETURN
+-- QUERY of a PL/pgSQL one (else none)
+SELECT regexp_replace(x, '\mrel\M', '''$size.t1''::regclass', 'g') AS tq, x IS NOT NULL AS tq_ok
+  FROM (SELECT CASE l.lanname WHEN 'sql' THEN rtrim(p.prosrc, E'; \n\t')
+						 WHEN 'plpgsql' THEN substring(p.prosrc from 'RETURN QUERY\s+(.*);\s*END')
+			   END AS x
+		  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+		 WHERE p.oid = 'privacy_tags._tagged_columns(regclass)'::regprocedure) f \gset
 -- once for other customers, so that the session's caches are warm
 \o /dev/null
 EXPLAIN (ANALYZE) :hq_warm;
 EXPLAIN (ANALYZE) SELECT coalesce(jsonb_agg(to_jsonb(t) - '{}'::text[] ORDER BY t.ctid), '[]') FROM $size.t1 t WHERE t.customer_id = '$(( id - 1 ))'::bigint;
 EXPLAIN (ANALYZE) SELECT max(t.last_seen::timestamptz + '90 days'::interval) FROM $size.t1 t WHERE t.customer_id = '$(( id - 1 ))'::bigint;
+\if :tq_ok
 EXPLAIN (ANALYZE) :tq;
+\endif
 \o $work/explain.$size.hand
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) :hq;
 \o $work/explain.$size.data
@@ -125,7 +133,9 @@ EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT coalesce(jsonb_agg(to_jsonb(t) - '{
 \o $work/explain.$size.expiry
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT max(t.last_seen::timestamptz + '90 days'::interval) FROM $size.t1 t WHERE t.customer_id = '$(( id + 2 ))'::bigint;
 \o $work/explain.$size.tagged
+\if :tq_ok
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) :tq;
+\endif
 \o
 EOF
 	# auto_explain logs every statement the call runs (at LOG, sent to the
@@ -313,6 +323,11 @@ scans_of() {
 	awk '/Buffers:/ && !top { sub(/^ *Buffers: /, ""); printf "; buffers %s", $0; top = 1 }
 		 /^Planning:/ { p = 1; next } p && /Buffers:/ { sub(/^ *Buffers: /, ""); printf "; planning buffers %s", $0; p = 0 }' "$1"
 }
+tagged_lang=$(q -c "SELECT CASE l.lanname WHEN 'sql' THEN 'a SQL function: parsed and planned again at every call'
+								  WHEN 'plpgsql' THEN 'a PL/pgSQL function: planned once per session'
+								  ELSE 'a ' || l.lanname || ' function' END
+					 FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+					WHERE p.oid = 'privacy_tags._tagged_columns(regclass)'::regprocedure")
 plans=""
 for size in small big; do
 	read -r n ni ns <"$work/autoexplain.$size.counts"
@@ -325,7 +340,7 @@ for size in small big; do
   - hand-written query: $(timing_of "$work/explain.$size.hand"); $(scans_of "$work/explain.$size.hand").
   - subject_access()'s data query on \`$size.t1\`: $(timing_of "$work/explain.$size.data"); $(scans_of "$work/explain.$size.data").
   - its \`expires_at\` query on \`$size.t1\`: $(timing_of "$work/explain.$size.expiry").
-  - the query of \`_tagged_columns('$size.t1')\`: $(timing_of "$work/explain.$size.tagged").
+  - the query of \`_tagged_columns('$size.t1')\` (${tagged_lang}): $( [ -s "$work/explain.$size.tagged" ] && timing_of "$work/explain.$size.tagged" || echo "not a single query, not shown").
 "
 done
 plan_hand=$(sed 's/^/    /' "$work/explain.big.hand")
