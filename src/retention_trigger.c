@@ -346,10 +346,23 @@ checker_role(void)
 	return owner;
 }
 
+/*
+ * Read attribute attnum of the row: through the trigger's slot when there is
+ * one (it deforms the row once for all columns), else from the tuple.
+ */
+static inline Datum
+row_getattr(TupleTableSlot *slot, HeapTuple tuple, TupleDesc tupdesc, AttrNumber attnum,
+			bool *isnull)
+{
+	if (slot != NULL)
+		return slot_getattr(slot, attnum, isnull);
+	return heap_getattr(tuple, attnum, tupdesc, isnull);
+}
+
 /* Refuse a write to a restricted subject's row, or without consent. */
 static void
-check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, HeapTuple tuple,
-					bool is_old)
+check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, TupleTableSlot *slot,
+					HeapTuple tuple, bool is_old)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 
@@ -363,7 +376,7 @@ check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, Hea
 
 		if (s->subject_type == NULL)
 			continue;
-		key = heap_getattr(tuple, s->attnum, tupdesc, &isnull);
+		key = row_getattr(slot, tuple, tupdesc, s->attnum, &isnull);
 		if (isnull)
 			continue;			/* no subject, nothing to check */
 		args[0] = CStringGetTextDatum(s->subject_type);
@@ -391,7 +404,7 @@ check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, Hea
 
 			if (c->subject_type != NULL || !c->consent)
 				continue;
-			(void) heap_getattr(tuple, c->attnum, tupdesc, &isnull);
+			(void) row_getattr(slot, tuple, tupdesc, c->attnum, &isnull);
 			if (isnull)
 				continue;
 			args[2] = c->purposes;
@@ -541,6 +554,7 @@ retention_trigger(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	RetentionPlan *plan;
 	StatementState *state;
+	TupleTableSlot *slot;
 	TimestampTz now;
 	int			nnull = 0;
 	int		   *nullcols = NULL;
@@ -560,6 +574,8 @@ retention_trigger(PG_FUNCTION_ARGS)
 	rel = trigdata->tg_relation;
 	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
 		trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	slot = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+		trigdata->tg_newslot : trigdata->tg_trigslot;
 
 	if (pt_purging)
 		return PointerGetDatum(tuple);
@@ -652,9 +668,10 @@ retention_trigger(PG_FUNCTION_ARGS)
 
 	if (plan->nsubjects > 0 && (state->any_restriction || plan->nconsent))
 	{
-		check_subject_rules(plan, state->any_restriction, rel, tuple, false);
+		check_subject_rules(plan, state->any_restriction, rel, slot, tuple, false);
 		if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) && state->any_restriction)
-			check_subject_rules(plan, state->any_restriction, rel, trigdata->tg_trigtuple, true);
+			check_subject_rules(plan, state->any_restriction, rel, trigdata->tg_trigslot,
+								trigdata->tg_trigtuple, true);
 	}
 
 	tupdesc = RelationGetDescr(rel);
@@ -672,11 +689,11 @@ retention_trigger(PG_FUNCTION_ARGS)
 		/* nullify has nothing to do on a NULL value */
 		if (c->action == PT_ACTION_NULLIFY)
 		{
-			(void) heap_getattr(tuple, c->attnum, tupdesc, &isnull);
+			(void) row_getattr(slot, tuple, tupdesc, c->attnum, &isnull);
 			if (isnull)
 				continue;
 		}
-		anchor = heap_getattr(tuple, c->anchor_attnum, tupdesc, &isnull);
+		anchor = row_getattr(slot, tuple, tupdesc, c->anchor_attnum, &isnull);
 		if (isnull)
 			continue;			/* the clock has not started */
 		if (!is_expired(c, anchor, now, NULL))
