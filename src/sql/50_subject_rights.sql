@@ -385,7 +385,8 @@ BEGIN
         END IF;
 
         v_n_nulled := 0;
-        IF cardinality(v_erasable) > 0 THEN
+        -- (after a DELETE of every row, no row is left to null)
+        IF cardinality(v_erasable) > 0 AND NOT (v_all AND v_n_legal + v_n_refs = 0) THEN
             SELECT string_agg(format('%I = NULL', e), ', '), string_agg(format('t.%I IS NOT NULL', e), ' OR ')
               INTO v_set, v_any FROM unnest(v_erasable) e;
             -- a value that must go from a row that must stay, in a NOT NULL column
