@@ -543,6 +543,44 @@ window_text(const RetentionColumn *c)
 	return psprintf("%s after %s", iv, ident);
 }
 
+/* The plan of trigger on rel: parsed once per backend, trigger and relation. */
+static RetentionPlan *
+get_plan(Trigger *trigger, Relation rel)
+{
+	PlanKey		key;
+	PlanEntry  *entry;
+	bool		found;
+
+	if (plan_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		plan_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
+											   "privacy_tags retention plans",
+											   ALLOCSET_DEFAULT_SIZES);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(PlanKey);
+		ctl.entrysize = sizeof(PlanEntry);
+		ctl.hcxt = plan_cache_cxt;
+		plan_cache = hash_create("privacy_tags retention plans", 64, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(plan_cache_invalidate, (Datum) 0);
+	}
+	memset(&key, 0, sizeof(key));
+	key.tgoid = trigger->tgoid;
+	key.relid = RelationGetRelid(rel);
+	entry = hash_search(plan_cache, &key, HASH_FIND, &found);
+	if (!found)
+	{
+		/* build first: an error must not leave an entry without a plan */
+		RetentionPlan *fresh = build_plan(trigger, rel);
+
+		entry = hash_search(plan_cache, &key, HASH_ENTER, &found);
+		entry->plan = fresh;
+	}
+	return entry->plan;
+}
+
 /* retention_trigger(): refuse or expire values past their window. */
 PG_FUNCTION_INFO_V1(retention_trigger);
 Datum
@@ -580,40 +618,7 @@ retention_trigger(PG_FUNCTION_ARGS)
 	if (pt_purging)
 		return PointerGetDatum(tuple);
 
-	/* the plan: parsed once per backend, trigger and relation */
-	{
-		PlanKey		key;
-		PlanEntry  *entry;
-		bool		found;
-
-		if (plan_cache == NULL)
-		{
-			HASHCTL		ctl;
-
-			plan_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
-												   "privacy_tags retention plans",
-												   ALLOCSET_DEFAULT_SIZES);
-			memset(&ctl, 0, sizeof(ctl));
-			ctl.keysize = sizeof(PlanKey);
-			ctl.entrysize = sizeof(PlanEntry);
-			ctl.hcxt = plan_cache_cxt;
-			plan_cache = hash_create("privacy_tags retention plans", 64, &ctl,
-									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-			CacheRegisterRelcacheCallback(plan_cache_invalidate, (Datum) 0);
-		}
-		memset(&key, 0, sizeof(key));
-		key.tgoid = trigdata->tg_trigger->tgoid;
-		key.relid = RelationGetRelid(rel);
-		entry = hash_search(plan_cache, &key, HASH_FIND, &found);
-		if (!found)
-		{
-			RetentionPlan *fresh = build_plan(trigdata->tg_trigger, rel);
-
-			entry = hash_search(plan_cache, &key, HASH_ENTER, &found);
-			entry->plan = fresh;
-		}
-		plan = entry->plan;
-	}
+	plan = get_plan(trigdata->tg_trigger, rel);
 
 	/* what this statement knows: whether anybody is restricted at all */
 	state = (StatementState *) fcinfo->flinfo->fn_extra;
@@ -647,21 +652,7 @@ retention_trigger(PG_FUNCTION_ARGS)
 					  1, argtypes, types);
 		state->restrictions_known = true;
 		/* the SPI call may have processed invalidations: look the plan up again */
-		{
-			PlanKey		key;
-			PlanEntry  *entry;
-
-			memset(&key, 0, sizeof(key));
-			key.tgoid = trigdata->tg_trigger->tgoid;
-			key.relid = RelationGetRelid(rel);
-			entry = hash_search(plan_cache, &key, HASH_FIND, NULL);
-			if (entry == NULL)
-			{
-				entry = hash_search(plan_cache, &key, HASH_ENTER, NULL);
-				entry->plan = build_plan(trigdata->tg_trigger, rel);
-			}
-			plan = entry->plan;
-		}
+		plan = get_plan(trigdata->tg_trigger, rel);
 	}
 	if (plan->ncolumns == 0)
 		return PointerGetDatum(tuple);
