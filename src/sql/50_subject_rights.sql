@@ -320,7 +320,8 @@ GRANT EXECUTE ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, b
 -- points at it, otherwise its erasable values are nulled.  Raises (so that
 -- nothing changes) when an erasable value sits in a NOT NULL column of a
 -- row that must stay.  p_scope: 'erase' or 'withdraw'.
-CREATE FUNCTION privacy_tags._erase(p_type text, p_id text, p_scope text, p_purposes text[])
+CREATE FUNCTION privacy_tags._erase(p_type text, p_id text, p_scope text, p_purposes text[],
+                                    p_held boolean DEFAULT false)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -341,6 +342,15 @@ DECLARE
     v_n_refs bigint;
     v_bad name;
 BEGIN
+    -- a withdrawal is recorded even for a held subject, whose data then stays
+    IF p_scope = 'withdraw' THEN
+        UPDATE privacy_tags.consents k SET withdrawn_at = now()
+         WHERE k.subject_type = p_type AND k.subject_id = p_id AND k.withdrawn_at IS NULL
+           AND (p_purposes IS NULL OR k.purpose = ANY (p_purposes));
+    END IF;
+    IF p_held THEN
+        RETURN '{}';
+    END IF;
     FOR t IN SELECT * FROM privacy_tags._subject_tables(p_type, p_id) ORDER BY height, depth DESC, relation::text LOOP
         IF p_scope = 'erase' THEN
             SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.basis IS DISTINCT FROM 'legal_obligation' AND NOT c.is_key), '{}'),
@@ -434,25 +444,25 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    v_held boolean;
+    v_tables jsonb;
     v_report jsonb;
     v_rows bigint;
 BEGIN
-    IF EXISTS (SELECT FROM privacy_tags.legal_holds h
-                WHERE h.subject_type = p_type AND h.subject_id = p_id AND h.released_at IS NULL
-                  AND (h.held_until IS NULL OR h.held_until > now())) THEN
-        v_report := jsonb_build_object('legal_hold', true, 'tables', '{}'::jsonb);
-    ELSIF p_dry_run THEN
+    v_held := EXISTS (SELECT FROM privacy_tags.legal_holds h
+                       WHERE h.subject_type = p_type AND h.subject_id = p_id AND h.released_at IS NULL
+                         AND (h.held_until IS NULL OR h.held_until > now()));
+    IF p_dry_run THEN
         BEGIN
-            v_report := privacy_tags._erase(p_type, p_id, p_scope, p_purposes);
+            v_tables := privacy_tags._erase(p_type, p_id, p_scope, p_purposes, v_held);
             RAISE EXCEPTION USING ERRCODE = 'PTDRY';
         EXCEPTION WHEN SQLSTATE 'PTDRY' THEN
             NULL;
         END;
-        v_report := jsonb_build_object('legal_hold', false, 'tables', v_report);
     ELSE
-        v_report := jsonb_build_object('legal_hold', false,
-                                       'tables', privacy_tags._erase(p_type, p_id, p_scope, p_purposes));
+        v_tables := privacy_tags._erase(p_type, p_id, p_scope, p_purposes, v_held);
     END IF;
+    v_report := jsonb_build_object('legal_hold', v_held, 'tables', v_tables);
     SELECT coalesce(sum((value->>'deleted')::bigint + (value->>'nulled')::bigint), 0) INTO v_rows
       FROM jsonb_each(v_report->'tables');
     v_report := jsonb_build_object('format', 'privacy_tags.erasure/1',
@@ -517,38 +527,13 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET privacy_tags.purging = on
 AS $$
-DECLARE
-    v_purposes text[];
-    v_report jsonb;
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL OR dry_run IS NULL THEN
         RAISE EXCEPTION 'withdraw_consent: subject_type, subject_id and dry_run must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    v_purposes := CASE WHEN purpose IS NULL THEN NULL ELSE ARRAY[purpose] END;
-    IF dry_run THEN
-        BEGIN
-            v_report := privacy_tags._withdraw(subject_type, subject_id, v_purposes, false);
-            RAISE EXCEPTION USING ERRCODE = 'PTDRY';
-        EXCEPTION WHEN SQLSTATE 'PTDRY' THEN
-            NULL;
-        END;
-        RETURN v_report || '{"dry_run": true}';
-    END IF;
-    RETURN privacy_tags._withdraw(subject_type, subject_id, v_purposes, false);
-END
-$$;
-
-CREATE FUNCTION privacy_tags._withdraw(p_type text, p_id text, p_purposes text[], p_dry_run boolean)
-RETURNS jsonb
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    UPDATE privacy_tags.consents k SET withdrawn_at = now()
-     WHERE k.subject_type = p_type AND k.subject_id = p_id AND k.withdrawn_at IS NULL
-       AND (p_purposes IS NULL OR k.purpose = ANY (p_purposes));
-    RETURN privacy_tags._erase_audited('withdraw_consent', p_type, p_id, 'withdraw', p_purposes, p_dry_run);
+    RETURN privacy_tags._erase_audited('withdraw_consent', subject_type, subject_id, 'withdraw',
+                                       CASE WHEN purpose IS NULL THEN NULL ELSE ARRAY[purpose] END, dry_run);
 END
 $$;
 COMMENT ON FUNCTION privacy_tags.withdraw_consent(text, text, text, boolean) IS
@@ -616,7 +601,8 @@ BEGIN
     INSERT INTO privacy_tags.suppressions (subject_type, subject_id)
     VALUES (suppress.subject_type, suppress.subject_id) ON CONFLICT DO NOTHING;
     -- keep the minimum: every consent ends, and its data with it
-    RETURN privacy_tags._withdraw(subject_type, subject_id, NULL, false) || '{"suppressed": true}';
+    RETURN privacy_tags._erase_audited('withdraw_consent', subject_type, subject_id, 'withdraw', NULL, false)
+           || '{"suppressed": true}';
 END
 $$;
 COMMENT ON FUNCTION privacy_tags.suppress(text, text) IS
@@ -653,8 +639,7 @@ $$;
 -- privacy_admin (run_purge calls _purge_plan as its caller).
 REVOKE ALL ON FUNCTION privacy_tags._subject_tables(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy_tags._tagged_columns(regclass) FROM PUBLIC;
-REVOKE ALL ON FUNCTION privacy_tags._erase(text, text, text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy_tags._erase(text, text, text, text[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy_tags._erase_audited(text, text, text, text, text[], boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION privacy_tags._withdraw(text, text, text[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy_tags._purge_plan(regclass, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy_tags._purge_plan(regclass, timestamptz) TO privacy_admin;
