@@ -4,6 +4,7 @@ SET TimeZone = 'UTC';
 
 CREATE TABLE owned (id int, email text, seen date);
 SELECT tag('owned', 'email', 'contact.email; retain=1 year after seen');
+SELECT set_subject('owned', 'id', 'customer');
 INSERT INTO owned VALUES (1, 'a@example.com', '2020-01-01'), (2, 'b@example.com', '2030-01-01');
 
 CREATE ROLE pt_plain;

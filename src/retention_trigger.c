@@ -206,10 +206,14 @@ build_plan(Trigger *trigger, Relation rel)
 		PtError		err;
 		RetentionColumn *c = &plan->columns[plan->ncolumns];
 		bool		is_subject = strncmp(tagtext, SUBJECT_PREFIX, strlen(SUBJECT_PREFIX)) == 0;
+		PtSubject	subject;
 		Oid			typid;
 		bool		varlena;
 
-		if (!is_subject &&
+		if (is_subject ?
+			(!pt_parse_subject(tagtext + strlen(SUBJECT_PREFIX),
+							   strlen(tagtext) - strlen(SUBJECT_PREFIX), &subject, &err) ||
+			 subject.collected_at[0] != '\0') :
 			(!pt_parse(tagtext, strlen(tagtext), &tag, &err) ||
 			 (tag.has_retain && tag.anchor_len == 0) ||
 			 (!tag.has_retain && tag.basis != PT_BASIS_CONSENT)))
@@ -245,7 +249,7 @@ build_plan(Trigger *trigger, Relation rel)
 
 		if (is_subject)
 		{
-			c->subject_type = MemoryContextStrdup(cxt, tagtext + strlen(SUBJECT_PREFIX));
+			c->subject_type = MemoryContextStrdup(cxt, subject.type);
 			getTypeOutputInfo(TupleDescAttr(tupdesc, c->attnum - 1)->atttypid,
 							  &c->subject_typoutput, &varlena);
 			plan->nsubjects++;

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/transam.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
@@ -49,12 +50,20 @@ column_tuple(Oid relid, AttrNumber attnum)
 	return tup;
 }
 
-/* Only ordinary, partitioned and foreign tables carry tags. */
+/*
+ * Only ordinary, partitioned and foreign tables carry tags, and not the
+ * system's own (pg_catalog, information_schema: created by initdb).
+ */
 static void
 check_relation_kind(Oid relid)
 {
 	char		relkind = get_rel_relkind(relid);
 
+	if (relid < FirstNormalObjectId)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a system table", get_rel_name(relid)),
+				 errdetail("Privacy tags apply to the tables of applications, not to the system catalogs.")));
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
 		relkind != RELKIND_FOREIGN_TABLE)
 		ereport(ERROR,

@@ -142,3 +142,33 @@ SELECT c.oid::pg_catalog.regclass AS relation,
 COMMENT ON VIEW privacy_tags.columns IS
     'The inventory: one row per tagged column, every field of its tag decoded.';
 GRANT SELECT ON privacy_tags.columns, privacy_tags.subjects TO PUBLIC;
+
+-- The checks every function that acts for one data subject shares: the type
+-- names subject-key columns (set_subject()), so that a typo never gives an
+-- empty export or an erasure that erased nothing, and the id fits the
+-- indexed tables that record consents, holds, restrictions and suppressions.
+CREATE FUNCTION privacy_tags._check_subject(fn text, p_type text, p_id text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_known text;
+BEGIN
+    IF octet_length(p_id) > 1000 THEN
+        RAISE EXCEPTION '%: subject_id is longer than 1000 bytes', fn
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_seclabel s
+                    WHERE s.provider = 'privacy_tags_subject'
+                      AND privacy_tags.subject_label_type(s.label) = p_type) THEN
+        SELECT string_agg(DISTINCT privacy_tags.subject_label_type(s.label), ', ')
+          INTO v_known
+          FROM pg_seclabel s WHERE s.provider = 'privacy_tags_subject';
+        RAISE EXCEPTION '%: unknown subject type "%"', fn, left(p_type, 63)
+            USING ERRCODE = 'undefined_object',
+                  HINT = coalesce('Known subject types: ' || v_known || '.',
+                                  'No column identifies a data subject yet: mark one with set_subject().');
+    END IF;
+END
+$$;

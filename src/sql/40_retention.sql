@@ -130,6 +130,11 @@ BEGIN
         RAISE EXCEPTION 'hold: subject_type, subject_id and reason must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    IF btrim(hold.reason) = '' THEN
+        RAISE EXCEPTION 'hold: reason must not be empty' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Name the claim or obligation the data is held for: it goes into the record.';
+    END IF;
+    PERFORM privacy_tags._check_subject('hold', hold.subject_type, hold.subject_id);
     IF hold.until IS NOT NULL AND hold.until <= now() THEN
         RAISE EXCEPTION 'hold: until must be in the future'
             USING ERRCODE = 'invalid_parameter_value',
@@ -196,6 +201,7 @@ AS $$
 DECLARE
     v_args text;
     v_n integer;
+    v_part regclass;
 BEGIN
     -- windowed and consent-based columns: ('column', 'tag'); subject keys:
     -- ('column', '@subject <type>')
@@ -227,6 +233,16 @@ BEGIN
     IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'privacy_tags_retention') THEN
         EXECUTE format('DROP TRIGGER privacy_tags_retention ON %s', rel);
     END IF;
+    -- a partition enforced on its own before its parent gives way: the
+    -- parent's trigger is cloned onto every partition
+    FOR v_part IN
+        SELECT t.tgrelid::regclass
+          FROM pg_partition_tree(rel) p
+          JOIN pg_trigger t ON t.tgrelid = p.relid
+         WHERE p.level > 0 AND t.tgname = 'privacy_tags_retention' AND t.tgparentid = 0
+    LOOP
+        EXECUTE format('DROP TRIGGER privacy_tags_retention ON %s', v_part);
+    END LOOP;
     EXECUTE format('CREATE TRIGGER privacy_tags_retention BEFORE INSERT OR UPDATE ON %s '
                    'FOR EACH ROW EXECUTE FUNCTION privacy_tags.retention_trigger(%s)',
                    rel, coalesce(v_args, ''));
@@ -249,23 +265,51 @@ BEGIN
 END
 $$;
 
+-- The checks of every function that takes a table: not NULL, exists, and an
+-- ordinary, partitioned or foreign table.  Returns the relkind.
+CREATE FUNCTION privacy_tags._check_table(fn text, rel regclass)
+RETURNS "char"
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_kind "char";
+BEGIN
+    IF rel IS NULL THEN
+        RAISE EXCEPTION '%: relation must not be NULL', fn USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT relkind INTO v_kind FROM pg_class WHERE oid = rel;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', rel::oid USING ERRCODE = 'undefined_table';
+    END IF;
+    IF v_kind NOT IN ('r', 'p', 'f') THEN
+        RAISE EXCEPTION '"%" is not a table', rel
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Retention is enforced on tables, partitioned tables and foreign tables.';
+    END IF;
+    RETURN v_kind;
+END
+$$;
+
 CREATE FUNCTION privacy_tags.enforce(rel regclass)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_kind "char";
+    v_parent regclass;
     v_n integer;
 BEGIN
-    IF rel IS NULL THEN
-        RAISE EXCEPTION 'enforce: relation must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    SELECT relkind INTO v_kind FROM pg_class WHERE oid = rel;
-    IF v_kind NOT IN ('r', 'p', 'f') THEN
-        RAISE EXCEPTION '"%" is not a table', rel
+    PERFORM privacy_tags._check_table('enforce', rel);
+    SELECT c.oid::regclass INTO v_parent
+      FROM pg_trigger t
+      JOIN pg_trigger pt ON pt.oid = t.tgparentid
+      JOIN pg_class c ON c.oid = pt.tgrelid
+     WHERE t.tgrelid = rel AND t.tgname = 'privacy_tags_retention';
+    IF FOUND THEN
+        RAISE EXCEPTION '"%" is a partition of "%", whose retention trigger it inherits', rel, v_parent
             USING ERRCODE = 'wrong_object_type',
-                  HINT = 'Retention is enforced on tables, partitioned tables and foreign tables.';
+                  HINT = 'Tag and enforce the partitioned table: its trigger checks every partition.';
     END IF;
     v_n := privacy_tags._install_trigger(rel, 0::int2, NULL);
     IF v_n = 0 THEN
@@ -286,9 +330,7 @@ AS $$
 DECLARE
     v_had boolean;
 BEGIN
-    IF rel IS NULL THEN
-        RAISE EXCEPTION 'unenforce: relation must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
+    PERFORM privacy_tags._check_table('unenforce', rel);
     v_had := EXISTS (SELECT FROM pg_trigger
                       WHERE tgrelid = rel AND tgname = 'privacy_tags_retention' AND tgparentid = 0);
     IF v_had THEN
@@ -405,6 +447,23 @@ BEGIN
 END
 $$;
 
+-- purge(rel) and run_purge(rel): rel is a table with a retention window.
+CREATE FUNCTION privacy_tags._check_purge_target(fn text, rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy_tags._check_table(fn, rel);
+    IF NOT EXISTS (SELECT FROM privacy_tags.columns c
+                    WHERE c.relation = rel AND c.retention IS NOT NULL) THEN
+        RAISE EXCEPTION 'relation "%" has no column with a retention window', rel
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Tag a column with retain=<interval> after <column> first.';
+    END IF;
+END
+$$;
+
 CREATE FUNCTION privacy_tags.purge(rel regclass DEFAULT NULL, as_of timestamptz DEFAULT now(), dry_run boolean DEFAULT false)
 RETURNS TABLE (relation regclass, column_name name, action text, rows bigint)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -421,11 +480,8 @@ BEGIN
     IF as_of IS NULL OR dry_run IS NULL THEN
         RAISE EXCEPTION 'purge: as_of and dry_run must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF purge.rel IS NOT NULL AND NOT EXISTS (SELECT FROM privacy_tags.columns c
-                                          WHERE c.relation = purge.rel AND c.retention IS NOT NULL) THEN
-        RAISE EXCEPTION 'relation "%" has no column with a retention window', purge.rel
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Tag a column with retain=<interval> after <column> first.';
+    IF purge.rel IS NOT NULL THEN
+        PERFORM privacy_tags._check_purge_target('purge', purge.rel);
     END IF;
 
     IF dry_run THEN
@@ -559,9 +615,15 @@ DECLARE
     v_n bigint;
     v_total bigint := 0;
 BEGIN
-    IF batch_size IS NULL OR batch_size < 1 THEN
+    IF batch_size IS NULL THEN
+        RAISE EXCEPTION 'run_purge: batch_size must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch_size < 1 THEN
         RAISE EXCEPTION 'run_purge: batch_size must be at least 1'
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF rel IS NOT NULL THEN
+        PERFORM privacy_tags._check_purge_target('run_purge', rel);
     END IF;
     FOR c IN
         SELECT DISTINCT x.relation AS parent, x.column_name, x.action,

@@ -205,6 +205,7 @@ BEGIN
         RAISE EXCEPTION 'subject_access: subject_type, subject_id and portable_only must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    PERFORM privacy_tags._check_subject('subject_access', subject_access.subject_type, subject_access.subject_id);
 
     FOR t IN SELECT * FROM privacy_tags._subject_tables(subject_type, subject_id) ORDER BY depth, relation::text LOOP
         v_name := t.relation::text;
@@ -487,6 +488,7 @@ BEGIN
         RAISE EXCEPTION 'erase: subject_type, subject_id and dry_run must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    PERFORM privacy_tags._check_subject('erase', erase.subject_type, erase.subject_id);
     RETURN privacy_tags._erase_audited('erase', subject_type, subject_id, 'erase', NULL, dry_run);
 END
 $$;
@@ -503,10 +505,11 @@ BEGIN
         RAISE EXCEPTION 'grant_consent: subject_type, subject_id and purpose must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF purpose !~ '^[a-z][a-z0-9_]*$' THEN
-        RAISE EXCEPTION 'invalid purpose "%"', purpose
+    PERFORM privacy_tags._check_subject('grant_consent', grant_consent.subject_type, grant_consent.subject_id);
+    IF purpose !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid purpose "%"', left(purpose, 63)
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Purposes are written like in tags: lower-case letters, digits and "_", starting with a letter.';
+                  HINT = 'Purposes are written like in tags: lower-case letters, digits and "_", starting with a letter, at most 63 bytes.';
     END IF;
     INSERT INTO privacy_tags.consents AS k (subject_type, subject_id, purpose)
     VALUES (grant_consent.subject_type, grant_consent.subject_id, grant_consent.purpose)
@@ -532,6 +535,12 @@ BEGIN
         RAISE EXCEPTION 'withdraw_consent: subject_type, subject_id and dry_run must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    PERFORM privacy_tags._check_subject('withdraw_consent', withdraw_consent.subject_type, withdraw_consent.subject_id);
+    IF purpose !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid purpose "%"', left(purpose, 63)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Purposes are written like in tags: lower-case letters, digits and "_", starting with a letter, at most 63 bytes.';
+    END IF;
     RETURN privacy_tags._erase_audited('withdraw_consent', subject_type, subject_id, 'withdraw',
                                        CASE WHEN purpose IS NULL THEN NULL ELSE ARRAY[purpose] END, dry_run);
 END
@@ -551,6 +560,11 @@ BEGIN
         RAISE EXCEPTION 'restrict: subject_type, subject_id and reason must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    IF btrim(reason) = '' THEN
+        RAISE EXCEPTION 'restrict: reason must not be empty' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Say why processing is restricted (Art. 18(1)): it goes into the record.';
+    END IF;
+    PERFORM privacy_tags._check_subject('restrict', restrict.subject_type, restrict.subject_id);
     INSERT INTO privacy_tags.restrictions (subject_type, subject_id, reason)
     VALUES (restrict.subject_type, restrict.subject_id, restrict.reason) RETURNING id INTO v_id;
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
@@ -598,6 +612,7 @@ BEGIN
         RAISE EXCEPTION 'suppress: subject_type and subject_id must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    PERFORM privacy_tags._check_subject('suppress', suppress.subject_type, suppress.subject_id);
     INSERT INTO privacy_tags.suppressions (subject_type, subject_id)
     VALUES (suppress.subject_type, suppress.subject_id) ON CONFLICT DO NOTHING;
     -- keep the minimum: every consent ends, and its data with it

@@ -10,7 +10,7 @@ DECLARE
     v_hint record;
     v_pages float8;
     v_pct float8;
-    v_kinds record;
+    v_mode text;
     v_sampled integer;
     v_category text;
 BEGIN
@@ -25,7 +25,7 @@ BEGIN
     END IF;
 
     FOR c IN
-        SELECT k.oid::regclass AS rel, k.relpages, k.reltuples, a.attname, a.atttypid,
+        SELECT k.oid::regclass AS rel, k.relkind, k.relpages, k.reltuples, a.attname, a.atttypid,
                format_type(a.atttypid, a.atttypmod) AS typ
           FROM pg_class k
           JOIN pg_namespace n ON n.oid = k.relnamespace
@@ -57,31 +57,28 @@ BEGIN
             evidence := format('column type %s holds MAC addresses', c.typ);
         END IF;
 
-        -- by sampled values (text-like columns), a bounded block sample
-        IF suggested_tag IS NULL
+        -- by sampled values (text-like columns), a bounded block sample; a
+        -- foreign table's values are not fetched from its server
+        IF suggested_tag IS NULL AND c.relkind <> 'f'
            AND (c.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
                 OR format_type(c.atttypid, NULL) = 'citext') THEN
             -- enough blocks for about 4 x sample_size rows, never the whole of a large table
             v_pct := CASE WHEN c.reltuples <= 0 OR c.reltuples <= 4 * sample_size THEN 100
                           ELSE least(100, greatest(0.01, 400.0 * sample_size / c.reltuples)) END;
-            EXECUTE format('SELECT count(*)::int, mode() WITHIN GROUP (ORDER BY k), count(*) FILTER (WHERE k IS NOT NULL)::int '
-                           'FROM (SELECT privacy_tags.value_kind(t.%1$I::text) AS k FROM %2$s t %3$s WHERE t.%1$I IS NOT NULL LIMIT %4$s) s',
+            -- one sample, read once: what was sampled and what matched come
+            -- from the same rows
+            EXECUTE format('WITH s AS MATERIALIZED (SELECT privacy_tags.value_kind(t.%1$I::text) AS k '
+                           'FROM %2$s t %3$s WHERE t.%1$I IS NOT NULL LIMIT %4$s), '
+                           'm AS (SELECT mode() WITHIN GROUP (ORDER BY k) AS mode FROM s) '
+                           'SELECT (SELECT count(*)::int FROM s), m.mode, '
+                           '(SELECT count(*)::int FROM s WHERE s.k = m.mode) FROM m',
                            c.attname, c.rel,
                            CASE WHEN v_pct < 100 THEN format('TABLESAMPLE SYSTEM (%s)', v_pct) ELSE '' END,
                            sample_size)
-               INTO v_kinds;
-            v_sampled := v_kinds.count;
-            IF v_sampled > 0 THEN
-                EXECUTE format('SELECT count(*)::int FROM (SELECT privacy_tags.value_kind(t.%1$I::text) AS k FROM %2$s t %3$s '
-                               'WHERE t.%1$I IS NOT NULL LIMIT %4$s) s WHERE k = %5$L',
-                               c.attname, c.rel,
-                               CASE WHEN v_pct < 100 THEN format('TABLESAMPLE SYSTEM (%s)', v_pct) ELSE '' END,
-                               sample_size, v_kinds.mode)
-                   INTO matched;
-            END IF;
+               INTO v_sampled, v_mode, matched;
             -- a majority of the sampled values, and at least 3 of them
-            IF v_sampled > 0 AND v_kinds.mode IS NOT NULL AND matched >= 3 AND matched * 2 >= v_sampled THEN
-                v_category := CASE v_kinds.mode
+            IF v_sampled > 0 AND v_mode IS NOT NULL AND matched >= 3 AND matched * 2 >= v_sampled THEN
+                v_category := CASE v_mode
                                   WHEN 'email' THEN 'contact.email'
                                   WHEN 'phone' THEN 'contact.phone'
                                   WHEN 'ipv4' THEN 'network.ip_address'
@@ -89,10 +86,10 @@ BEGIN
                                   WHEN 'card' THEN 'financial.payment_card'
                                   WHEN 'personnummer' THEN 'identifiers.national_id' END;
                 suggested_tag := v_category::privacy_tags.privacy_tag;
-                rule := 'values: ' || v_kinds.mode;
+                rule := 'values: ' || v_mode;
                 sampled := v_sampled;
                 evidence := format('%s of %s sampled values look like %s', matched, v_sampled,
-                                   CASE v_kinds.mode WHEN 'email' THEN 'email addresses'
+                                   CASE v_mode WHEN 'email' THEN 'email addresses'
                                                      WHEN 'phone' THEN 'phone numbers'
                                                      WHEN 'ipv4' THEN 'IPv4 addresses'
                                                      WHEN 'ipv6' THEN 'IPv6 addresses'
