@@ -1,7 +1,7 @@
 # privacy_tags: PostgreSQL extension (PGXS)
 
 EXTENSION = privacy_tags
-EXTVERSION = 1.0
+EXTVERSION = 1.1
 
 MODULE_big = privacy_tags
 OBJS = \
@@ -17,7 +17,8 @@ OBJS = \
 # The install script is assembled from the ordered parts in src/sql/.
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard src/upgrade/*--*--*.sql)
+# Earlier versions' install scripts (frozen) and the upgrade scripts between them.
+DATA = $(wildcard src/versions/*.sql) $(wildcard src/upgrade/*--*--*.sql)
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
