@@ -6,8 +6,11 @@
  * parsers: pt_parse, pt_parse_subject and pt_parse_category.  On success the
  * result is checked for canonical round trip (format, re-parse, compare); on
  * failure the PtError is checked for a sane position and a non-empty,
- * NUL-terminated detail.  Any violated invariant calls abort(), which
- * libFuzzer reports as a crash and saves the input.
+ * NUL-terminated detail.  An input that could be a column name (no zero
+ * byte, at most PT_MAX_IDENT bytes) is also written with pt_format_ident and
+ * must parse back to itself as collected_at and as a retention anchor.  Any
+ * violated invariant calls abort(), which libFuzzer reports as a crash and
+ * saves the input.
  *
  * Build and run with scripts/fuzz.sh (make fuzz).
  */
@@ -336,11 +339,62 @@ fuzz_subject(const uint8_t *data, size_t size)
 	CHECK(strcmp(text, text2) == 0);
 }
 
+/*
+ * Any column name (as set_subject() takes it, a NUL-free name of up to
+ * PT_MAX_IDENT bytes) written by pt_format_ident parses back to itself, as
+ * collected_at and as a retention anchor.
+ */
+static void
+fuzz_ident(const uint8_t *data, size_t size)
+{
+	char		name[PT_MAX_IDENT + 1];
+	char		quoted[2 * PT_MAX_IDENT + 3];
+	char		text[sizeof(quoted) + 32];
+	size_t		qlen;
+	int			n;
+	PtSubject	subj;
+	PtParsed	parsed;
+	PtError		err;
+	char	   *copy;
+
+	if (size == 0 || size > PT_MAX_IDENT || memchr(data, '\0', size) != NULL)
+		return;
+	memcpy(name, data, size);
+	name[size] = '\0';
+	qlen = pt_format_ident(name, quoted, sizeof(quoted));
+	CHECK(qlen < sizeof(quoted) && strlen(quoted) == qlen);
+
+	n = snprintf(text, sizeof(text), "t; collected_at=%s", quoted);
+	CHECK(n > 0 && (size_t) n < sizeof(text));
+	copy = exact_copy(text, n);
+	poison_error(&err);
+	if (!pt_parse_subject(copy, n, &subj, &err))
+	{
+		fprintf(stderr, "quoted name does not parse: \"%s\"\n  %s\n", text, err.detail);
+		fail(__LINE__, "pt_parse_subject of a formatted name succeeds");
+	}
+	free(copy);
+	CHECK(strcmp(subj.collected_at, name) == 0);
+
+	n = snprintf(text, sizeof(text), "a; retain=1 day after %s", quoted);
+	CHECK(n > 0 && (size_t) n < sizeof(text));
+	copy = exact_copy(text, n);
+	poison_error(&err);
+	if (!pt_parse(copy, n, &parsed, &err))
+	{
+		fprintf(stderr, "quoted anchor does not parse: \"%s\"\n  %s\n", text, err.detail);
+		fail(__LINE__, "pt_parse of a formatted anchor succeeds");
+	}
+	free(copy);
+	CHECK(parsed.anchor_len == (int) size && strcmp(parsed.anchor, name) == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_tag(data, size);
 	fuzz_subject(data, size);
 	fuzz_category(data, size);
+	fuzz_ident(data, size);
 	return 0;
 }
