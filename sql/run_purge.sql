@@ -54,3 +54,16 @@ SELECT :deleted % 5 = 0 AS whole_batches_only, :deleted = :audited AS audit_agre
        :deleted < :before AS stopped_half_way;
 DROP TABLE batched, batched_rows;
 DROP FUNCTION fail_on_third_batch(), slow_delete();
+
+-- children before parents, as purge(): an expired customer whose only
+-- referrers are expired visits goes in the same run
+CREATE TABLE rp_customers (id int PRIMARY KEY, name text, ended_on date);
+CREATE TABLE rp_visits (id int PRIMARY KEY, customer_id int REFERENCES rp_customers, page text, visited_at timestamptz);
+SELECT tag('rp_customers', 'name', 'identifiers.name; basis=contract; retain=3 years after ended_on');
+SELECT tag('rp_visits', 'page', 'network.browsing_history; basis=legitimate_interests; retain=1 year after visited_at');
+INSERT INTO rp_customers VALUES (1, 'a', '2020-01-01'), (2, 'b', '2026-01-01');
+INSERT INTO rp_visits VALUES (1, 1, '/x', '2021-01-01'), (2, 2, '/y', '2021-01-01');
+CALL run_purge(as_of => '2026-06-01', batch_size => 1);
+SELECT (SELECT array_agg(id ORDER BY id) FROM rp_customers) AS customers_left,
+       (SELECT array_agg(id ORDER BY id) FROM rp_visits) AS visits_left;
+DROP TABLE rp_visits, rp_customers;

@@ -309,13 +309,16 @@ BEGIN
         PERFORM privacy_tags._check_purge_target('run_purge', rel);
     END IF;
     FOR c IN
-        SELECT DISTINCT x.relation AS parent, x.column_name, x.action,
-               coalesce(leaf.relid, x.relation) AS target, k.relkind
-          FROM privacy_tags._purge_plan(rel, v_as_of) x
+        -- in the plan's order, as purge(): tables that point at others first
+        SELECT x.relation AS parent, x.column_name, x.action,
+               coalesce(leaf.relid, x.relation) AS target, k.relkind, pg_catalog.min(x.ord) AS ord
+          FROM privacy_tags._purge_plan(rel, v_as_of)
+               WITH ORDINALITY x(relation, column_name, action, expired, bound, held, blocked, ord)
           JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) x.relation
           LEFT JOIN LATERAL pg_catalog.pg_partition_tree(x.relation) leaf
                  ON k.relkind OPERATOR(pg_catalog.=) 'p' AND leaf.isleaf
-         ORDER BY x.action, 1, 2, 4
+         GROUP BY 1, 2, 3, 4, 5
+         ORDER BY 6, 4
     LOOP
         IF c.relkind OPERATOR(pg_catalog.=) 'f' THEN
             -- no ctid to batch by on a foreign table: one statement
