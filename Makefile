@@ -68,3 +68,12 @@ bench: deps
 	$(MAKE) all
 	$(MAKE) install
 	./scripts/in_cluster.sh ./bench/run.sh
+
+# Load test: pgbench writers against enforced tables while purges, access
+# exports and erasures run, then the invariants and the races the load runs
+# into (LOAD_SECONDS, LOAD_TRANSACTIONS, LOAD_CLIENTS, ...: see
+# bench/loadtest.sh); results in BENCHMARKS.md. Uses the installed
+# extension. Not part of test.
+.PHONY: loadtest
+loadtest: deps
+	./scripts/in_cluster.sh ./bench/loadtest.sh

@@ -1,0 +1,2 @@
+-- load test: an access export, checked, see lt.access()
+SELECT lt.access();

@@ -1,0 +1,2 @@
+-- load test writer: see lt.w_invoice() in bench/loadtest/harness.sql
+SELECT lt.w_invoice();
