@@ -447,6 +447,19 @@ BEGIN
 END
 $$;
 
+-- purge(), each batch of run_purge() and every erasure take this lock for
+-- the rest of their transaction.  They change the same rows in different
+-- orders (purge children first across all tables, erasure one subject's
+-- tables), so two of them running at once could deadlock; one at a time,
+-- they never do.  Ordinary writers are not affected.
+CREATE FUNCTION privacy_tags._serialize_changes()
+RETURNS void
+LANGUAGE sql
+AS $$
+    SELECT pg_catalog.pg_advisory_xact_lock(1886680947, 1);	-- 'ptag', 1
+$$;
+REVOKE ALL ON FUNCTION privacy_tags._serialize_changes() FROM PUBLIC;
+
 -- purge(rel) and run_purge(rel): rel is a table with a retention window.
 CREATE FUNCTION privacy_tags._check_purge_target(fn text, rel regclass)
 RETURNS void
@@ -476,6 +489,7 @@ DECLARE
     v_keep text;
     v_logged boolean := false;
     v_results jsonb := '[]';
+    v_try integer;
 BEGIN
     IF as_of IS NULL OR dry_run IS NULL THEN
         RAISE EXCEPTION 'purge: as_of and dry_run must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -510,13 +524,27 @@ BEGIN
             END IF;
         END LOOP;
     ELSE
+        PERFORM privacy_tags._serialize_changes();
         FOR p IN SELECT * FROM privacy_tags._purge_plan(purge.rel, purge.as_of) LOOP
             v_keep := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
             relation := p.relation;
             column_name := p.column_name;
             IF p.action = 'delete' THEN
-                EXECUTE format('DELETE FROM %s t WHERE %s AND %s AND NOT (%s)',
-                               p.relation, p.bound, p.expired, v_keep);
+                -- a row that another session made a referrer of after this
+                -- statement's snapshot fails the foreign key check: the
+                -- statement is run again, and its new snapshot sees the
+                -- referrer and keeps the row
+                FOR v_try IN 1..5 LOOP
+                    BEGIN
+                        EXECUTE format('DELETE FROM %s t WHERE %s AND %s AND NOT (%s)',
+                                       p.relation, p.bound, p.expired, v_keep);
+                        EXIT;
+                    EXCEPTION WHEN foreign_key_violation THEN
+                        IF v_try = 5 THEN
+                            RAISE;
+                        END IF;
+                    END;
+                END LOOP;
             ELSE
                 EXECUTE format('UPDATE %s t SET %I = NULL WHERE %s AND %s AND NOT (%s)',
                                p.relation, p.column_name, p.bound, p.expired, v_keep);
@@ -578,16 +606,28 @@ DECLARE
     p record;
     v_keep text;
     v_n bigint;
+    v_try integer;
 BEGIN
+    PERFORM privacy_tags._serialize_changes();
     SELECT * INTO p FROM privacy_tags._purge_plan(parent, as_of) x WHERE x.column_name = col;
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
     v_keep := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
     IF p.action = 'delete' THEN
-        EXECUTE format('DELETE FROM %1$s t WHERE t.ctid = ANY (ARRAY(SELECT t.ctid FROM %1$s t '
-                       'WHERE %2$s AND %3$s AND NOT (%4$s) LIMIT %5$s)) AND %3$s AND NOT (%4$s)',
-                       target, p.bound, p.expired, v_keep, batch_size);
+        -- run again when a concurrent referrer fails the foreign key (see purge())
+        FOR v_try IN 1..5 LOOP
+            BEGIN
+                EXECUTE format('DELETE FROM %1$s t WHERE t.ctid = ANY (ARRAY(SELECT t.ctid FROM %1$s t '
+                               'WHERE %2$s AND %3$s AND NOT (%4$s) LIMIT %5$s)) AND %3$s AND NOT (%4$s)',
+                               target, p.bound, p.expired, v_keep, batch_size);
+                EXIT;
+            EXCEPTION WHEN foreign_key_violation THEN
+                IF v_try = 5 THEN
+                    RAISE;
+                END IF;
+            END;
+        END LOOP;
     ELSE
         EXECUTE format('UPDATE %1$s t SET %6$I = NULL WHERE t.ctid = ANY (ARRAY(SELECT t.ctid FROM %1$s t '
                        'WHERE %2$s AND %3$s AND NOT (%4$s) LIMIT %5$s)) AND %3$s AND NOT (%4$s)',

@@ -449,20 +449,32 @@ DECLARE
     v_tables jsonb;
     v_report jsonb;
     v_rows bigint;
+    v_try integer;
 BEGIN
+    PERFORM privacy_tags._serialize_changes();
     v_held := EXISTS (SELECT FROM privacy_tags.legal_holds h
                        WHERE h.subject_type = p_type AND h.subject_id = p_id AND h.released_at IS NULL
                          AND (h.held_until IS NULL OR h.held_until > now()));
-    IF p_dry_run THEN
+    -- A row that another session made a referrer of after a statement's
+    -- snapshot fails the foreign key check: the erasure is run again (its
+    -- statements' new snapshots see the referrer).  A dry run is always
+    -- rolled back.
+    FOR v_try IN 1..5 LOOP
         BEGIN
             v_tables := privacy_tags._erase(p_type, p_id, p_scope, p_purposes, v_held);
-            RAISE EXCEPTION USING ERRCODE = 'PTDRY';
-        EXCEPTION WHEN SQLSTATE 'PTDRY' THEN
-            NULL;
+            IF p_dry_run THEN
+                RAISE EXCEPTION USING ERRCODE = 'PTDRY';
+            END IF;
+            EXIT;
+        EXCEPTION
+            WHEN SQLSTATE 'PTDRY' THEN
+                EXIT;
+            WHEN foreign_key_violation THEN
+                IF v_try = 5 THEN
+                    RAISE;
+                END IF;
         END;
-    ELSE
-        v_tables := privacy_tags._erase(p_type, p_id, p_scope, p_purposes, v_held);
-    END IF;
+    END LOOP;
     v_report := jsonb_build_object('legal_hold', v_held, 'tables', v_tables);
     SELECT coalesce(sum((value->>'deleted')::bigint + (value->>'nulled')::bigint), 0) INTO v_rows
       FROM jsonb_each(v_report->'tables');

@@ -3,13 +3,16 @@
 -- Hardening (issue 6): every function that takes a table checks that it
 -- exists and is a table; subject functions refuse unknown subject types,
 -- over-long ids and empty reasons; enforce() handles partitions whose parent
--- is enforced; discover() reads one sample per column and no foreign values.
+-- is enforced; discover() reads one sample per column and no foreign values;
+-- run_purge() purges children before parents like purge(); purges and
+-- erasures take one lock so that they never deadlock each other, and run a
+-- DELETE again when a concurrent session added a referrer.
 -- Nothing stored changes: tags, labels, triggers and tables are kept as they
 -- are.  The C library is the same for both versions.
 
 \echo Use "ALTER EXTENSION privacy_tags UPDATE TO '1.1'" to load this file. \quit
 
--- New checks shared by the functions below.
+-- New functions.
 
 CREATE FUNCTION privacy_tags._check_subject(fn text, p_type text, p_id text)
 RETURNS void
@@ -61,6 +64,16 @@ BEGIN
     RETURN v_kind;
 END
 $$;
+
+
+CREATE FUNCTION privacy_tags._serialize_changes()
+RETURNS void
+LANGUAGE sql
+AS $$
+    SELECT pg_catalog.pg_advisory_xact_lock(1886680947, 1);	-- 'ptag', 1
+$$;
+
+REVOKE ALL ON FUNCTION privacy_tags._serialize_changes() FROM PUBLIC;
 
 
 CREATE FUNCTION privacy_tags._check_purge_target(fn text, rel regclass)
@@ -202,6 +215,7 @@ DECLARE
     v_keep text;
     v_logged boolean := false;
     v_results jsonb := '[]';
+    v_try integer;
 BEGIN
     IF as_of IS NULL OR dry_run IS NULL THEN
         RAISE EXCEPTION 'purge: as_of and dry_run must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -236,13 +250,27 @@ BEGIN
             END IF;
         END LOOP;
     ELSE
+        PERFORM privacy_tags._serialize_changes();
         FOR p IN SELECT * FROM privacy_tags._purge_plan(purge.rel, purge.as_of) LOOP
             v_keep := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
             relation := p.relation;
             column_name := p.column_name;
             IF p.action = 'delete' THEN
-                EXECUTE format('DELETE FROM %s t WHERE %s AND %s AND NOT (%s)',
-                               p.relation, p.bound, p.expired, v_keep);
+                -- a row that another session made a referrer of after this
+                -- statement's snapshot fails the foreign key check: the
+                -- statement is run again, and its new snapshot sees the
+                -- referrer and keeps the row
+                FOR v_try IN 1..5 LOOP
+                    BEGIN
+                        EXECUTE format('DELETE FROM %s t WHERE %s AND %s AND NOT (%s)',
+                                       p.relation, p.bound, p.expired, v_keep);
+                        EXIT;
+                    EXCEPTION WHEN foreign_key_violation THEN
+                        IF v_try = 5 THEN
+                            RAISE;
+                        END IF;
+                    END;
+                END LOOP;
             ELSE
                 EXECUTE format('UPDATE %s t SET %I = NULL WHERE %s AND %s AND NOT (%s)',
                                p.relation, p.column_name, p.bound, p.expired, v_keep);
@@ -284,6 +312,55 @@ BEGIN
         INSERT INTO privacy_tags.audit_log (action, relation, rows, details)
         VALUES ('purge', purge.rel::text, 0, jsonb_build_object('as_of', as_of, 'dry_run', dry_run));
     END IF;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION privacy_tags._purge_batch(target regclass, parent regclass, col name,
+                                          as_of timestamptz, batch_size integer)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
+AS $$
+DECLARE
+    p record;
+    v_keep text;
+    v_n bigint;
+    v_try integer;
+BEGIN
+    PERFORM privacy_tags._serialize_changes();
+    SELECT * INTO p FROM privacy_tags._purge_plan(parent, as_of) x WHERE x.column_name = col;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    v_keep := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
+    IF p.action = 'delete' THEN
+        -- run again when a concurrent referrer fails the foreign key (see purge())
+        FOR v_try IN 1..5 LOOP
+            BEGIN
+                EXECUTE format('DELETE FROM %1$s t WHERE t.ctid = ANY (ARRAY(SELECT t.ctid FROM %1$s t '
+                               'WHERE %2$s AND %3$s AND NOT (%4$s) LIMIT %5$s)) AND %3$s AND NOT (%4$s)',
+                               target, p.bound, p.expired, v_keep, batch_size);
+                EXIT;
+            EXCEPTION WHEN foreign_key_violation THEN
+                IF v_try = 5 THEN
+                    RAISE;
+                END IF;
+            END;
+        END LOOP;
+    ELSE
+        EXECUTE format('UPDATE %1$s t SET %6$I = NULL WHERE t.ctid = ANY (ARRAY(SELECT t.ctid FROM %1$s t '
+                       'WHERE %2$s AND %3$s AND NOT (%4$s) LIMIT %5$s)) AND %3$s AND NOT (%4$s)',
+                       target, p.bound, p.expired, v_keep, batch_size, col);
+    END IF;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    IF v_n > 0 THEN
+        INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+        VALUES ('purge', target::text, col, v_n,
+                jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'batch', true));
+    END IF;
+    RETURN v_n;
 END
 $$;
 
@@ -506,6 +583,58 @@ BEGIN
             'not_limited_by_since', to_jsonb(v_unlimited)),
         'fields', v_fields,
         'data', v_data);
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION privacy_tags._erase_audited(p_action text, p_type text, p_id text, p_scope text,
+                                            p_purposes text[], p_dry_run boolean)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_held boolean;
+    v_tables jsonb;
+    v_report jsonb;
+    v_rows bigint;
+    v_try integer;
+BEGIN
+    PERFORM privacy_tags._serialize_changes();
+    v_held := EXISTS (SELECT FROM privacy_tags.legal_holds h
+                       WHERE h.subject_type = p_type AND h.subject_id = p_id AND h.released_at IS NULL
+                         AND (h.held_until IS NULL OR h.held_until > now()));
+    -- A row that another session made a referrer of after a statement's
+    -- snapshot fails the foreign key check: the erasure is run again (its
+    -- statements' new snapshots see the referrer).  A dry run is always
+    -- rolled back.
+    FOR v_try IN 1..5 LOOP
+        BEGIN
+            v_tables := privacy_tags._erase(p_type, p_id, p_scope, p_purposes, v_held);
+            IF p_dry_run THEN
+                RAISE EXCEPTION USING ERRCODE = 'PTDRY';
+            END IF;
+            EXIT;
+        EXCEPTION
+            WHEN SQLSTATE 'PTDRY' THEN
+                EXIT;
+            WHEN foreign_key_violation THEN
+                IF v_try = 5 THEN
+                    RAISE;
+                END IF;
+        END;
+    END LOOP;
+    v_report := jsonb_build_object('legal_hold', v_held, 'tables', v_tables);
+    SELECT coalesce(sum((value->>'deleted')::bigint + (value->>'nulled')::bigint), 0) INTO v_rows
+      FROM jsonb_each(v_report->'tables');
+    v_report := jsonb_build_object('format', 'privacy_tags.erasure/1',
+                                   'subject', jsonb_build_object('type', p_type),
+                                   'dry_run', p_dry_run) || v_report;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
+    VALUES (p_action, p_type, privacy_tags.subject_hash(p_type, p_id), v_rows,
+            jsonb_build_object('dry_run', p_dry_run, 'purposes', p_purposes, 'tables', v_report->'tables',
+                               'legal_hold', v_report->'legal_hold'));
+    RETURN v_report;
 END
 $$;
 
