@@ -507,6 +507,21 @@ $$;
 COMMENT ON FUNCTION privacy_tags.erase(text, text, boolean) IS
     'Right to erasure: deletes or nulls everything of the subject in one transaction, keeping legal_obligation data and held subjects; returns a report per table.';
 
+-- A purpose as tags write it (grant_consent, withdraw_consent).
+CREATE FUNCTION privacy_tags._check_purpose(purpose text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF purpose !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid purpose "%"', left(purpose, 63)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Purposes are written like in tags: lower-case letters, digits and "_", starting with a letter, at most 63 bytes.';
+    END IF;
+END
+$$;
+
 CREATE FUNCTION privacy_tags.grant_consent(subject_type text, subject_id text, purpose text)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
@@ -518,11 +533,7 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     PERFORM privacy_tags._check_subject('grant_consent', grant_consent.subject_type, grant_consent.subject_id);
-    IF purpose !~ '^[a-z][a-z0-9_]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid purpose "%"', left(purpose, 63)
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Purposes are written like in tags: lower-case letters, digits and "_", starting with a letter, at most 63 bytes.';
-    END IF;
+    PERFORM privacy_tags._check_purpose(purpose);
     INSERT INTO privacy_tags.consents AS k (subject_type, subject_id, purpose)
     VALUES (grant_consent.subject_type, grant_consent.subject_id, grant_consent.purpose)
     ON CONFLICT ON CONSTRAINT consents_pkey
@@ -548,11 +559,7 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     PERFORM privacy_tags._check_subject('withdraw_consent', withdraw_consent.subject_type, withdraw_consent.subject_id);
-    IF purpose !~ '^[a-z][a-z0-9_]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid purpose "%"', left(purpose, 63)
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Purposes are written like in tags: lower-case letters, digits and "_", starting with a letter, at most 63 bytes.';
-    END IF;
+    PERFORM privacy_tags._check_purpose(purpose);
     RETURN privacy_tags._erase_audited('withdraw_consent', subject_type, subject_id, 'withdraw',
                                        CASE WHEN purpose IS NULL THEN NULL ELSE ARRAY[purpose] END, dry_run);
 END
