@@ -38,7 +38,7 @@ CONTRIB_TESTDB = privacy_tags_regress
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
-.PHONY: deps demo test fuzz bench
+.PHONY: deps demo test fuzz bench check-asan
 
 # Install what a fresh Debian 12 machine lacks (needs root); no-op otherwise.
 deps:
@@ -55,6 +55,12 @@ test: deps
 	$(MAKE) all
 	$(MAKE) install
 	./scripts/test.sh
+
+# Every suite against a build with AddressSanitizer and UBSan, in a server
+# started with the sanitizer runtime preloaded (a private copy of the
+# PostgreSQL installation: the system's is not touched). Not part of test.
+check-asan: deps
+	./scripts/check_asan.sh
 
 # Fuzz every parser of untrusted text (tag and subject label text, category
 # paths, column names, the value recognisers of discover()) with libFuzzer,

@@ -25,7 +25,7 @@
 # extension must be installed.  Speaks TAP.
 set -euo pipefail
 
-bindir=$(pg_config --bindir)
+bindir=${PG_BINDIR:-$(pg_config --bindir)}	# PG_BINDIR: another installation's (make check-asan)
 tmp=${TMPDIR:-/tmp}
 [ "$(id -u)" -eq 0 ] && tmp=/tmp	# the postgres OS user must reach it
 dir=$(mktemp -d "$tmp/pt_faults.XXXXXX")
