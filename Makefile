@@ -23,7 +23,7 @@ DATA = $(wildcard src/versions/*.sql) $(wildcard src/upgrade/*--*--*.sql)
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
 
-EXTRA_CLEAN = results output_iso regression.diffs regression.out fuzz/fuzz_parse bench/results
+EXTRA_CLEAN = results output_iso regression.diffs regression.out fuzz/fuzz_parse fuzz/fuzz_value bench/results
 
 PG_CPPFLAGS = -Isrc
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
