@@ -91,6 +91,31 @@ $$;
 REVOKE ALL ON FUNCTION privacy_tags._serialize_changes() FROM PUBLIC;
 
 
+CREATE FUNCTION privacy_tags._delete_retrying(stmt text)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_n bigint;
+BEGIN
+    FOR v_try IN 1..5 LOOP
+        BEGIN
+            EXECUTE stmt;
+            GET DIAGNOSTICS v_n = ROW_COUNT;
+            RETURN v_n;
+        EXCEPTION WHEN foreign_key_violation THEN
+            IF v_try = 5 THEN
+                RAISE;
+            END IF;
+        END;
+    END LOOP;
+END
+$$;
+
+REVOKE ALL ON FUNCTION privacy_tags._delete_retrying(text) FROM PUBLIC;
+
+
 CREATE FUNCTION privacy_tags._check_purge_target(fn text, rel regclass)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -230,7 +255,6 @@ DECLARE
     v_keep text;
     v_logged boolean := false;
     v_results jsonb := '[]';
-    v_try integer;
 BEGIN
     IF as_of IS NULL OR dry_run IS NULL THEN
         RAISE EXCEPTION 'purge: as_of and dry_run must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -271,26 +295,13 @@ BEGIN
             relation := p.relation;
             column_name := p.column_name;
             IF p.action = 'delete' THEN
-                -- a row that another session made a referrer of after this
-                -- statement's snapshot fails the foreign key check: the
-                -- statement is run again, and its new snapshot sees the
-                -- referrer and keeps the row
-                FOR v_try IN 1..5 LOOP
-                    BEGIN
-                        EXECUTE format('DELETE FROM %s t WHERE %s AND %s AND NOT (%s)',
-                                       p.relation, p.bound, p.expired, v_keep);
-                        EXIT;
-                    EXCEPTION WHEN foreign_key_violation THEN
-                        IF v_try = 5 THEN
-                            RAISE;
-                        END IF;
-                    END;
-                END LOOP;
+                v_n := privacy_tags._delete_retrying(format('DELETE FROM %s t WHERE %s AND %s AND NOT (%s)',
+                                                            p.relation, p.bound, p.expired, v_keep));
             ELSE
                 EXECUTE format('UPDATE %s t SET %I = NULL WHERE %s AND %s AND NOT (%s)',
                                p.relation, p.column_name, p.bound, p.expired, v_keep);
+                GET DIAGNOSTICS v_n = ROW_COUNT;
             END IF;
-            GET DIAGNOSTICS v_n = ROW_COUNT;
             action := p.action;
             rows := v_n;
             RETURN NEXT;
@@ -342,7 +353,6 @@ DECLARE
     p record;
     v_keep text;
     v_n bigint;
-    v_try integer;
 BEGIN
     PERFORM privacy_tags._serialize_changes();
     SELECT * INTO p FROM privacy_tags._purge_plan(parent, as_of) x WHERE x.column_name = col;
@@ -351,25 +361,16 @@ BEGIN
     END IF;
     v_keep := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
     IF p.action = 'delete' THEN
-        -- run again when a concurrent referrer fails the foreign key (see purge())
-        FOR v_try IN 1..5 LOOP
-            BEGIN
-                EXECUTE format('DELETE FROM %1$s t WHERE t.ctid = ANY (ARRAY(SELECT t.ctid FROM %1$s t '
-                               'WHERE %2$s AND %3$s AND NOT (%4$s) LIMIT %5$s)) AND %3$s AND NOT (%4$s)',
-                               target, p.bound, p.expired, v_keep, batch_size);
-                EXIT;
-            EXCEPTION WHEN foreign_key_violation THEN
-                IF v_try = 5 THEN
-                    RAISE;
-                END IF;
-            END;
-        END LOOP;
+        v_n := privacy_tags._delete_retrying(
+                   format('DELETE FROM %1$s t WHERE t.ctid = ANY (ARRAY(SELECT t.ctid FROM %1$s t '
+                          'WHERE %2$s AND %3$s AND NOT (%4$s) LIMIT %5$s)) AND %3$s AND NOT (%4$s)',
+                          target, p.bound, p.expired, v_keep, batch_size));
     ELSE
         EXECUTE format('UPDATE %1$s t SET %6$I = NULL WHERE t.ctid = ANY (ARRAY(SELECT t.ctid FROM %1$s t '
                        'WHERE %2$s AND %3$s AND NOT (%4$s) LIMIT %5$s)) AND %3$s AND NOT (%4$s)',
                        target, p.bound, p.expired, v_keep, batch_size, col);
+        GET DIAGNOSTICS v_n = ROW_COUNT;
     END IF;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
     IF v_n > 0 THEN
         INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
         VALUES ('purge', target::text, col, v_n,
