@@ -1,7 +1,7 @@
 # privacy_tags: PostgreSQL extension (PGXS)
 
 EXTENSION = privacy_tags
-EXTVERSION = 1.1
+EXTVERSION = 1.2
 
 MODULE_big = privacy_tags
 OBJS = \
@@ -12,7 +12,8 @@ OBJS = \
 	src/tagging.o \
 	src/retention_trigger.o \
 	src/value_match.o \
-	src/discover.o
+	src/discover.o \
+	src/as_owner.o
 
 # The install script is assembled from the ordered parts in src/sql/.
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))

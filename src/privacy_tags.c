@@ -6,6 +6,7 @@
 
 #include "fmgr.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 
 #include "retention.h"
 #include "tagging.h"
@@ -33,4 +34,12 @@ Datum
 privacy_tags_load(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_VOID();
+}
+
+/* _base_type(type): the type itself, or the base type of a domain. */
+PG_FUNCTION_INFO_V1(privacy_tags_base_type);
+Datum
+privacy_tags_base_type(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_OID(getBaseType(PG_GETARG_OID(0)));
 }

@@ -29,6 +29,8 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "catalog/namespace.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/syscache.h"
 #include "utils/builtins.h"
@@ -43,6 +45,7 @@
 
 #include "privacy_tag.h"
 #include "retention.h"
+#include "as_owner.h"
 
 /* privacy_tags.expired_writes */
 int			pt_expired_writes = PT_EXPIRED_REFUSE;
@@ -736,15 +739,18 @@ retention_trigger(PG_FUNCTION_ARGS)
 /*
  * Rewrite the retention trigger of an enforced table after a tag changed.
  * Called by the label hook before the new label is stored, so the change
- * (attnum gets label, NULL for removal) is passed along.
+ * (attnum gets label, NULL for removal) is passed along.  The rewrite is an
+ * internal function, called as the extension's owner; it changes the
+ * table's trigger as the table's owner.
  */
 void
 retention_refresh(Oid relid, AttrNumber attnum, const char *label, bool subject)
 {
-	Oid			argtypes[4] = {REGCLASSOID, INT2OID, TEXTOID, BOOLOID};
+	Oid			argtypes[5] = {REGCLASSOID, INT2OID, TEXTOID, BOOLOID, REGROLEOID};
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
-	int			rc;
+	bool		isnull;
+	List	   *name = list_make2(makeString("privacy_tags"), makeString("_refresh_enforcement"));
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = Int16GetDatum(attnum);
@@ -753,12 +759,17 @@ retention_refresh(Oid relid, AttrNumber attnum, const char *label, bool subject)
 	else
 		nulls[2] = 'n';
 	values[3] = BoolGetDatum(subject);
+	if (OidIsValid(LookupFuncName(name, 5, argtypes, true)))
+	{
+		(void) CallInternal("_refresh_enforcement", 4, argtypes, values, nulls, &isnull);
+		return;
+	}
+
+	/* versions before 1.2 (not yet updated): the refresh runs as the caller */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute_with_args("SELECT privacy_tags._refresh_enforcement($1, $2, $3, $4)",
-							   4, argtypes, values, nulls, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not refresh the retention trigger: %s",
-			 SPI_result_code_string(rc));
+	if (SPI_execute_with_args("SELECT privacy_tags._refresh_enforcement($1, $2, $3, $4)",
+							  4, argtypes, values, nulls, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not refresh the retention trigger");
 	SPI_finish();
 }

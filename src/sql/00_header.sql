@@ -1,4 +1,4 @@
--- privacy_tags 1.0: the install script is built from src/sql/*.sql in order.
+-- privacy_tags: the install script is built from src/sql/*.sql in order.
 \echo Use "CREATE EXTENSION privacy_tags" to load this file. \quit
 
 -- Load the library now, so that its security label providers exist for the

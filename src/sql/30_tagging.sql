@@ -143,12 +143,48 @@ COMMENT ON VIEW privacy_tags.columns IS
     'The inventory: one row per tagged column, every field of its tag decoded.';
 GRANT SELECT ON privacy_tags.columns, privacy_tags.subjects TO PUBLIC;
 
+-- The type of a column, looking through domains (a domain's own checks are
+-- its owner's code: the extension never casts to a domain).
+CREATE FUNCTION privacy_tags._base_type(regtype) RETURNS regtype
+    AS 'MODULE_PATHNAME', 'privacy_tags_base_type' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- A subject id as the extension stores and compares it: the canonical text
+-- of the id as a value of the subject type's key type ('07' and 7 are the
+-- same customer, upper- and lower-case uuids the same account holder).
+-- Types without a key column keep the id as given.  The key type is a base
+-- type (never a domain), so the conversion runs no table owner's code.
+CREATE FUNCTION privacy_tags._normalize_subject_id(fn text, p_type text, p_id text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_key regtype := privacy_tags.subject_key_type(p_type);
+    v_id text;
+BEGIN
+    IF v_key IS NULL OR v_key = 'text'::regtype THEN
+        RETURN p_id;
+    END IF;
+    BEGIN
+        EXECUTE format('SELECT $1::%s::text', v_key) INTO v_id USING p_id;
+    EXCEPTION WHEN data_exception THEN
+        -- (the id itself stays out of the message: it is personal data)
+        RAISE EXCEPTION '%: subject_id is not a valid id of subject type "%"', fn, p_type
+            USING ERRCODE = 'invalid_text_representation',
+                  DETAIL = format('Ids of subject type "%s" are values of type %s.', p_type, v_key),
+                  HINT = 'Give the id as the subject type''s key columns hold it.';
+    END;
+    RETURN v_id;
+END
+$$;
+
 -- The checks every function that acts for one data subject shares: the type
 -- names subject-key columns (set_subject()), so that a typo never gives an
 -- empty export or an erasure that erased nothing, and the id fits the
 -- indexed tables that record consents, holds, restrictions and suppressions.
+-- Returns the id normalised by the subject type's key type.
 CREATE FUNCTION privacy_tags._check_subject(fn text, p_type text, p_id text)
-RETURNS void
+RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -170,5 +206,6 @@ BEGIN
                   HINT = coalesce('Known subject types: ' || v_known || '.',
                                   'No column identifies a data subject yet: mark one with set_subject().');
     END IF;
+    RETURN privacy_tags._normalize_subject_id(fn, p_type, p_id);
 END
 $$;

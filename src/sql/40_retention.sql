@@ -96,6 +96,11 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON privacy_tags.aud
     FOR EACH ROW EXECUTE FUNCTION privacy_tags._audit_log_guard();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON privacy_tags.audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION privacy_tags._audit_log_guard();
+-- also under session_replication_role = replica (which a superuser may set
+-- to skip ordinary triggers); only ALTER TABLE ... DISABLE TRIGGER, which
+-- needs the table's owner or a superuser, turns the guard off
+ALTER TABLE privacy_tags.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
+ALTER TABLE privacy_tags.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
 
 -- Legal holds ------------------------------------------------------------------
 
@@ -125,6 +130,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_id bigint;
+    v_subject_id text;
 BEGIN
     IF hold.subject_type IS NULL OR hold.subject_id IS NULL OR hold.reason IS NULL THEN
         RAISE EXCEPTION 'hold: subject_type, subject_id and reason must not be NULL'
@@ -134,17 +140,17 @@ BEGIN
         RAISE EXCEPTION 'hold: reason must not be empty' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Name the claim or obligation the data is held for: it goes into the record.';
     END IF;
-    PERFORM privacy_tags._check_subject('hold', hold.subject_type, hold.subject_id);
+    v_subject_id := privacy_tags._check_subject('hold', hold.subject_type, hold.subject_id);
     IF hold.until IS NOT NULL AND hold.until <= now() THEN
         RAISE EXCEPTION 'hold: until must be in the future'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Leave until out for a hold that lasts until release().';
     END IF;
     INSERT INTO privacy_tags.legal_holds (subject_type, subject_id, reason, held_until)
-    VALUES (hold.subject_type, hold.subject_id, hold.reason, hold.until)
+    VALUES (hold.subject_type, v_subject_id, hold.reason, hold.until)
     RETURNING id INTO v_id;
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
-    VALUES ('hold', hold.subject_type, privacy_tags.subject_hash(hold.subject_type, hold.subject_id),
+    VALUES ('hold', hold.subject_type, privacy_tags.subject_hash(hold.subject_type, v_subject_id),
             jsonb_build_object('hold_id', v_id, 'until', hold.until));
     RETURN v_id;
 END
@@ -159,19 +165,21 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_n integer;
+    v_subject_id text;
 BEGIN
     IF release.subject_type IS NULL OR release.subject_id IS NULL THEN
         RAISE EXCEPTION 'release: subject_type and subject_id must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    v_subject_id := privacy_tags._normalize_subject_id('release', release.subject_type, release.subject_id);
     UPDATE privacy_tags.legal_holds h
        SET released_at = now(), released_by = session_user
-     WHERE h.subject_type = release.subject_type AND h.subject_id = release.subject_id
+     WHERE h.subject_type = release.subject_type AND h.subject_id = v_subject_id
        AND h.released_at IS NULL;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows)
     VALUES ('release', release.subject_type,
-            privacy_tags.subject_hash(release.subject_type, release.subject_id), v_n);
+            privacy_tags.subject_hash(release.subject_type, v_subject_id), v_n);
     RETURN v_n;
 END
 $$;
@@ -230,8 +238,9 @@ BEGIN
                     SELECT CASE WHEN a.attnum = changed_attnum AND changed_subject THEN changed_label
                                 ELSE s.label END AS label) l
              WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND l.label IS NOT NULL) x;
+    -- (the trigger is the table's: its owner changes it)
     IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'privacy_tags_retention') THEN
-        EXECUTE format('DROP TRIGGER privacy_tags_retention ON %s', rel);
+        PERFORM privacy_tags._owner_exec(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
     END IF;
     -- a partition enforced on its own before its parent gives way: the
     -- parent's trigger is cloned onto every partition
@@ -241,18 +250,19 @@ BEGIN
           JOIN pg_trigger t ON t.tgrelid = p.relid
          WHERE p.level > 0 AND t.tgname = 'privacy_tags_retention' AND t.tgparentid = 0
     LOOP
-        EXECUTE format('DROP TRIGGER privacy_tags_retention ON %s', v_part);
+        PERFORM privacy_tags._owner_exec(v_part, format('DROP TRIGGER privacy_tags_retention ON %s', v_part));
     END LOOP;
-    EXECUTE format('CREATE TRIGGER privacy_tags_retention BEFORE INSERT OR UPDATE ON %s '
-                   'FOR EACH ROW EXECUTE FUNCTION privacy_tags.retention_trigger(%s)',
-                   rel, coalesce(v_args, ''));
+    PERFORM privacy_tags._owner_exec(rel, format('CREATE TRIGGER privacy_tags_retention BEFORE INSERT OR UPDATE ON %s '
+                                                 'FOR EACH ROW EXECUTE FUNCTION privacy_tags.retention_trigger(%s)',
+                                                 rel, coalesce(v_args, '')));
     RETURN v_n;
 END
 $$;
 
--- Called by the label hook when a tag changes.
+-- Called by the label hook when a tag changes (as the extension's owner;
+-- SECURITY LABEL has checked that the caller owns the table).
 CREATE FUNCTION privacy_tags._refresh_enforcement(rel regclass, changed_attnum int2, changed_label text,
-                                                  changed_subject boolean DEFAULT false)
+                                                  changed_subject boolean, caller regrole)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -291,7 +301,28 @@ BEGIN
 END
 $$;
 
+-- The checks of enforce() and unenforce(): a table, and the caller may act
+-- as its owner (as for CREATE TRIGGER).
+CREATE FUNCTION privacy_tags._check_owner(fn text, rel regclass, caller regrole)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy_tags._check_table(fn, rel);
+    IF NOT pg_has_role(caller, (SELECT c.relowner FROM pg_class c WHERE c.oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = format('%s changes the table''s triggers: run it as the table''s owner.', fn);
+    END IF;
+END
+$$;
+
 CREATE FUNCTION privacy_tags.enforce(rel regclass)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'privacy_tags_call_internal' LANGUAGE C;
+
+CREATE FUNCTION privacy_tags._enforce(rel regclass, caller regrole)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -300,7 +331,7 @@ DECLARE
     v_parent regclass;
     v_n integer;
 BEGIN
-    PERFORM privacy_tags._check_table('enforce', rel);
+    PERFORM privacy_tags._check_owner('enforce', rel, caller);
     SELECT c.oid::regclass INTO v_parent
       FROM pg_trigger t
       JOIN pg_trigger pt ON pt.oid = t.tgparentid
@@ -324,17 +355,21 @@ COMMENT ON FUNCTION privacy_tags.enforce(regclass) IS
 
 CREATE FUNCTION privacy_tags.unenforce(rel regclass)
 RETURNS boolean
+AS 'MODULE_PATHNAME', 'privacy_tags_call_internal' LANGUAGE C;
+
+CREATE FUNCTION privacy_tags._unenforce(rel regclass, caller regrole)
+RETURNS boolean
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_had boolean;
 BEGIN
-    PERFORM privacy_tags._check_table('unenforce', rel);
+    PERFORM privacy_tags._check_owner('unenforce', rel, caller);
     v_had := EXISTS (SELECT FROM pg_trigger
                       WHERE tgrelid = rel AND tgname = 'privacy_tags_retention' AND tgparentid = 0);
     IF v_had THEN
-        EXECUTE format('DROP TRIGGER privacy_tags_retention ON %s', rel);
+        PERFORM privacy_tags._owner_exec(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
     END IF;
     RETURN v_had;
 END
@@ -365,12 +400,15 @@ AS $$
        AND (NOT blocking_only OR f.confdeltype IN ('a', 'r'))
 $$;
 REVOKE ALL ON FUNCTION privacy_tags._referenced_by(regclass, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION privacy_tags._referenced_by(regclass, boolean) TO privacy_admin;
 
 -- The windowed columns of the relations to purge, with everything needed to
--- build the statements.  One row per column.
+-- build the statements.  One row per column.  held is a predicate on the
+-- rows of held subjects whose ids are the statement's parameters held_ids
+-- ($1, $2, ...: one array of ids per subject column); problem says why a
+-- column cannot be purged (its other fields are NULL then).
 CREATE FUNCTION privacy_tags._purge_plan(rel regclass, as_of timestamptz)
-RETURNS TABLE (relation regclass, column_name name, action text, expired text, bound text, held text, blocked text)
+RETURNS TABLE (relation regclass, column_name name, action text, expired text, bound text, held text,
+               blocked text, held_ids text[], problem text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -400,16 +438,24 @@ BEGIN
            AND k.relkind IN ('r', 'p', 'f') AND NOT k.relispartition
          ORDER BY h.height, c.relation::text, c.on_expiry, c.column_name
     LOOP
-        SELECT a.atttypid::regtype INTO v_anchor_type
+        -- (constants are written as values of the anchor's base type: a
+        -- domain's checks are its owner's code)
+        SELECT privacy_tags._base_type(a.atttypid) INTO v_anchor_type
           FROM pg_attribute a WHERE a.attrelid = r.rel AND a.attname = r.anc AND NOT a.attisdropped;
-        IF v_anchor_type IS NULL THEN
-            RAISE EXCEPTION 'anchor column "%" of relation "%" does not exist', r.anc, r.rel
-                USING ERRCODE = 'undefined_column',
-                      HINT = 'The anchor was renamed or dropped; retag column "' || r.col || '".';
-        END IF;
         relation := r.rel;
         column_name := r.col;
         action := r.act;
+        IF v_anchor_type IS NULL THEN
+            expired := NULL;
+            bound := NULL;
+            held := NULL;
+            blocked := NULL;
+            held_ids := NULL;
+            problem := format('anchor column "%s" of relation "%s" does not exist', r.anc, r.rel);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        problem := NULL;
         -- exact test, evaluated on the row as it is when deleted/updated;
         -- anchors more than 4 days before the cut-off are expired whatever
         -- month ends and time zones do, and take one comparison with a
@@ -427,16 +473,20 @@ BEGIN
         -- an index-friendly bound that every expired anchor satisfies (month
         -- arithmetic moves a date by at most 3 days at the end of a month)
         bound := format('t.%1$I <= %2$L::%3$s', r.anc, v_hi, v_anchor_type);
-        SELECT string_agg(format('EXISTS (SELECT FROM privacy_tags.legal_holds h '
-                                 'WHERE h.subject_type = %L AND h.subject_id = (t.%I)::text '
-                                 'AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > %L::timestamptz))',
-                                 s.subject_type, s.column_name, as_of), ' OR ')
-          INTO held
-          FROM privacy_tags.subjects s
-         WHERE s.relation = r.rel
-           AND EXISTS (SELECT FROM privacy_tags.legal_holds h
-                        WHERE h.subject_type = s.subject_type AND h.released_at IS NULL
-                          AND (h.held_until IS NULL OR h.held_until > as_of));
+        -- rows of held subjects: the held ids of each subject column are a
+        -- parameter of the statement, compared with the column's text form
+        -- (subject ids are stored normalised to it)
+        SELECT string_agg(format('(t.%I)::text OPERATOR(pg_catalog.=) ANY ($%s::text[])', x.column_name, x.n), ' OR '),
+               array_agg(x.ids::text ORDER BY x.n)
+          INTO held, held_ids
+          FROM (SELECT s.column_name, row_number() OVER (ORDER BY s.column_name) AS n, ids.ids
+                  FROM privacy_tags.subjects s
+                  CROSS JOIN LATERAL (
+                        SELECT array_agg(DISTINCT h.subject_id) AS ids
+                          FROM privacy_tags.legal_holds h
+                         WHERE h.subject_type = s.subject_type AND h.released_at IS NULL
+                           AND (h.held_until IS NULL OR h.held_until > as_of)) ids
+                 WHERE s.relation = r.rel AND ids.ids IS NOT NULL) x;
         -- rows that other rows point at with ON DELETE NO ACTION/RESTRICT
         blocked := NULL;
         IF r.act = 'delete' THEN
@@ -460,23 +510,19 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION privacy_tags._serialize_changes() FROM PUBLIC;
 
--- Runs a purge's DELETE and returns its row count.  A row that another
--- session made a referrer of after the statement's snapshot fails the
--- foreign-key check: the statement is run again, and its new snapshot sees
--- the referrer and keeps the row.
-CREATE FUNCTION privacy_tags._delete_retrying(stmt text)
+-- Runs a purge's DELETE as the table's owner and returns its row count.  A
+-- row that another session made a referrer of after the statement's
+-- snapshot fails the foreign-key check: the statement is run again, and its
+-- new snapshot sees the referrer and keeps the row.
+CREATE FUNCTION privacy_tags._delete_retrying(rel regclass, stmt text, params text[])
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_n bigint;
 BEGIN
     FOR v_try IN 1..5 LOOP
         BEGIN
-            EXECUTE stmt;
-            GET DIAGNOSTICS v_n = ROW_COUNT;
-            RETURN v_n;
+            RETURN privacy_tags._owner_exec(rel, stmt, params);
         EXCEPTION WHEN foreign_key_violation THEN
             IF v_try = 5 THEN
                 RAISE;
@@ -485,7 +531,26 @@ BEGIN
     END LOOP;
 END
 $$;
-REVOKE ALL ON FUNCTION privacy_tags._delete_retrying(text) FROM PUBLIC;
+
+-- An error of one table's purge as the audit log and a warning record it:
+-- SQLSTATE and message, cut short (a message may quote a value).
+CREATE FUNCTION privacy_tags._purge_failed(rel regclass, col name, sqlstate text, message text,
+                                           as_of timestamptz, dry_run boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_message text := CASE WHEN length(message) > 200 THEN left(message, 200) || '...' ELSE message END;
+BEGIN
+    RAISE WARNING 'could not purge column "%" of relation "%": %', col, rel, v_message
+        USING DETAIL = format('SQLSTATE %s. The other tables were purged.', sqlstate),
+              HINT = 'The audit log records the failure; fix the table and purge it again.';
+    INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+    VALUES ('purge_failed', rel::text, col, 0,
+            jsonb_build_object('sqlstate', sqlstate, 'message', v_message, 'as_of', as_of, 'dry_run', dry_run));
+END
+$$;
 
 -- purge(rel) and run_purge(rel): rel is a table with a retention window.
 CREATE FUNCTION privacy_tags._check_purge_target(fn text, rel regclass)
@@ -504,6 +569,39 @@ BEGIN
 END
 $$;
 
+-- One column of one table of a purge, as the table's owner: the expired
+-- rows go (or their value), or, with batch_size, at most that many of them
+-- from the table target (a leaf of a partitioned p.relation).  Returns the
+-- rows changed.
+CREATE FUNCTION privacy_tags._purge_column(p record, target regclass, batch_size integer)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_keep text := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
+    v_rows text := '';
+    v_n bigint;
+BEGIN
+    IF batch_size IS NOT NULL THEN
+        v_rows := format('t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.ctid FROM %s t '
+                         'WHERE %s AND %s AND NOT (%s) LIMIT %s)) AND ',
+                         target, p.bound, p.expired, v_keep, batch_size);
+    END IF;
+    IF p.action = 'delete' THEN
+        v_n := privacy_tags._delete_retrying(target,
+                   format('DELETE FROM %s t WHERE %s%s AND %s AND NOT (%s)', target, v_rows, p.bound, p.expired, v_keep),
+                   p.held_ids);
+    ELSE
+        v_n := privacy_tags._owner_exec(target,
+                   format('UPDATE %s t SET %I = NULL WHERE %s%s AND %s AND NOT (%s)',
+                          target, p.column_name, v_rows, p.bound, p.expired, v_keep),
+                   p.held_ids);
+    END IF;
+    RETURN v_n;
+END
+$$;
+
 CREATE FUNCTION privacy_tags.purge(rel regclass DEFAULT NULL, as_of timestamptz DEFAULT now(), dry_run boolean DEFAULT false)
 RETURNS TABLE (relation regclass, column_name name, action text, rows bigint)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -513,9 +611,10 @@ AS $$
 DECLARE
     p record;
     v_n bigint;
-    v_keep text;
     v_logged boolean := false;
     v_results jsonb := '[]';
+    v_state text;
+    v_message text;
 BEGIN
     IF as_of IS NULL OR dry_run IS NULL THEN
         RAISE EXCEPTION 'purge: as_of and dry_run must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -547,22 +646,33 @@ BEGIN
                 VALUES ('purge', p.relation::text, p.column_name, p.rows,
                         jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'dry_run', true));
                 v_logged := true;
+            ELSIF p.action = 'failed' THEN
+                INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+                VALUES ('purge_failed', p.relation::text, p.column_name, 0,
+                        jsonb_build_object('as_of', as_of, 'dry_run', true));
+                v_logged := true;
             END IF;
         END LOOP;
     ELSE
         PERFORM privacy_tags._serialize_changes();
         FOR p IN SELECT * FROM privacy_tags._purge_plan(purge.rel, purge.as_of) LOOP
-            v_keep := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
             relation := p.relation;
             column_name := p.column_name;
-            IF p.action = 'delete' THEN
-                v_n := privacy_tags._delete_retrying(format('DELETE FROM %s t WHERE %s AND %s AND NOT (%s)',
-                                                            p.relation, p.bound, p.expired, v_keep));
-            ELSE
-                EXECUTE format('UPDATE %s t SET %I = NULL WHERE %s AND %s AND NOT (%s)',
-                               p.relation, p.column_name, p.bound, p.expired, v_keep);
-                GET DIAGNOSTICS v_n = ROW_COUNT;
-            END IF;
+            -- one table that cannot be purged fails alone: the rest goes on
+            BEGIN
+                IF p.problem IS NOT NULL THEN
+                    RAISE EXCEPTION '%', p.problem USING ERRCODE = 'undefined_column';
+                END IF;
+                v_n := privacy_tags._purge_column(p, p.relation, NULL);
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
+                PERFORM privacy_tags._purge_failed(p.relation, p.column_name, v_state, v_message, as_of, false);
+                v_logged := true;
+                action := 'failed';
+                rows := 0;
+                RETURN NEXT;
+                CONTINUE;
+            END;
             action := p.action;
             rows := v_n;
             RETURN NEXT;
@@ -575,8 +685,9 @@ BEGIN
 
             -- expired rows left alone: held subjects, rows other rows point at
             IF p.held IS NOT NULL THEN
-                EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND %s AND (%s)',
-                               p.relation, p.bound, p.expired, p.held) INTO v_n;
+                v_n := privacy_tags._owner_query(p.relation,
+                           format('SELECT to_jsonb(count(*)) FROM %s t WHERE %s AND %s AND (%s)',
+                                  p.relation, p.bound, p.expired, p.held), p.held_ids);
                 IF v_n > 0 THEN
                     action := 'held';
                     rows := v_n;
@@ -584,8 +695,9 @@ BEGIN
                 END IF;
             END IF;
             IF p.blocked IS NOT NULL THEN
-                EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND %s AND NOT (%s) AND (%s)',
-                               p.relation, p.bound, p.expired, coalesce(p.held, 'false'), p.blocked) INTO v_n;
+                v_n := privacy_tags._owner_query(p.relation,
+                           format('SELECT to_jsonb(count(*)) FROM %s t WHERE %s AND %s AND NOT (%s) AND (%s)',
+                                  p.relation, p.bound, p.expired, coalesce(p.held, 'false'), p.blocked), p.held_ids);
                 IF v_n > 0 THEN
                     action := 'referenced';
                     rows := v_n;
@@ -602,106 +714,144 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION privacy_tags.purge(regclass, timestamptz, boolean) IS
-    'Deletes or nulls every value past its retention window as of as_of (dry_run: does it in a subtransaction it rolls back, and reports); skips held subjects and rows other rows point at.';
+    'Deletes or nulls every value past its retention window as of as_of (dry_run: does it in a subtransaction it rolls back, and reports); skips held subjects and rows other rows point at; a table that fails is reported (action failed) and the rest goes on.';
 REVOKE ALL ON FUNCTION privacy_tags.purge(regclass, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy_tags.purge(regclass, timestamptz, boolean) TO privacy_admin;
 
--- One batch of a purge: at most batch_size rows of one (leaf) relation for
--- one column, in the transaction of the caller.  Returns the rows changed.
-CREATE FUNCTION privacy_tags._purge_batch(target regclass, parent regclass, col name,
-                                          as_of timestamptz, batch_size integer)
-RETURNS bigint
+-- One batch of a purge, in the caller's transaction: at most batch_size
+-- expired rows (or values) of the first column, in purge()'s order, that
+-- still has some; a partitioned table's leaves one by one.  Returns that
+-- one (relation, column, action, rows), or no row when nothing expired is
+-- left; a column that fails is returned with action 'failed' (skip it next
+-- time).  CALL run_purge() calls it until nothing is left.
+CREATE FUNCTION privacy_tags.purge_batch(rel regclass DEFAULT NULL, as_of timestamptz DEFAULT now(),
+                                         batch_size integer DEFAULT 10000, skip regclass[] DEFAULT '{}')
+RETURNS TABLE (relation regclass, column_name name, action text, rows bigint)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET privacy_tags.purging = on
 AS $$
 DECLARE
     p record;
-    v_keep text;
+    v_target regclass;
     v_n bigint;
+    v_state text;
+    v_message text;
 BEGIN
-    PERFORM privacy_tags._serialize_changes();
-    SELECT * INTO p FROM privacy_tags._purge_plan(parent, as_of) x WHERE x.column_name = col;
-    IF NOT FOUND THEN
-        RETURN 0;
-    END IF;
-    v_keep := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
-    IF p.action = 'delete' THEN
-        v_n := privacy_tags._delete_retrying(
-                   format('DELETE FROM %1$s t WHERE t.ctid = ANY (ARRAY(SELECT t.ctid FROM %1$s t '
-                          'WHERE %2$s AND %3$s AND NOT (%4$s) LIMIT %5$s)) AND %3$s AND NOT (%4$s)',
-                          target, p.bound, p.expired, v_keep, batch_size));
-    ELSE
-        EXECUTE format('UPDATE %1$s t SET %6$I = NULL WHERE t.ctid = ANY (ARRAY(SELECT t.ctid FROM %1$s t '
-                       'WHERE %2$s AND %3$s AND NOT (%4$s) LIMIT %5$s)) AND %3$s AND NOT (%4$s)',
-                       target, p.bound, p.expired, v_keep, batch_size, col);
-        GET DIAGNOSTICS v_n = ROW_COUNT;
-    END IF;
-    IF v_n > 0 THEN
-        INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
-        VALUES ('purge', target::text, col, v_n,
-                jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'batch', true));
-    END IF;
-    RETURN v_n;
-END
-$$;
-REVOKE ALL ON FUNCTION privacy_tags._purge_batch(regclass, regclass, name, timestamptz, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION privacy_tags._purge_batch(regclass, regclass, name, timestamptz, integer) TO privacy_admin;
-
-CREATE PROCEDURE privacy_tags.run_purge(rel regclass DEFAULT NULL, as_of timestamptz DEFAULT NULL,
-                                        batch_size integer DEFAULT 10000)
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    v_as_of timestamptz := coalesce(as_of, now());
-    c record;
-    v_n bigint;
-    v_total bigint := 0;
-BEGIN
-    IF batch_size IS NULL THEN
-        RAISE EXCEPTION 'run_purge: batch_size must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    IF as_of IS NULL OR batch_size IS NULL THEN
+        RAISE EXCEPTION 'purge_batch: as_of and batch_size must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF batch_size < 1 THEN
-        RAISE EXCEPTION 'run_purge: batch_size must be at least 1'
-            USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'purge_batch: batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF rel IS NOT NULL THEN
-        PERFORM privacy_tags._check_purge_target('run_purge', rel);
+    IF purge_batch.rel IS NOT NULL THEN
+        PERFORM privacy_tags._check_purge_target('purge_batch', purge_batch.rel);
     END IF;
-    FOR c IN
-        -- in the plan's order, as purge(): tables that point at others first
-        SELECT x.relation AS parent, x.column_name, x.action,
-               coalesce(leaf.relid, x.relation) AS target, k.relkind, pg_catalog.min(x.ord) AS ord
-          FROM privacy_tags._purge_plan(rel, v_as_of)
-               WITH ORDINALITY x(relation, column_name, action, expired, bound, held, blocked, ord)
-          JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) x.relation
-          LEFT JOIN LATERAL pg_catalog.pg_partition_tree(x.relation) leaf
-                 ON k.relkind OPERATOR(pg_catalog.=) 'p' AND leaf.isleaf
-         GROUP BY 1, 2, 3, 4, 5
-         ORDER BY 6, 4
-    LOOP
-        IF c.relkind OPERATOR(pg_catalog.=) 'f' THEN
-            -- no ctid to batch by on a foreign table: one statement
-            SELECT coalesce(pg_catalog.sum(p.rows), 0) INTO v_n
-              FROM privacy_tags.purge(c.parent, v_as_of) p
-             WHERE p.column_name OPERATOR(pg_catalog.=) c.column_name
-               AND p.action OPERATOR(pg_catalog.=) c.action;
-            COMMIT;
-            CONTINUE;
-        END IF;
+    PERFORM privacy_tags._serialize_changes();
+    FOR p IN SELECT * FROM privacy_tags._purge_plan(purge_batch.rel, purge_batch.as_of) LOOP
+        CONTINUE WHEN p.relation = ANY (coalesce(skip, '{}'));
+        relation := p.relation;
+        column_name := p.column_name;
+        FOR v_target IN
+            SELECT coalesce(leaf.relid, p.relation)::regclass
+              FROM pg_class k
+              LEFT JOIN LATERAL pg_partition_tree(p.relation) leaf ON k.relkind = 'p' AND leaf.isleaf
+             WHERE k.oid = p.relation
+             ORDER BY 1
         LOOP
-            v_n := privacy_tags._purge_batch(c.target, c.parent, c.column_name, v_as_of, batch_size);
-            COMMIT;
-            v_total := v_total OPERATOR(pg_catalog.+) v_n;
-            EXIT WHEN v_n OPERATOR(pg_catalog.<) batch_size;
+            BEGIN
+                IF p.problem IS NOT NULL THEN
+                    RAISE EXCEPTION '%', p.problem USING ERRCODE = 'undefined_column';
+                END IF;
+                -- no ctid to batch by on a foreign table: one statement
+                v_n := privacy_tags._purge_column(p, v_target,
+                           CASE WHEN (SELECT k.relkind FROM pg_class k WHERE k.oid = v_target) = 'f'
+                                THEN NULL ELSE batch_size END);
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
+                PERFORM privacy_tags._purge_failed(p.relation, p.column_name, v_state, v_message, as_of, false);
+                action := 'failed';
+                rows := 0;
+                RETURN NEXT;
+                RETURN;
+            END;
+            IF v_n > 0 THEN
+                INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+                VALUES ('purge', v_target::text, p.column_name, v_n,
+                        jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'batch', true));
+                action := p.action;
+                rows := v_n;
+                RETURN NEXT;
+                RETURN;
+            END IF;
         END LOOP;
     END LOOP;
 END
 $$;
-COMMENT ON PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer) IS
-    'Purges like purge(), committing every batch_size rows, so a long purge never holds one huge transaction.';
-REVOKE ALL ON PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer) FROM PUBLIC;
-GRANT EXECUTE ON PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer) TO privacy_admin;
+COMMENT ON FUNCTION privacy_tags.purge_batch(regclass, timestamptz, integer, regclass[]) IS
+    'One batch of a purge: at most batch_size expired rows of the first column (in purge order) that has any; no row when nothing is left. run_purge() calls it until then, committing each batch.';
+REVOKE ALL ON FUNCTION privacy_tags.purge_batch(regclass, timestamptz, integer, regclass[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy_tags.purge_batch(regclass, timestamptz, integer, regclass[]) TO privacy_admin;
+
+CREATE PROCEDURE privacy_tags.run_purge(rel regclass DEFAULT NULL, as_of timestamptz DEFAULT NULL,
+                                        batch_size integer DEFAULT 10000, max_rows bigint DEFAULT NULL,
+                                        max_duration interval DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_as_of timestamptz := coalesce(as_of, pg_catalog.now());
+    v_started timestamptz := pg_catalog.clock_timestamp();
+    b record;
+    v_total bigint := 0;
+    v_batches bigint := 0;
+    v_failed regclass[] := '{}';
+BEGIN
+    IF batch_size IS NULL THEN
+        RAISE EXCEPTION 'run_purge: batch_size must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch_size OPERATOR(pg_catalog.<) 1 THEN
+        RAISE EXCEPTION 'run_purge: batch_size must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF max_rows OPERATOR(pg_catalog.<) 1 OR max_duration OPERATOR(pg_catalog.<=) '0'::pg_catalog.interval THEN
+        RAISE EXCEPTION 'run_purge: max_rows and max_duration must be positive'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave them NULL for a run that ends only when nothing expired is left.';
+    END IF;
+    IF rel IS NOT NULL THEN
+        PERFORM privacy_tags._check_purge_target('run_purge', rel);
+    END IF;
+    -- batch after batch, each committed, until no expired row is left (a
+    -- short batch is no sign of the end: a concurrent update can make one)
+    LOOP
+        SELECT * INTO b FROM privacy_tags.purge_batch(rel, v_as_of, batch_size, v_failed);
+        EXIT WHEN NOT FOUND;
+        IF b.action OPERATOR(pg_catalog.=) 'failed' THEN
+            v_failed := v_failed OPERATOR(pg_catalog.||) b.relation;
+        ELSE
+            v_total := v_total OPERATOR(pg_catalog.+) b.rows;
+            v_batches := v_batches OPERATOR(pg_catalog.+) 1;
+        END IF;
+        COMMIT;
+        IF (max_rows IS NOT NULL AND v_total OPERATOR(pg_catalog.>=) max_rows)
+           OR (max_duration IS NOT NULL
+               AND pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) v_started OPERATOR(pg_catalog.>=) max_duration) THEN
+            RAISE NOTICE 'run_purge stopped after % rows in % batches: its budget is spent', v_total, v_batches
+                USING HINT = 'Expired rows may be left; the next run purges them.';
+            RETURN;
+        END IF;
+    END LOOP;
+    IF pg_catalog.cardinality(v_failed) OPERATOR(pg_catalog.>) 0 THEN
+        RAISE WARNING 'run_purge could not purge %', pg_catalog.array_to_string(v_failed, ', ')
+            USING DETAIL = pg_catalog.format('%s rows in %s batches were purged from the other tables.', v_total, v_batches),
+                  HINT = 'The audit log records each failure (action purge_failed).';
+    END IF;
+END
+$$;
+COMMENT ON PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer, bigint, interval) IS
+    'Purges like purge(), committing every batch_size rows, until no expired row is left or the budget (max_rows, max_duration) is spent.';
+REVOKE ALL ON PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer, bigint, interval) FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer, bigint, interval) TO privacy_admin;
 
 -- Scheduling through pg_cron ----------------------------------------------------
 

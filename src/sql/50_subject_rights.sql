@@ -48,8 +48,11 @@ SELECT pg_catalog.pg_extension_config_dump('privacy_tags.suppressions', '');
 -- the type (roots), and the tables reached from them through foreign keys
 -- (children pointing at them, at any depth; cycles and tables that are
 -- roots themselves are not entered twice).  pred selects the subject's rows
--- of the table under the alias t; height orders children before parents.
-CREATE FUNCTION privacy_tags._subject_tables(p_type text, p_id text)
+-- of the table under the alias t, for the subject whose normalised id is
+-- the statement's parameter $1 (never a literal in the text: no personal
+-- data in statement text or the server log); height orders children
+-- before parents.  Reads only the catalogs: no table owner's code runs.
+CREATE FUNCTION privacy_tags._subject_tables(p_type text)
 RETURNS TABLE (relation regclass, pred text, depth integer, height integer,
                collected_at name, is_root boolean)
 LANGUAGE plpgsql STABLE
@@ -62,27 +65,28 @@ DECLARE
     r record;
     f record;
     v_pred text;
-    v_ok boolean;
     v_level integer := 0;
     v_roots oid[];
+    v_key regtype := privacy_tags.subject_key_type(p_type);
+    v_op text;
 BEGIN
     -- roots: one predicate per subject column, ORed per table
     FOR r IN
         SELECT s.relation::oid AS relid, s.column_name, s.collected_at,
-               format_type(a.atttypid, a.atttypmod) AS typ
+               privacy_tags._base_type(a.atttypid) AS base
           FROM privacy_tags.subjects s
           JOIN pg_attribute a ON a.attrelid = s.relation AND a.attname = s.column_name
           JOIN pg_class k ON k.oid = s.relation
          WHERE s.subject_type = p_type AND NOT k.relispartition
          ORDER BY s.relation::text, s.column_name
     LOOP
-        -- an id that is not a value of the column's type cannot be there
-        BEGIN
-            EXECUTE format('SELECT %L::%s IS NOT NULL', p_id, r.typ) INTO v_ok;
-        EXCEPTION WHEN data_exception THEN
-            v_ok := false;
-        END;
-        v_pred := CASE WHEN v_ok THEN format('t.%I = %L::%s', r.column_name, p_id, r.typ) ELSE 'false' END;
+        -- the column compared with the id as a value of the key type, by
+        -- the equality of the column's type (wherever its schema)
+        SELECT format('OPERATOR(%I.=)', n.nspname) INTO v_op
+          FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+         WHERE o.oprname = '=' AND o.oprleft = r.base AND o.oprright = v_key
+         ORDER BY n.nspname = 'pg_catalog' DESC LIMIT 1;
+        v_pred := format('t.%I %s $1::%s', r.column_name, coalesce(v_op, 'OPERATOR(pg_catalog.=)'), v_key);
         IF v_nodes ? r.relid::text THEN
             v_nodes := jsonb_set(v_nodes, ARRAY[r.relid::text, 'pred'],
                                  to_jsonb((v_nodes -> r.relid::text ->> 'pred') || ' OR ' || v_pred));
@@ -200,19 +204,23 @@ DECLARE
     v_purposes text[] := '{}';
     v_expires timestamptz;
     v_name text;
+    v_id text;
+    v_params text[];
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL OR portable_only IS NULL THEN
         RAISE EXCEPTION 'subject_access: subject_type, subject_id and portable_only must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM privacy_tags._check_subject('subject_access', subject_access.subject_type, subject_access.subject_id);
+    v_id := privacy_tags._check_subject('subject_access', subject_access.subject_type, subject_access.subject_id);
 
-    FOR t IN SELECT * FROM privacy_tags._subject_tables(subject_type, subject_id) ORDER BY depth, relation::text LOOP
+    -- every statement below reads a user table as its owner, with the id
+    -- ($1), since ($2) and the columns left out ($3) as parameters
+    FOR t IN SELECT * FROM privacy_tags._subject_tables(subject_type) ORDER BY depth, relation::text LOOP
         v_name := t.relation::text;
         v_where := t.pred;
         IF since IS NOT NULL THEN
             IF t.collected_at IS NOT NULL THEN
-                v_where := format('(%s) AND t.%I >= %L::timestamptz', v_where, t.collected_at, since);
+                v_where := format('(%s) AND t.%I >= $2::timestamptz', v_where, t.collected_at);
             ELSE
                 v_unlimited := v_unlimited || v_name;
             END IF;
@@ -231,8 +239,10 @@ BEGIN
                 CONTINUE;
             END IF;
         END IF;
-        EXECUTE format('SELECT coalesce(jsonb_agg(to_jsonb(t) - %L::text[] ORDER BY t.ctid), ''[]'') FROM %s t WHERE %s',
-                       v_drop, t.relation, v_where) INTO v_rows;
+        v_params := ARRAY[v_id, since::text, v_drop::text];
+        v_rows := privacy_tags._owner_query(t.relation,
+                      format('SELECT coalesce(jsonb_agg(to_jsonb(t) - $3::text[] ORDER BY t.ctid), ''[]'') FROM %s t WHERE %s',
+                             t.relation, v_where), v_params);
         IF jsonb_array_length(v_rows) = 0 THEN
             CONTINUE;
         END IF;
@@ -244,8 +254,9 @@ BEGIN
             CONTINUE WHEN c.column_name::text = ANY (v_drop);
             v_expires := NULL;
             IF privacy_tags.retention(c.tag) IS NOT NULL THEN
-                EXECUTE format('SELECT max(t.%I::timestamptz + %L::interval) FROM %s t WHERE %s',
-                               c.anchor, privacy_tags.retention(c.tag), t.relation, v_where) INTO v_expires;
+                v_expires := privacy_tags._owner_query(t.relation,
+                                 format('SELECT to_jsonb(max(t.%I::timestamptz + %L::interval)) FROM %s t WHERE %s',
+                                        c.anchor, privacy_tags.retention(c.tag), t.relation, v_where), v_params) #>> '{}';
             END IF;
             v_tfields := v_tfields || jsonb_build_object(c.column_name, jsonb_strip_nulls(jsonb_build_object(
                 'category', privacy_tags.category(c.tag),
@@ -276,30 +287,30 @@ BEGIN
       INTO v_bases FROM jsonb_each(v_bases);
 
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
-    VALUES ('access', subject_type, privacy_tags.subject_hash(subject_type, subject_id), v_records,
+    VALUES ('access', subject_type, privacy_tags.subject_hash(subject_type, v_id), v_records,
             jsonb_build_object('since', since, 'portable_only', portable_only, 'tables', (SELECT count(*) FROM jsonb_object_keys(v_data))));
 
     RETURN jsonb_build_object(
         'format', 'privacy_tags.subject_access/1',
-        'subject', jsonb_build_object('type', subject_type, 'id', subject_id),
+        'subject', jsonb_build_object('type', subject_type, 'id', v_id),
         'generated_at', now(),
         'since', since,
         'portable_only', portable_only,
         'restricted', EXISTS (SELECT FROM privacy_tags.restrictions r
                                WHERE r.subject_type = subject_access.subject_type
-                                 AND r.subject_id = subject_access.subject_id AND r.lifted_at IS NULL),
+                                 AND r.subject_id = v_id AND r.lifted_at IS NULL),
         'legal_hold', EXISTS (SELECT FROM privacy_tags.legal_holds h
                                WHERE h.subject_type = subject_access.subject_type
-                                 AND h.subject_id = subject_access.subject_id AND h.released_at IS NULL
+                                 AND h.subject_id = v_id AND h.released_at IS NULL
                                  AND (h.held_until IS NULL OR h.held_until > now())),
         'suppressed', EXISTS (SELECT FROM privacy_tags.suppressions s
                                WHERE s.subject_type = subject_access.subject_type
-                                 AND s.subject_id = subject_access.subject_id),
+                                 AND s.subject_id = v_id),
         'consents', coalesce((SELECT jsonb_agg(jsonb_build_object('purpose', k.purpose, 'granted_at', k.granted_at,
                                                                 'withdrawn_at', k.withdrawn_at) ORDER BY k.purpose)
                                 FROM privacy_tags.consents k
                                WHERE k.subject_type = subject_access.subject_type
-                                 AND k.subject_id = subject_access.subject_id), '[]'),
+                                 AND k.subject_id = v_id), '[]'),
         'summary', jsonb_build_object(
             'categories', coalesce((SELECT jsonb_agg(DISTINCT x ORDER BY x) FROM unnest(v_categories) x), '[]'),
             'purposes', coalesce((SELECT jsonb_agg(DISTINCT x ORDER BY x) FROM unnest(v_purposes) x), '[]'),
@@ -341,6 +352,7 @@ DECLARE
     v_n_nulled bigint;
     v_n_legal bigint;
     v_n_refs bigint;
+    v_counts jsonb;
     v_bad name;
 BEGIN
     -- a withdrawal is recorded even for a held subject, whose data then stays
@@ -352,7 +364,8 @@ BEGIN
     IF p_held THEN
         RETURN '{}';
     END IF;
-    FOR t IN SELECT * FROM privacy_tags._subject_tables(p_type, p_id) ORDER BY height, depth DESC, relation::text LOOP
+    -- (every statement on a user table runs as its owner, the id as $1)
+    FOR t IN SELECT * FROM privacy_tags._subject_tables(p_type) ORDER BY height, depth DESC, relation::text LOOP
         IF p_scope = 'erase' THEN
             SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.basis IS DISTINCT FROM 'legal_obligation' AND NOT c.is_key), '{}'),
                    coalesce(string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ') FILTER (WHERE c.basis = 'legal_obligation'), 'false'),
@@ -385,14 +398,16 @@ BEGIN
         v_refs := coalesce(v_refs, 'false');
         v_keep := format('(%s) OR (%s)', v_legal, v_refs);
 
-        EXECUTE format('SELECT count(*) FILTER (WHERE %s), count(*) FILTER (WHERE NOT (%s) AND (%s)) FROM %s t WHERE %s',
-                       v_legal, v_legal, v_refs, t.relation, t.pred)
-           INTO v_n_legal, v_n_refs;
+        v_counts := privacy_tags._owner_query(t.relation,
+                        format('SELECT jsonb_build_array(count(*) FILTER (WHERE %s), count(*) FILTER (WHERE NOT (%s) AND (%s))) '
+                               'FROM %s t WHERE %s', v_legal, v_legal, v_refs, t.relation, t.pred), ARRAY[p_id]);
+        v_n_legal := (v_counts ->> 0)::bigint;
+        v_n_refs := (v_counts ->> 1)::bigint;
 
         v_n_deleted := 0;
         IF v_all THEN
-            EXECUTE format('DELETE FROM %s t WHERE (%s) AND NOT (%s)', t.relation, t.pred, v_keep);
-            GET DIAGNOSTICS v_n_deleted = ROW_COUNT;
+            v_n_deleted := privacy_tags._owner_exec(t.relation,
+                               format('DELETE FROM %s t WHERE (%s) AND NOT (%s)', t.relation, t.pred, v_keep), ARRAY[p_id]);
         END IF;
 
         v_n_nulled := 0;
@@ -406,8 +421,9 @@ BEGIN
              WHERE c.column_name::text = ANY (v_erasable) AND c.notnull
              LIMIT 1;
             IF v_bad IS NOT NULL THEN
-                EXECUTE format('SELECT count(*) FROM %s t WHERE (%s) AND (%s)', t.relation, t.pred,
-                               CASE WHEN v_all THEN v_keep ELSE 'true' END) INTO v_n_nulled;
+                v_n_nulled := privacy_tags._owner_query(t.relation,
+                                  format('SELECT to_jsonb(count(*)) FROM %s t WHERE (%s) AND (%s)', t.relation, t.pred,
+                                         CASE WHEN v_all THEN v_keep ELSE 'true' END), ARRAY[p_id]);
                 IF v_n_nulled > 0 THEN
                     RAISE EXCEPTION 'cannot erase column "%" of relation "%": it is NOT NULL in rows that must be kept',
                                     v_bad, t.relation
@@ -416,8 +432,8 @@ BEGIN
                               HINT = 'Drop the NOT NULL constraint of the column, or tag it with the basis that keeps it.';
                 END IF;
             END IF;
-            EXECUTE format('UPDATE %s t SET %s WHERE (%s) AND (%s)', t.relation, v_set, t.pred, v_any);
-            GET DIAGNOSTICS v_n_nulled = ROW_COUNT;
+            v_n_nulled := privacy_tags._owner_exec(t.relation,
+                              format('UPDATE %s t SET %s WHERE (%s) AND (%s)', t.relation, v_set, t.pred, v_any), ARRAY[p_id]);
         END IF;
 
         IF v_n_deleted + v_n_nulled + v_n_legal + v_n_refs > 0 THEN
@@ -500,8 +516,9 @@ BEGIN
         RAISE EXCEPTION 'erase: subject_type, subject_id and dry_run must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM privacy_tags._check_subject('erase', erase.subject_type, erase.subject_id);
-    RETURN privacy_tags._erase_audited('erase', subject_type, subject_id, 'erase', NULL, dry_run);
+    RETURN privacy_tags._erase_audited('erase', subject_type,
+                                       privacy_tags._check_subject('erase', erase.subject_type, erase.subject_id),
+                                       'erase', NULL, dry_run);
 END
 $$;
 COMMENT ON FUNCTION privacy_tags.erase(text, text, boolean) IS
@@ -527,20 +544,22 @@ RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_id text;
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL OR purpose IS NULL THEN
         RAISE EXCEPTION 'grant_consent: subject_type, subject_id and purpose must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM privacy_tags._check_subject('grant_consent', grant_consent.subject_type, grant_consent.subject_id);
+    v_id := privacy_tags._check_subject('grant_consent', grant_consent.subject_type, grant_consent.subject_id);
     PERFORM privacy_tags._check_purpose(purpose);
     INSERT INTO privacy_tags.consents AS k (subject_type, subject_id, purpose)
-    VALUES (grant_consent.subject_type, grant_consent.subject_id, grant_consent.purpose)
+    VALUES (grant_consent.subject_type, v_id, grant_consent.purpose)
     ON CONFLICT ON CONSTRAINT consents_pkey
     DO UPDATE SET granted_at = now(), withdrawn_at = NULL;
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
     VALUES ('grant_consent', grant_consent.subject_type,
-            privacy_tags.subject_hash(grant_consent.subject_type, grant_consent.subject_id),
+            privacy_tags.subject_hash(grant_consent.subject_type, v_id),
             jsonb_build_object('purpose', grant_consent.purpose));
 END
 $$;
@@ -558,9 +577,11 @@ BEGIN
         RAISE EXCEPTION 'withdraw_consent: subject_type, subject_id and dry_run must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM privacy_tags._check_subject('withdraw_consent', withdraw_consent.subject_type, withdraw_consent.subject_id);
     PERFORM privacy_tags._check_purpose(purpose);
-    RETURN privacy_tags._erase_audited('withdraw_consent', subject_type, subject_id, 'withdraw',
+    RETURN privacy_tags._erase_audited('withdraw_consent', subject_type,
+                                       privacy_tags._check_subject('withdraw_consent', withdraw_consent.subject_type,
+                                                                   withdraw_consent.subject_id),
+                                       'withdraw',
                                        CASE WHEN purpose IS NULL THEN NULL ELSE ARRAY[purpose] END, dry_run);
 END
 $$;
@@ -574,6 +595,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_id bigint;
+    v_subject_id text;
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL OR reason IS NULL THEN
         RAISE EXCEPTION 'restrict: subject_type, subject_id and reason must not be NULL'
@@ -583,11 +605,11 @@ BEGIN
         RAISE EXCEPTION 'restrict: reason must not be empty' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Say why processing is restricted (Art. 18(1)): it goes into the record.';
     END IF;
-    PERFORM privacy_tags._check_subject('restrict', restrict.subject_type, restrict.subject_id);
+    v_subject_id := privacy_tags._check_subject('restrict', restrict.subject_type, restrict.subject_id);
     INSERT INTO privacy_tags.restrictions (subject_type, subject_id, reason)
-    VALUES (restrict.subject_type, restrict.subject_id, restrict.reason) RETURNING id INTO v_id;
+    VALUES (restrict.subject_type, v_subject_id, restrict.reason) RETURNING id INTO v_id;
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
-    VALUES ('restrict', restrict.subject_type, privacy_tags.subject_hash(restrict.subject_type, restrict.subject_id),
+    VALUES ('restrict', restrict.subject_type, privacy_tags.subject_hash(restrict.subject_type, v_subject_id),
             jsonb_build_object('restriction_id', v_id));
     RETURN v_id;
 END
@@ -602,18 +624,21 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_n integer;
+    v_subject_id text;
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL THEN
         RAISE EXCEPTION 'lift_restriction: subject_type and subject_id must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    v_subject_id := privacy_tags._normalize_subject_id('lift_restriction', lift_restriction.subject_type,
+                                                       lift_restriction.subject_id);
     UPDATE privacy_tags.restrictions r SET lifted_at = now(), lifted_by = session_user
-     WHERE r.subject_type = lift_restriction.subject_type AND r.subject_id = lift_restriction.subject_id
+     WHERE r.subject_type = lift_restriction.subject_type AND r.subject_id = v_subject_id
        AND r.lifted_at IS NULL;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
     VALUES ('lift_restriction', lift_restriction.subject_type,
-            privacy_tags.subject_hash(lift_restriction.subject_type, lift_restriction.subject_id), v_n,
+            privacy_tags.subject_hash(lift_restriction.subject_type, v_subject_id), v_n,
             CASE WHEN reason IS NOT NULL THEN jsonb_build_object('reason_given', true) END);
     RETURN v_n;
 END
@@ -626,16 +651,18 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET privacy_tags.purging = on
 AS $$
+DECLARE
+    v_id text;
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL THEN
         RAISE EXCEPTION 'suppress: subject_type and subject_id must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM privacy_tags._check_subject('suppress', suppress.subject_type, suppress.subject_id);
+    v_id := privacy_tags._check_subject('suppress', suppress.subject_type, suppress.subject_id);
     INSERT INTO privacy_tags.suppressions (subject_type, subject_id)
-    VALUES (suppress.subject_type, suppress.subject_id) ON CONFLICT DO NOTHING;
+    VALUES (suppress.subject_type, v_id) ON CONFLICT DO NOTHING;
     -- keep the minimum: every consent ends, and its data with it
-    RETURN privacy_tags._erase_audited('withdraw_consent', subject_type, subject_id, 'withdraw', NULL, false)
+    RETURN privacy_tags._erase_audited('withdraw_consent', subject_type, v_id, 'withdraw', NULL, false)
            || '{"suppressed": true}';
 END
 $$;
@@ -648,7 +675,9 @@ LANGUAGE sql STABLE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT EXISTS (SELECT FROM privacy_tags.suppressions s
-                    WHERE s.subject_type = is_suppressed.subject_type AND s.subject_id = is_suppressed.subject_id)
+                    WHERE s.subject_type = is_suppressed.subject_type
+                      AND s.subject_id = privacy_tags._normalize_subject_id('is_suppressed', is_suppressed.subject_type,
+                                                                            is_suppressed.subject_id))
 $$;
 COMMENT ON FUNCTION privacy_tags.is_suppressed(text, text) IS 'Whether the subject is on the "Do not contact" list.';
 
@@ -671,9 +700,8 @@ $$;
 
 -- Internal functions: only for the extension's own SECURITY DEFINER code and
 -- privacy_admin (run_purge calls _purge_plan as its caller).
-REVOKE ALL ON FUNCTION privacy_tags._subject_tables(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy_tags._subject_tables(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy_tags._tagged_columns(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy_tags._erase(text, text, text, text[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy_tags._erase_audited(text, text, text, text, text[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy_tags._purge_plan(regclass, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION privacy_tags._purge_plan(regclass, timestamptz) TO privacy_admin;

@@ -1,10 +1,18 @@
+-- discover() may be called by any role: it looks at the tables the caller
+-- may read, and reads their values as each table's owner.
 CREATE FUNCTION privacy_tags.discover(schema_name name DEFAULT 'public', sample_size integer DEFAULT 200)
+RETURNS TABLE (relation regclass, column_name name, suggested_tag privacy_tags.privacy_tag,
+               rule text, evidence text, sampled integer, matched integer)
+AS 'MODULE_PATHNAME', 'privacy_tags_call_internal' LANGUAGE C;
+
+CREATE FUNCTION privacy_tags._discover(schema_name name, sample_size integer, caller regrole)
 RETURNS TABLE (relation regclass, column_name name, suggested_tag privacy_tags.privacy_tag,
                rule text, evidence text, sampled integer, matched integer)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    v_sample jsonb;
     c record;
     v_norm text;
     v_hint record;
@@ -31,7 +39,8 @@ BEGIN
           JOIN pg_namespace n ON n.oid = k.relnamespace
           JOIN pg_attribute a ON a.attrelid = k.oid AND a.attnum > 0 AND NOT a.attisdropped
          WHERE n.nspname = schema_name AND k.relkind IN ('r', 'p', 'f') AND NOT k.relispartition
-           AND has_table_privilege(k.oid, 'SELECT')
+           AND has_schema_privilege(caller, n.oid, 'USAGE')
+           AND has_table_privilege(caller, k.oid, 'SELECT')
            AND NOT EXISTS (SELECT FROM pg_seclabel s
                             WHERE s.objoid = k.oid AND s.objsubid = a.attnum
                               AND s.classoid = 'pg_class'::regclass
@@ -67,15 +76,19 @@ BEGIN
                           ELSE least(100, greatest(0.01, 400.0 * sample_size / c.reltuples)) END;
             -- one sample, read once: what was sampled and what matched come
             -- from the same rows
-            EXECUTE format('WITH s AS MATERIALIZED (SELECT privacy_tags.value_kind(t.%1$I::text) AS k '
-                           'FROM %2$s t %3$s WHERE t.%1$I IS NOT NULL LIMIT %4$s), '
-                           'm AS (SELECT mode() WITHIN GROUP (ORDER BY k) AS mode FROM s) '
-                           'SELECT (SELECT count(*)::int FROM s), m.mode, '
-                           '(SELECT count(*)::int FROM s WHERE s.k = m.mode) FROM m',
-                           c.attname, c.rel,
-                           CASE WHEN v_pct < 100 THEN format('TABLESAMPLE SYSTEM (%s)', v_pct) ELSE '' END,
-                           sample_size)
-               INTO v_sampled, v_mode, matched;
+            -- (read as the table's owner, in a security-restricted operation)
+            v_sample := privacy_tags._owner_query(c.rel,
+                           format('WITH s AS MATERIALIZED (SELECT privacy_tags.value_kind(t.%1$I::text) AS k '
+                                  'FROM %2$s t %3$s WHERE t.%1$I IS NOT NULL LIMIT %4$s), '
+                                  'm AS (SELECT mode() WITHIN GROUP (ORDER BY k) AS mode FROM s) '
+                                  'SELECT jsonb_build_array((SELECT count(*)::int FROM s), m.mode, '
+                                  '(SELECT count(*)::int FROM s WHERE s.k = m.mode)) FROM m',
+                                  c.attname, c.rel,
+                                  CASE WHEN v_pct < 100 THEN format('TABLESAMPLE SYSTEM (%s)', v_pct) ELSE '' END,
+                                  sample_size));
+            v_sampled := (v_sample ->> 0)::int;
+            v_mode := v_sample ->> 1;
+            matched := (v_sample ->> 2)::int;
             -- a majority of the sampled values, and at least 3 of them
             IF v_sampled > 0 AND v_mode IS NOT NULL AND matched >= 3 AND matched * 2 >= v_sampled THEN
                 v_category := CASE v_mode
@@ -127,12 +140,16 @@ BEGIN
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION privacy_tags._discover(name, integer, regrole) IS
+    'The body of discover(), called as the extension''s owner with the calling role.';
 COMMENT ON FUNCTION privacy_tags.discover(name, integer) IS
     'Untagged columns that look like personal data, by type, by a bounded sample of their values, or by name; each with a suggested tag and the evidence.';
 
+-- Built from the catalogs and the tags alone (no table is read, no table
+-- owner's code runs), so any role may read the record.
 CREATE FUNCTION privacy_tags.processing_record()
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -144,7 +161,7 @@ BEGIN
         SELECT v_subjects || coalesce(jsonb_object_agg(t.relation::text,
                    coalesce(v_subjects -> t.relation::text, '[]') || to_jsonb(r.subject_type)), '{}')
           INTO v_subjects
-          FROM privacy_tags._subject_tables(r.subject_type, '') t;
+          FROM privacy_tags._subject_tables(r.subject_type) t;
     END LOOP;
 
     RETURN jsonb_build_object(

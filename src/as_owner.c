@@ -1,0 +1,361 @@
+/*
+ * as_owner.c
+ *	  The one place where privacy_tags changes who it runs as.
+ *
+ * Two directions, both narrow:
+ *
+ *	 down	every statement the engine runs against a user table (purge,
+ *			erasure, access export, discover, enforce) runs as that table's
+ *			owner inside a security-restricted operation, the way PostgreSQL's
+ *			own maintenance commands run user code (ExecRefreshMatView in
+ *			matview.c, vacuum_rel in vacuum.c): the owner's rights, no SET
+ *			ROLE, no temporary objects, a fresh GUC nest level with a pinned
+ *			search_path, so that triggers, domain checks, casts, defaults,
+ *			generated and index expressions of the table never run with the
+ *			rights of the extension's owner or of its caller.  Subject ids and
+ *			other values travel as bound parameters: statement text holds
+ *			identifiers and constants only, so no personal data reaches the
+ *			server log through a statement or its CONTEXT line.
+ *
+ *	 up		the few entry points that any table owner may call and that need
+ *			the extension's internal functions (enforce, unenforce, discover
+ *			and the label hook's trigger refresh) call them as the extension's
+ *			owner, passing the calling role along, so that the internal
+ *			functions themselves are executable by nobody else.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/tuplestore.h"
+
+#include "as_owner.h"
+
+/* The role that owns relation relid. */
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/* The role that owns schema privacy_tags: the extension's owner. */
+Oid
+ExtensionOwner(void)
+{
+	HeapTuple	tup = SearchSysCache1(NAMESPACENAME, CStringGetDatum("privacy_tags"));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "schema privacy_tags does not exist");
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * Run sql with text parameters $1..$n as the owner of relid, in a
+ * security-restricted operation.  With want_value, the statement must return
+ * one column of type jsonb; its value in the first row (NULL without rows)
+ * is returned in the caller's memory context, else the number of rows
+ * processed.
+ */
+static Datum
+run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
+			 bool *isnull)
+{
+	Oid			owner = relation_owner(relid);
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+	int			nargs = 0;
+	Datum	   *values = NULL;
+	bool	   *valnulls = NULL;
+	Oid		   *argtypes = NULL;
+	char	   *nulls = NULL;
+	Datum		result = (Datum) 0;
+	int			rc;
+
+	*isnull = true;
+	if (params != NULL)
+	{
+		if (ARR_NDIM(params) > 1 || ARR_ELEMTYPE(params) != TEXTOID)
+			elog(ERROR, "statement parameters must be a one-dimensional text array");
+		deconstruct_array(params, TEXTOID, -1, false, TYPALIGN_INT,
+						  &values, &valnulls, &nargs);
+		argtypes = palloc(sizeof(Oid) * Max(nargs, 1));
+		nulls = palloc(Max(nargs, 1));
+		for (int i = 0; i < nargs; i++)
+		{
+			argtypes[i] = TEXTOID;
+			nulls[i] = valnulls[i] ? 'n' : ' ';
+		}
+	}
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
+	save_nestlevel = NewGUCNestLevel();
+	PG_TRY();
+	{
+		/* what the statement's names mean does not depend on the owner */
+		(void) set_config_option("search_path", "pg_catalog, pg_temp",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+		if (rc < 0)
+			elog(ERROR, "could not run a statement on relation %u: %s",
+				 relid, SPI_result_code_string(rc));
+		if (want_value)
+		{
+			if (SPI_tuptable == NULL || SPI_tuptable->tupdesc->natts != 1 ||
+				SPI_gettypeid(SPI_tuptable->tupdesc, 1) != JSONBOID)
+				elog(ERROR, "statement on relation %u must return one jsonb column", relid);
+			if (SPI_processed > 0)
+			{
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[0],
+											  SPI_tuptable->tupdesc, 1, isnull);
+
+				if (!*isnull)
+					result = SPI_datumTransfer(d, false, -1);
+			}
+		}
+		else
+		{
+			result = Int64GetDatum((int64) SPI_processed);
+			*isnull = false;
+		}
+		SPI_finish();
+	}
+	PG_CATCH();
+	{
+		/* (the transaction's abort pops the GUC nest level and SPI) */
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return result;
+}
+
+/*
+ * _owner_exec(rel, stmt, params): run a statement as rel's owner in a
+ * security-restricted operation; returns the number of rows it processed.
+ */
+PG_FUNCTION_INFO_V1(privacy_tags_owner_exec);
+Datum
+privacy_tags_owner_exec(PG_FUNCTION_ARGS)
+{
+	bool		isnull;
+	Datum		n;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		elog(ERROR, "_owner_exec: relation and statement must not be NULL");
+	n = run_as_owner(PG_GETARG_OID(0), text_to_cstring(PG_GETARG_TEXT_PP(1)),
+					 PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2), false, &isnull);
+	PG_RETURN_DATUM(n);
+}
+
+/*
+ * _owner_query(rel, stmt, params): run a query that returns one jsonb
+ * column as rel's owner in a security-restricted operation; returns the
+ * value of its first row (NULL without rows).
+ */
+PG_FUNCTION_INFO_V1(privacy_tags_owner_query);
+Datum
+privacy_tags_owner_query(PG_FUNCTION_ARGS)
+{
+	bool		isnull;
+	Datum		v;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		elog(ERROR, "_owner_query: relation and statement must not be NULL");
+	v = run_as_owner(PG_GETARG_OID(0), text_to_cstring(PG_GETARG_TEXT_PP(1)),
+					 PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2), true, &isnull);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(v);
+}
+
+/*
+ * Run "SELECT [* FROM] privacy_tags.<name>($1, ..., $n, caller)" as the
+ * extension's owner, with the calling role as the last argument: the
+ * internal function decides what the caller may do.  With store, every row
+ * goes into it (in the memory context store_cxt); else the first column of
+ * the first row is returned.
+ */
+static Datum
+call_as_extension_owner(const char *name, int nargs, Oid *argtypes, Datum *values,
+						const char *nulls, Tuplestorestate *store, MemoryContext store_cxt,
+						bool *isnull)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	StringInfoData sql;
+	Oid		   *types = palloc(sizeof(Oid) * (nargs + 1));
+	Datum	   *vals = palloc(sizeof(Datum) * (nargs + 1));
+	char	   *nls = palloc(nargs + 2);
+	Datum		result = (Datum) 0;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %sprivacy_tags.%s(", store ? "* FROM " : "",
+					 quote_identifier(name));
+	for (int i = 0; i < nargs; i++)
+	{
+		types[i] = argtypes[i];
+		vals[i] = values[i];
+		nls[i] = nulls ? nulls[i] : ' ';
+		appendStringInfo(&sql, "$%d, ", i + 1);
+	}
+	types[nargs] = REGROLEOID;
+	vals[nargs] = ObjectIdGetDatum(GetUserId());
+	nls[nargs] = ' ';
+	nls[nargs + 1] = '\0';
+	appendStringInfo(&sql, "$%d)", nargs + 1);
+
+	*isnull = true;
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(ExtensionOwner(), save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		int			rc;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		rc = SPI_execute_with_args(sql.data, nargs + 1, types, vals, nls, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "could not call privacy_tags.%s: %s", name, SPI_result_code_string(rc));
+		if (store)
+		{
+			MemoryContext old = MemoryContextSwitchTo(store_cxt);
+
+			for (uint64 r = 0; r < SPI_processed; r++)
+				tuplestore_puttuple(store, SPI_tuptable->vals[r]);
+			MemoryContextSwitchTo(old);
+		}
+		else if (SPI_processed > 0)
+		{
+			Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, 0);
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+
+			if (!*isnull)
+				result = SPI_datumTransfer(d, att->attbyval, att->attlen);
+		}
+		SPI_finish();
+	}
+	PG_CATCH();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return result;
+}
+
+/* privacy_tags.<name>(args..., caller) as the extension's owner: one value. */
+Datum
+CallInternal(const char *name, int nargs, Oid *argtypes, Datum *values,
+			 const char *nulls, bool *isnull)
+{
+	return call_as_extension_owner(name, nargs, argtypes, values, nulls, NULL, NULL, isnull);
+}
+
+/*
+ * The body of the public functions that any role may call but that do their
+ * work through internal ones: privacy_tags.f(args) calls
+ * privacy_tags._f(args, caller) as the extension's owner.  A set-returning
+ * f returns every row of _f.
+ */
+PG_FUNCTION_INFO_V1(privacy_tags_call_internal);
+Datum
+privacy_tags_call_internal(PG_FUNCTION_ARGS)
+{
+	Oid			fn = fcinfo->flinfo->fn_oid;
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	Form_pg_proc proc;
+	char	   *internal;
+	int			nargs;
+	Oid		   *argtypes;
+	Datum	   *values;
+	char	   *nulls;
+	bool		retset;
+	bool		isnull;
+	Datum		d;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", fn);
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	internal = psprintf("_%s", NameStr(proc->proname));
+	nargs = proc->pronargs;
+	retset = proc->proretset;
+	argtypes = palloc(sizeof(Oid) * Max(nargs, 1));
+	memcpy(argtypes, proc->proargtypes.values, sizeof(Oid) * nargs);
+	ReleaseSysCache(tup);
+
+	values = palloc(sizeof(Datum) * Max(nargs, 1));
+	nulls = palloc(Max(nargs, 1));
+	for (int i = 0; i < nargs; i++)
+	{
+		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+
+	if (retset)
+	{
+		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+		TupleDesc	tupdesc;
+		Tuplestorestate *store;
+		MemoryContext per_query;
+		MemoryContext old;
+
+		if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+			(rsinfo->allowedModes & SFRM_Materialize) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("set-valued function called in context that cannot accept a set")));
+		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		per_query = rsinfo->econtext->ecxt_per_query_memory;
+		old = MemoryContextSwitchTo(per_query);
+		tupdesc = CreateTupleDescCopy(tupdesc);
+		store = tuplestore_begin_heap(true, false, work_mem);
+		MemoryContextSwitchTo(old);
+
+		(void) call_as_extension_owner(internal, nargs, argtypes, values, nulls,
+									   store, per_query, &isnull);
+		rsinfo->returnMode = SFRM_Materialize;
+		rsinfo->setResult = store;
+		rsinfo->setDesc = tupdesc;
+		return (Datum) 0;
+	}
+
+	d = CallInternal(internal, nargs, argtypes, values, nulls, &isnull);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(d);
+}

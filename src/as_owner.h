@@ -1,0 +1,15 @@
+/*
+ * as_owner.h
+ *	  Running statements as a table's owner, and internal functions as the
+ *	  extension's owner.
+ */
+#ifndef PRIVACY_TAGS_AS_OWNER_H
+#define PRIVACY_TAGS_AS_OWNER_H
+
+#include "postgres.h"
+
+extern Oid	ExtensionOwner(void);
+extern Datum CallInternal(const char *name, int nargs, Oid *argtypes, Datum *values,
+						  const char *nulls, bool *isnull);
+
+#endif							/* PRIVACY_TAGS_AS_OWNER_H */
