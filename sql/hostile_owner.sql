@@ -1,0 +1,184 @@
+-- A hostile table owner: every path that runs statements on user tables runs
+-- the table's code (triggers, domain checks, generated and index
+-- expressions, row-level security policies) as the table's owner, in a
+-- security-restricted operation, and nobody gains anything.
+-- (On 1.1, purge() ran ALTER ROLE ... SUPERUSER as the extension's owner.)
+SET search_path = public, privacy_tags;
+
+CREATE ROLE hostile_owner;
+CREATE ROLE hostile_dpo IN ROLE privacy_admin;	-- a privacy_admin member, not a superuser
+CREATE SCHEMA hostile AUTHORIZATION hostile_owner;
+CREATE SCHEMA hostile_private AUTHORIZATION hostile_owner;
+-- what the owner's code saw, written by the code itself
+CREATE TABLE hostile_log (n serial, via text, who name, superuser boolean, restricted boolean,
+                          alter_role text, set_role text);
+GRANT INSERT, SELECT ON hostile_log TO PUBLIC;
+GRANT USAGE ON SEQUENCE hostile_log_n_seq TO PUBLIC;
+
+SET ROLE hostile_owner;
+-- records who runs it, then tries to become superuser and to switch roles
+CREATE FUNCTION hostile.evil(via text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_alter text := 'worked';
+    v_set text := 'worked';
+BEGIN
+    BEGIN
+        EXECUTE 'ALTER ROLE hostile_owner SUPERUSER';
+    EXCEPTION WHEN OTHERS THEN
+        v_alter := SQLSTATE;
+    END;
+    -- (a role switch that works is undone with its subtransaction: P0001)
+    BEGIN
+        EXECUTE 'SET ROLE hostile_owner';
+        RAISE EXCEPTION 'undo';
+    EXCEPTION WHEN OTHERS THEN
+        v_set := SQLSTATE;
+    END;
+    INSERT INTO public.hostile_log (via, who, superuser, restricted, alter_role, set_role)
+    VALUES (via, current_user, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
+            v_set <> 'P0001', v_alter, v_set);
+    RETURN true;
+END
+$$;
+-- (generated columns and index expressions take immutable functions)
+CREATE FUNCTION hostile.evil_imm(via text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN hostile.evil(via);
+END
+$$;
+CREATE FUNCTION hostile.evil_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM hostile.evil(TG_TABLE_NAME || ' ' || TG_WHEN || ' ' || TG_OP);
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+-- a domain whose check runs the code: over the subject key and the anchor
+CREATE DOMAIN hostile.evil_id AS bigint CHECK (hostile.evil('domain on the key'));
+CREATE DOMAIN hostile.evil_date AS date CHECK (hostile.evil('domain on the anchor'));
+
+-- the table of the issue: an expired row and a BEFORE DELETE trigger
+CREATE TABLE hostile.t (id int PRIMARY KEY, body text, written_at timestamptz);
+INSERT INTO hostile.t VALUES (1, 'expired', now() - interval '2 days');
+CREATE TRIGGER t_evil BEFORE DELETE ON hostile.t FOR EACH ROW EXECUTE FUNCTION hostile.evil_trigger();
+SELECT privacy_tags.tag('hostile.t', 'body', 'contact.email; retain=1 day after written_at');
+
+-- nullify: an UPDATE trigger, a generated column and an index expression
+CREATE TABLE hostile.n (id int PRIMARY KEY, ip inet, seen hostile.evil_date,
+                        g boolean GENERATED ALWAYS AS (hostile.evil_imm('generated column ' || coalesce(host(ip), 'NULL'))) STORED);
+CREATE INDEX ON hostile.n ((hostile.evil_imm('index expression ' || coalesce(host(ip), 'NULL'))));
+CREATE TRIGGER n_evil BEFORE UPDATE ON hostile.n FOR EACH ROW EXECUTE FUNCTION hostile.evil_trigger();
+INSERT INTO hostile.n VALUES (1, '192.0.2.1', '2020-01-01');
+SELECT privacy_tags.tag('hostile.n', 'ip', 'network.ip_address; basis=legitimate_interests; retain=30 days after seen; on_expiry=nullify');
+
+-- a subject: key of a domain with a check, rows with triggers, a policy
+CREATE TABLE hostile.customers (id hostile.evil_id PRIMARY KEY, email text, note text);
+CREATE TABLE hostile.orders (id int PRIMARY KEY, customer_id bigint REFERENCES hostile.customers, item text);
+CREATE TRIGGER c_evil BEFORE UPDATE OR DELETE ON hostile.customers FOR EACH ROW EXECUTE FUNCTION hostile.evil_trigger();
+CREATE TRIGGER o_evil BEFORE UPDATE OR DELETE ON hostile.orders FOR EACH ROW EXECUTE FUNCTION hostile.evil_trigger();
+ALTER TABLE hostile.customers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE hostile.customers FORCE ROW LEVEL SECURITY;
+CREATE POLICY c_all ON hostile.customers USING (hostile.evil('policy'));
+SELECT privacy_tags.set_subject('hostile.customers', 'id', 'hostile_customer');
+SELECT privacy_tags.tag('hostile.customers', 'email', 'contact.email; basis=consent; purpose=news');
+SELECT privacy_tags.tag('hostile.customers', 'note', 'commercial.product_interest; basis=legitimate_interests');
+SELECT privacy_tags.tag('hostile.orders', 'item', 'commercial.order; basis=contract');
+INSERT INTO hostile.customers VALUES (7, 'seven@example.com', 'likes cats'), (8, 'eight@example.com', 'likes dogs');
+INSERT INTO hostile.orders VALUES (70, 7, 'cat food'), (80, 8, 'dog food');
+-- untagged values that look personal, behind a policy, readable by the DPO
+CREATE TABLE hostile.leads (id int PRIMARY KEY, contact text);
+ALTER TABLE hostile.leads ENABLE ROW LEVEL SECURITY;
+ALTER TABLE hostile.leads FORCE ROW LEVEL SECURITY;
+CREATE POLICY l_all ON hostile.leads USING (hostile.evil('policy of leads'));
+INSERT INTO hostile.leads SELECT i, 'lead' || i || '@example.com' FROM generate_series(1, 4) i;
+GRANT USAGE ON SCHEMA hostile TO hostile_dpo;
+GRANT SELECT ON hostile.leads TO hostile_dpo;
+-- a table the DPO may read in a schema it may not use
+CREATE TABLE hostile_private.people (id int PRIMARY KEY, email text);
+INSERT INTO hostile_private.people SELECT i, 'p' || i || '@example.com' FROM generate_series(1, 4) i;
+GRANT SELECT ON hostile_private.people TO hostile_dpo;
+-- tagging and enforcing one's own table works, and runs nothing of the owner's as anyone else
+SELECT privacy_tags.enforce('hostile.customers') AS enforced;
+SELECT privacy_tags.untag('hostile.customers', 'note') AS untagged;
+SELECT privacy_tags.tag('hostile.customers', 'note', 'commercial.product_interest; basis=legitimate_interests');
+SELECT tgname, tgrelid::regclass FROM pg_trigger WHERE tgname = 'privacy_tags_retention' AND tgrelid = 'hostile.customers'::regclass;
+-- but not somebody else's table
+SELECT state, message FROM try($$SELECT privacy_tags.enforce('public.hostile_log')$$);
+SELECT state, message FROM try($$SELECT privacy_tags.unenforce('public.hostile_log')$$);
+SELECT state, message FROM try($$SELECT privacy_tags.tag('public.hostile_log', 'who', 'identifiers.name')$$);
+SELECT state, message FROM try($$SELECT privacy_tags.set_subject('public.hostile_log', 'n', 'x')$$);
+-- the internal functions are closed to the owner
+SELECT state, message FROM try($$SELECT privacy_tags._owner_exec('public.hostile_log', 'DELETE FROM public.hostile_log')$$);
+SELECT state, message FROM try($$SELECT privacy_tags._enforce('public.hostile_log', 'hostile_owner')$$);
+RESET ROLE;
+-- the owner's own statements ran its code as itself, unrestricted
+SELECT via, who, superuser, restricted, alter_role, set_role, count(*)
+  FROM hostile_log GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1;
+TRUNCATE hostile_log;
+
+-- each path, called by a superuser: the owner's code runs as the owner, restricted
+SELECT relation, column_name, action, rows FROM privacy_tags.purge('hostile.t');
+SELECT relation, column_name, action, rows FROM privacy_tags.purge('hostile.n');
+INSERT INTO hostile.t VALUES (2, 'expired too', now() - interval '2 days');
+CALL privacy_tags.run_purge('hostile.t', batch_size => 1);
+SELECT count(*) AS rows_left FROM hostile.t;
+SELECT jsonb_pretty(privacy_tags.subject_access('hostile_customer', '7') -> 'data') AS export;
+SELECT jsonb_pretty(privacy_tags.erase('hostile_customer', '7', dry_run => true) -> 'tables') AS would_erase;
+SELECT privacy_tags.grant_consent('hostile_customer', '8', 'news');
+SELECT privacy_tags.withdraw_consent('hostile_customer', '8', 'news') -> 'tables' AS withdrawn;
+SELECT privacy_tags.suppress('hostile_customer', '8') -> 'suppressed' AS suppressed;
+SELECT privacy_tags.erase('hostile_customer', '7') -> 'tables' AS erased;
+SELECT relation, column_name, suggested_tag, sampled, matched FROM privacy_tags.discover('hostile') ORDER BY 1, 2;
+SELECT purpose, tables FROM privacy_tags.record_of_processing WHERE 'hostile.customers' = ANY (tables) ORDER BY 1;
+SELECT jsonb_array_length(privacy_tags.processing_record() -> 'purposes') > 0 AS record_built;
+
+-- and by a privacy_admin member who is not a superuser (on 1.1, discover()
+-- ran the policy as the DPO, failed on a schema it may not use, and the
+-- record of processing was closed to it)
+SET ROLE hostile_owner;
+INSERT INTO hostile.t VALUES (3, 'expired again', now() - interval '2 days');
+RESET ROLE;
+SET ROLE hostile_dpo;
+SELECT relation, column_name, action, rows FROM privacy_tags.purge('hostile.t');
+SELECT privacy_tags.subject_access('hostile_customer', '8') -> 'summary' ->> 'records' AS records;
+SELECT count(*) > 0 AS dpo_reads_record FROM privacy_tags.record_of_processing;
+SELECT jsonb_array_length(privacy_tags.processing_record() -> 'purposes') > 0 AS dpo_builds_record;
+SELECT relation, column_name, suggested_tag, sampled, matched FROM privacy_tags.discover('hostile') ORDER BY 1, 2;
+SELECT relation, column_name FROM privacy_tags.discover('hostile_private') ORDER BY 1, 2;
+RESET ROLE;
+
+-- what the owner's code saw: always the owner, never a superuser, never able
+-- to switch roles (42501: cannot set role within a security-restricted
+-- operation) or to alter one (42501: permission denied)
+SELECT via, who, superuser, restricted, alter_role, set_role, count(*)
+  FROM hostile_log GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1;
+SELECT rolname, rolsuper, rolcreaterole FROM pg_roles WHERE rolname IN ('hostile_owner', 'hostile_dpo') ORDER BY 1;
+SELECT count(*) AS members_gained FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member
+ WHERE r.rolname = 'hostile_owner';
+
+-- one hostile or broken table fails alone: the rest of a purge goes on
+CREATE TABLE hostile_ok (id int PRIMARY KEY, body text, written_at timestamptz);
+INSERT INTO hostile_ok VALUES (1, 'expired', now() - interval '2 days');
+SELECT privacy_tags.tag('hostile_ok', 'body', 'contact.email; retain=1 day after written_at');
+SET ROLE hostile_owner;
+INSERT INTO hostile.t VALUES (4, 'expired', now() - interval '2 days');
+CREATE FUNCTION hostile.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the owner refuses';
+END
+$$;
+CREATE TRIGGER t_refuse BEFORE DELETE ON hostile.t FOR EACH ROW EXECUTE FUNCTION hostile.refuse();
+RESET ROLE;
+SELECT max(id) AS last_audit FROM audit_log \gset
+SELECT relation, column_name, action, rows FROM privacy_tags.purge()
+ WHERE relation IN ('hostile.t'::regclass, 'hostile_ok'::regclass) ORDER BY 1;
+SELECT action, relation, column_name, rows, details ->> 'sqlstate' AS sqlstate, details ->> 'message' AS message
+  FROM audit_log WHERE id > :last_audit AND relation IN ('hostile.t', 'hostile_ok') ORDER BY id;
+SELECT count(*) AS hostile_rows_left FROM hostile.t;
+SELECT count(*) AS ok_rows_left FROM hostile_ok;
+
+DROP SCHEMA hostile, hostile_private CASCADE;
+DROP TABLE hostile_log, hostile_ok;
+DROP ROLE hostile_dpo;
+DROP ROLE hostile_owner;
