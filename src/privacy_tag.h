@@ -56,6 +56,8 @@ typedef struct PrivacyTag
 #define PG_RETURN_PRIVACY_TAG_P(x)	PG_RETURN_POINTER(x)
 
 /* privacy_tag_io.c */
+#define PT_MAX_ECHO 200			/* bytes of user input quoted by a message */
+extern const char *pt_echo(const char *str);
 extern PrivacyTag *privacy_tag_from_parsed(const PtParsed *p);
 extern char *privacy_tag_to_cstring(const PrivacyTag *tag);
 extern void privacy_tag_check_version(const PrivacyTag *tag);

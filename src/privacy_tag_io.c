@@ -5,9 +5,33 @@
 #include "postgres.h"
 
 #include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 
 #include "privacy_tag.h"
+
+/*
+ * User input as an error message quotes it: at most PT_MAX_ECHO bytes, cut
+ * at a character boundary and followed by "...", so that a rejected
+ * megabyte does not become a megabyte line of the server log.  Returns str
+ * itself when it is short enough, else a palloc'd copy.
+ */
+const char *
+pt_echo(const char *str)
+{
+	size_t		len = strlen(str);
+	int			cut;
+	char	   *out;
+
+	if (len <= PT_MAX_ECHO)
+		return str;
+	cut = pg_mbcliplen(str, (int) Min(len, (size_t) (PT_MAX_ECHO + MAX_MULTIBYTE_CHAR_LEN)),
+					   PT_MAX_ECHO);
+	out = palloc(cut + 4);
+	memcpy(out, str, cut);
+	memcpy(out + cut, "...", 4);
+	return out;
+}
 
 /* Report a parse failure as an input syntax error. */
 static void
@@ -15,7 +39,7 @@ report_parse_error(const char *str, const PtError *err)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type privacy_tag: \"%s\"", str),
+			 errmsg("invalid input syntax for type privacy_tag: \"%s\"", pt_echo(str)),
 			 errdetail("%s", err->detail),
 			 err->hint ? errhint("%s", err->hint) : 0));
 }

@@ -175,7 +175,7 @@ check_tag(Oid relid, AttrNumber attnum, const char *label)
 		if (!lookup_category(PT_CATEGORY(tag), &special))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("unknown privacy category \"%s\"", PT_CATEGORY(tag)),
+					 errmsg("unknown privacy category \"%s\"", pt_echo(PT_CATEGORY(tag))),
 					 errdetail("Column \"%s\" of relation \"%s\" was to be tagged with it.",
 							   colname, get_rel_name(relid)),
 					 errhint("Pick a category from privacy_tags.categories or add one with privacy_tags.add_category().")));
@@ -183,13 +183,13 @@ check_tag(Oid relid, AttrNumber attnum, const char *label)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("category \"%s\" is a special category of personal data and needs a special= condition",
-							PT_CATEGORY(tag)),
+							pt_echo(PT_CATEGORY(tag))),
 					 errhint("Add the GDPR Art. 9(2) condition that allows the processing, e.g. special=explicit_consent.")));
 		if (!special && tag->special != PT_SPECIAL_NONE)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("category \"%s\" is not a special category of personal data, but the tag gives special=%s",
-							PT_CATEGORY(tag), pt_special_names[tag->special]),
+							pt_echo(PT_CATEGORY(tag)), pt_special_names[tag->special]),
 					 errhint("Remove the special= clause, or use a special category.")));
 	}
 
@@ -219,7 +219,7 @@ parse_subject_or_error(const char *label, PtSubject *subject)
 	if (!pt_parse_subject(label, strlen(label), subject, &err))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid subject label: \"%s\"", label),
+				 errmsg("invalid subject label: \"%s\"", pt_echo(label)),
 				 errdetail("%s", err.detail),
 				 err.hint ? errhint("%s", err.hint) : 0));
 }
