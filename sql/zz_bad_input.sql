@@ -222,9 +222,6 @@ INSERT INTO bad_calls (fn, stmt) VALUES
 ('purge_batch', $$SELECT * FROM purge_batch(2147483647::oid::regclass)$$),
 ('purge_batch', $$SELECT * FROM purge_batch('bad.ft')$$),
 ('purge_batch', $$SELECT * FROM purge_batch('bad.t', skip => NULL)$$),
-('subject_key_type', $$SELECT subject_key_type(NULL)$$),
-('subject_key_type', $$SELECT subject_key_type('')$$),
-('subject_key_type', $$SELECT subject_key_type(repeat('x', 1000000))$$),
 ('hold', $$SELECT hold(NULL, '1', 'r')$$),
 ('hold', $$SELECT hold('person', NULL, 'r')$$),
 ('hold', $$SELECT hold('person', '1', NULL)$$),
@@ -313,7 +310,12 @@ INSERT INTO bad_calls (fn, stmt) VALUES
 ('discover', $$SELECT count(*) FROM discover('bad')$$),
 ('discover', $$SELECT count(*) FROM discover(repeat('s', 1000))$$),
 ('processing_record', $$SELECT jsonb_typeof(processing_record())$$),
-('processing_record', $$SELECT count(*) FROM record_of_processing$$);
+('processing_record', $$SELECT count(*) FROM record_of_processing$$),
+-- subject key types
+('subject_key_type', $$SELECT subject_key_type(NULL)$$),
+('subject_key_type', $$SELECT subject_key_type('')$$),
+('subject_key_type', $$SELECT subject_key_type(repeat('p', 1000000))$$),
+('subject_key_type', $$SELECT subject_key_type('person')$$);
 
 CREATE TABLE bad_results AS
 SELECT c.id, c.fn, c.stmt, r.state, r.message

@@ -14,13 +14,16 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/transam.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_seclabel.h"
 #include "catalog/pg_type.h"
 #include "commands/seclabel.h"
 #include "executor/spi.h"
@@ -31,7 +34,9 @@
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "privacy_tag.h"
 #include "retention.h"
@@ -115,6 +120,38 @@ check_temporal_column(Oid relid, const char *column, const char *role,
 }
 
 /*
+ * The domain of typid's domain chain that is declared NOT NULL, or
+ * InvalidOid (a CHECK (VALUE IS NOT NULL) is not seen).
+ */
+static Oid
+not_null_domain(Oid typid)
+{
+	for (;;)
+	{
+		HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+		Form_pg_type typ;
+		Oid			base;
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for type %u", typid);
+		typ = (Form_pg_type) GETSTRUCT(tup);
+		if (typ->typtype != TYPTYPE_DOMAIN)
+		{
+			ReleaseSysCache(tup);
+			return InvalidOid;
+		}
+		if (typ->typnotnull)
+		{
+			ReleaseSysCache(tup);
+			return typid;
+		}
+		base = typ->typbasetype;
+		ReleaseSysCache(tup);
+		typid = base;
+	}
+}
+
+/*
  * Look a category up in privacy_tags.categories; returns false when it is
  * not there, else sets *special.
  */
@@ -164,9 +201,19 @@ check_tag(Oid relid, AttrNumber attnum, const char *label)
 	Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(atttup);
 	const char *colname = pstrdup(NameStr(att->attname));
 	bool		notnull = att->attnotnull;
+	bool		generated = att->attgenerated != '\0';
+	Oid			typid = att->atttypid;
 
 	ReleaseSysCache(atttup);
 	check_relation_kind(relid);
+
+	if (generated)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot tag generated column \"%s\" of relation \"%s\"",
+						colname, get_rel_name(relid)),
+				 errdetail("A generated column is computed from other columns of its row; it cannot be erased or expire on its own."),
+				 errhint("Tag the columns it is computed from: erasing or expiring them changes it too.")));
 
 	if (check_function_bodies)
 	{
@@ -206,6 +253,18 @@ check_tag(Oid relid, AttrNumber attnum, const char *label)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("column \"%s\" is NOT NULL and cannot be nullified on expiry", colname),
 					 errhint("Use on_expiry=delete, or drop the NOT NULL constraint.")));
+		if (tag->action == PT_ACTION_NULLIFY)
+		{
+			Oid			domain = not_null_domain(typid);
+
+			if (OidIsValid(domain))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("column \"%s\" is of domain %s, which forbids NULL, and cannot be nullified on expiry",
+								colname, format_type_be(typid)),
+						 errdetail("Domain %s is declared NOT NULL.", format_type_be(domain)),
+						 errhint("Use on_expiry=delete, or give the column a type that allows NULL.")));
+		}
 	}
 	pfree(tag);
 }
@@ -224,18 +283,165 @@ parse_subject_or_error(const char *label, PtSubject *subject)
 				 err.hint ? errhint("%s", err.hint) : 0));
 }
 
+/*
+ * The key class of a subject-key column of type typid: its base type, except
+ * that smallint, integer and bigint are one class, bigint.
+ */
+static Oid
+subject_key_class(Oid typid)
+{
+	Oid			base = getBaseType(typid);
+
+	if (base == INT2OID || base == INT4OID || base == INT8OID)
+		return INT8OID;
+	return base;
+}
+
+/* relation.column, the relation schema-qualified when it is not visible. */
+static char *
+column_display_name(Oid relid, const char *colname)
+{
+	const char *rel = get_rel_name(relid);
+
+	if (!RelationIsVisible(relid))
+		rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
+	else
+		rel = quote_identifier(rel);
+	return psprintf("%s.%s", rel, quote_identifier(colname));
+}
+
+/* A subject-key column found in pg_seclabel. */
+typedef struct SubjectKeyColumn
+{
+	Oid			relid;
+	AttrNumber	attnum;
+	Oid			typid;			/* the column's declared type */
+	char	   *colname;
+} SubjectKeyColumn;
+
+/*
+ * Find a key column of subject type subject_type, other than column attnum
+ * of relid, whose key class is not other_than (InvalidOid: any class).  One
+ * scan of pg_seclabel, in the order of its index (relation OID first), so
+ * that the column found is always the same one.  Returns false when there
+ * is none.
+ */
+static bool
+find_subject_key(const char *subject_type, Oid relid, AttrNumber attnum,
+				 Oid other_than, SubjectKeyColumn *found)
+{
+	Relation	seclabel = table_open(SecLabelRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(seclabel, SecLabelObjectIndexId, true,
+										  NULL, 0, NULL);
+	HeapTuple	tup;
+	bool		result = false;
+
+	while (!result && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		FormData_pg_seclabel *sl = (FormData_pg_seclabel *) GETSTRUCT(tup);
+		bool		isnull;
+		Datum		d;
+		char	   *label;
+		PtSubject	subject;
+		PtError		err;
+		HeapTuple	atttup;
+		Form_pg_attribute att;
+
+		if (sl->classoid != RelationRelationId || sl->objsubid <= 0 ||
+			(sl->objoid == relid && sl->objsubid == attnum))
+			continue;
+		d = heap_getattr(tup, Anum_pg_seclabel_provider, RelationGetDescr(seclabel), &isnull);
+		if (isnull || strcmp(TextDatumGetCString(d), PT_SUBJECT_PROVIDER) != 0)
+			continue;
+		d = heap_getattr(tup, Anum_pg_seclabel_label, RelationGetDescr(seclabel), &isnull);
+		if (isnull)
+			continue;
+		label = TextDatumGetCString(d);
+		if (!pt_parse_subject(label, strlen(label), &subject, &err) ||
+			strcmp(subject.type, subject_type) != 0)
+			continue;
+		atttup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(sl->objoid),
+								 Int16GetDatum(sl->objsubid));
+		if (!HeapTupleIsValid(atttup))
+			continue;
+		att = (Form_pg_attribute) GETSTRUCT(atttup);
+		if (!att->attisdropped &&
+			(!OidIsValid(other_than) || subject_key_class(att->atttypid) != other_than))
+		{
+			found->relid = sl->objoid;
+			found->attnum = sl->objsubid;
+			found->typid = att->atttypid;
+			found->colname = pstrdup(NameStr(att->attname));
+			result = true;
+		}
+		ReleaseSysCache(atttup);
+	}
+	systable_endscan(scan);
+	table_close(seclabel, AccessShareLock);
+	return result;
+}
+
+/*
+ * A subject id is compared for equality to find the subject's rows: the
+ * key column's type (through domains) must be a base type or an enum, not
+ * an array, with a default btree operator class.
+ */
+static void
+check_subject_key_type(Oid relid, const char *colname, Oid typid)
+{
+	Oid			base = getBaseType(typid);
+	char		typtype = get_typtype(base);
+	TypeCacheEntry *tc;
+
+	if ((typtype != TYPTYPE_BASE && typtype != TYPTYPE_ENUM) || type_is_array(base))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("subject key column \"%s\" of relation \"%s\" is of type %s, which is not a scalar type",
+						colname, get_rel_name(relid), format_type_be(typid)),
+				 errdetail("A subject id is one value of a base type or an enum; composite, array, range and multirange types cannot hold one."),
+				 errhint("Mark a column of a type with equality, such as the table's key.")));
+	tc = lookup_type_cache(base, TYPECACHE_BTREE_OPFAMILY | TYPECACHE_EQ_OPR);
+	if (!OidIsValid(tc->btree_opf) || !OidIsValid(tc->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("subject key column \"%s\" of relation \"%s\" is of type %s, which has no equality operator",
+						colname, get_rel_name(relid), format_type_be(typid)),
+				 errdetail("Subject ids are compared for equality to find a subject's rows; type %s has no default btree operator class.",
+						   format_type_be(base)),
+				 errhint("Mark a column of a type with equality, such as the table's key.")));
+}
+
 static void
 check_subject(Oid relid, AttrNumber attnum, const char *label)
 {
 	PtSubject	subject;
 	HeapTuple	atttup = column_tuple(relid, attnum);
-	const char *colname = pstrdup(NameStr(((Form_pg_attribute) GETSTRUCT(atttup))->attname));
+	Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(atttup);
+	const char *colname = pstrdup(NameStr(att->attname));
+	Oid			typid = att->atttypid;
+	SubjectKeyColumn other;
 
 	ReleaseSysCache(atttup);
 	check_relation_kind(relid);
 	parse_subject_or_error(label, &subject);
+	check_subject_key_type(relid, colname, typid);
 	if (subject.collected_at[0] != '\0')
 		check_temporal_column(relid, subject.collected_at, "collected_at", colname);
+
+	/*
+	 * All key columns of one subject type hold one kind of id.  Not skipped
+	 * while a dump is restored: the labels were consistent when they were
+	 * set, so they are in whatever order pg_restore sets them again.
+	 */
+	if (find_subject_key(subject.type, relid, attnum, subject_key_class(typid), &other))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("subject key column \"%s\" of relation \"%s\" is of type %s, but key column %s of subject type \"%s\" is of type %s",
+						colname, get_rel_name(relid), format_type_be(typid),
+						column_display_name(other.relid, other.colname),
+						subject.type, format_type_be(other.typid)),
+				 errdetail("Subject ids are compared and stored in the type of the subject type's keys: smallint, integer and bigint keys go together, any other type only with itself (domains count as their base type)."),
+				 errhint("All columns of one subject type hold the same kind of id; mark this column with another subject type, or change its type.")));
 }
 
 /* Labels go on columns only. */
@@ -445,4 +651,21 @@ privacy_tags_subject_label_collected_at(PG_FUNCTION_ARGS)
 	n = (Name) palloc0(NAMEDATALEN);
 	strlcpy(NameStr(*n), subject.collected_at, NAMEDATALEN);
 	PG_RETURN_NAME(n);
+}
+
+/*
+ * subject_key_type(subject_type): the type subject ids of that type are
+ * normalised by (bigint for smallint, integer and bigint keys, else the base
+ * type of the key columns), or NULL when no column has that subject type.
+ */
+PG_FUNCTION_INFO_V1(privacy_tags_subject_key_type);
+Datum
+privacy_tags_subject_key_type(PG_FUNCTION_ARGS)
+{
+	char	   *subject_type = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	SubjectKeyColumn key;
+
+	if (!find_subject_key(subject_type, InvalidOid, 0, InvalidOid, &key))
+		PG_RETURN_NULL();
+	PG_RETURN_OID(subject_key_class(key.typid));
 }

@@ -209,3 +209,8 @@ BEGIN
     RETURN privacy_tags._normalize_subject_id(fn, p_type, p_id);
 END
 $$;
+
+CREATE FUNCTION privacy_tags.subject_key_type(subject_type text) RETURNS pg_catalog.regtype
+    AS 'MODULE_PATHNAME', 'privacy_tags_subject_key_type' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION privacy_tags.subject_key_type(text) IS
+    'The type subject ids of a subject type are normalised by: bigint for smallint, integer and bigint keys, else the base type of its key columns; NULL when no column has the subject type.';
