@@ -10,6 +10,7 @@ OBJS = \
 	src/privacy_tag_io.o \
 	src/privacy_tag_ops.o \
 	src/tagging.o \
+	src/renames.o \
 	src/retention_trigger.o \
 	src/value_match.o \
 	src/discover.o \

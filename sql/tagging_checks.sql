@@ -120,3 +120,106 @@ SELECT tag('tc_mail', 'n', 'contact.email; retain=1 year after seen; on_expiry=n
 SELECT tag('tc_mail', 'b', 'contact.email; retain=1 year after seen');
 SELECT tag('tc_mail', 'c', 'contact.email; retain=1 year after seen; on_expiry=nullify');
 SELECT relation, column_name, tag FROM columns WHERE relation::text ~ '^tc_' ORDER BY 1, 2;
+
+-- Labels follow renames of the columns they name.
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+-- a plain table: the anchor of a tag and the collected_at of a subject key,
+-- quoted where the name needs it
+CREATE TABLE tc_r_plain (id int, email text, phone text, "Last Contact" date, created date);
+SELECT tag('tc_r_plain', 'email', 'contact.email; basis=contract; retain=1 year after "Last Contact"');
+SELECT tag('tc_r_plain', 'phone', 'contact.phone; retain=2 years after "Last Contact"; on_expiry=nullify');
+SELECT set_subject('tc_r_plain', 'id', 'tc_renamer', 'created');
+ALTER TABLE tc_r_plain RENAME "Last Contact" TO last_contact;
+ALTER TABLE tc_r_plain RENAME COLUMN created TO "Created At";
+SELECT relation, column_name, anchor, tag FROM columns WHERE relation = 'tc_r_plain'::regclass ORDER BY 2;
+SELECT relation, column_name, subject_type, collected_at FROM subjects WHERE relation = 'tc_r_plain'::regclass;
+SELECT objsubid, provider, label FROM pg_seclabel
+ WHERE objoid = 'tc_r_plain'::regclass ORDER BY objsubid, provider;
+-- names are case-sensitive: "LAST_CONTACT" is not last_contact
+ALTER TABLE tc_r_plain ADD COLUMN "LAST_CONTACT" date;
+ALTER TABLE tc_r_plain RENAME "LAST_CONTACT" TO other;
+SELECT column_name, anchor FROM columns WHERE relation = 'tc_r_plain'::regclass ORDER BY 1;
+-- a renamed tagged column keeps its tag; renaming a column no label names changes nothing
+ALTER TABLE tc_r_plain RENAME email TO e_mail;
+ALTER TABLE tc_r_plain RENAME other TO unused;
+SELECT column_name, anchor FROM columns WHERE relation = 'tc_r_plain'::regclass ORDER BY 1;
+INSERT INTO tc_r_plain VALUES (1, 'old@example.com', '+46 1', '2000-01-01', '2000-01-01'),
+                              (2, 'new@example.com', '+46 2', '2099-01-01', '2099-01-01');
+
+-- a partitioned table: a rename on the parent reaches the partitions, and
+-- the labels of each are rewritten
+CREATE TABLE tc_r_part (id int, email text, note text, seen date) PARTITION BY RANGE (seen);
+CREATE TABLE tc_r_part_old PARTITION OF tc_r_part FOR VALUES FROM ('1900-01-01') TO ('2050-01-01');
+CREATE TABLE tc_r_part_new PARTITION OF tc_r_part FOR VALUES FROM ('2050-01-01') TO ('2200-01-01');
+SELECT tag('tc_r_part', 'email', 'contact.email; retain=1 year after seen');
+SELECT tag('tc_r_part_old', 'note', 'contact.email; retain=1 year after seen; on_expiry=nullify');
+SELECT set_subject('tc_r_part', 'id', 'tc_renamer', 'seen');
+SELECT enforce('tc_r_part');
+ALTER TABLE tc_r_part RENAME seen TO seen_on;
+SELECT relation, column_name, tag FROM columns WHERE relation::text ~ '^tc_r_part' ORDER BY 1, 2;
+SELECT relation, column_name, subject_type, collected_at FROM subjects WHERE relation::text ~ '^tc_r_part' ORDER BY 1, 2;
+SELECT tgrelid::regclass, tgparentid <> 0 AS cloned, pg_get_triggerdef(oid) FROM pg_trigger
+ WHERE tgname = 'privacy_tags_retention' AND tgrelid::regclass::text ~ '^tc_r_part' ORDER BY 1;
+INSERT INTO tc_r_part VALUES (1, 'old@example.com', 'n', '2000-01-01');
+INSERT INTO tc_r_part VALUES (2, 'new@example.com', 'n', '2099-01-01');
+
+-- regular inheritance: the child is reached too, ONLY is refused by the server
+CREATE TABLE tc_r_base (id int, email text, seen date);
+CREATE TABLE tc_r_heir (extra text) INHERITS (tc_r_base);
+SELECT tag('tc_r_base', 'email', 'contact.email; retain=1 year after seen');
+SELECT tag('tc_r_heir', 'email', 'contact.email; retain=2 years after seen');
+ALTER TABLE ONLY tc_r_base RENAME seen TO seen_at;
+ALTER TABLE tc_r_base RENAME seen TO seen_at;
+SELECT relation, column_name, tag FROM columns WHERE relation::text ~ '^tc_r_(base|heir)' ORDER BY 1, 2;
+
+-- a foreign table; a view's columns and a table that is not there are left alone
+CREATE FOREIGN DATA WRAPPER tc_fdw;
+CREATE SERVER tc_srv FOREIGN DATA WRAPPER tc_fdw;
+CREATE FOREIGN TABLE tc_r_foreign (id int, email text, seen date) SERVER tc_srv;
+SELECT tag('tc_r_foreign', 'email', 'contact.email; retain=1 year after seen');
+ALTER FOREIGN TABLE tc_r_foreign RENAME seen TO seen_at;
+SELECT relation, column_name, tag FROM columns WHERE relation = 'tc_r_foreign'::regclass;
+SELECT untag('tc_r_foreign', 'email');	-- purge cannot delete through this wrapper
+CREATE VIEW tc_r_view AS SELECT id, seen_at FROM tc_r_base;
+ALTER TABLE tc_r_view RENAME seen_at TO seen;
+ALTER VIEW tc_r_view RENAME seen TO seen_at;
+ALTER TABLE IF EXISTS tc_no_such RENAME seen TO seen_at;
+
+-- an enforced table: the trigger is rewritten when the anchor or a tagged
+-- column is renamed, and goes on checking writes
+CREATE TABLE tc_r_enf (id int, email text, seen date);
+SELECT tag('tc_r_enf', 'email', 'contact.email; retain=1 year after seen');
+SELECT enforce('tc_r_enf');
+ALTER TABLE tc_r_enf RENAME seen TO "Seen On";
+SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'tc_r_enf'::regclass;
+INSERT INTO tc_r_enf VALUES (1, 'old@example.com', '2000-01-01');
+INSERT INTO tc_r_enf VALUES (2, 'new@example.com', '2099-01-01');
+ALTER TABLE tc_r_enf RENAME email TO mail;
+SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'tc_r_enf'::regclass;
+INSERT INTO tc_r_enf VALUES (3, 'old@example.com', '2000-01-01');
+INSERT INTO tc_r_enf VALUES (4, 'new@example.com', '2099-01-01');
+UPDATE tc_r_enf SET "Seen On" = '2000-01-01' WHERE id = 2;
+SELECT * FROM tc_r_enf ORDER BY id;
+
+-- purge of every table works after the renames
+SELECT * FROM purge(dry_run => true) WHERE relation::text ~ '^tc_' ORDER BY relation::text, column_name, action;
+SELECT * FROM purge('tc_r_plain') ORDER BY relation::text, column_name, action;
+SELECT * FROM purge('tc_r_part') ORDER BY relation::text, column_name, action;
+SELECT * FROM purge('tc_r_part', as_of => '2101-01-01', dry_run => true);
+SELECT * FROM purge('tc_r_enf', as_of => '2101-01-01', dry_run => true);
+SELECT id, e_mail, phone FROM tc_r_plain ORDER BY id;
+SELECT id, email, seen_on FROM tc_r_part ORDER BY id;
+
+DROP TABLE tc_echo, tc_keys, tc_orders, tc_hidden."Badges", tc_gen, tc_mail,
+           tc_r_plain, tc_r_part, tc_r_heir, tc_r_base CASCADE;
+DROP TABLE tc_r_enf;
+DROP FOREIGN TABLE tc_r_foreign;
+DROP SERVER tc_srv;
+DROP FOREIGN DATA WRAPPER tc_fdw;
+DROP SCHEMA tc_hidden;
+DROP TYPE tc_pair, tc_mood;
+DROP DOMAIN tc_code, tc_small, tc_js, tc_work_email, tc_email, tc_any_email;
+DROP FUNCTION tc_error(text);
+SELECT count(*) AS labels_left FROM pg_seclabel s JOIN pg_class c ON c.oid = s.objoid
+ WHERE c.relname ~ '^tc_';

@@ -1,6 +1,7 @@
 /*
  * privacy_tags.c
- *	  Library entry point: registers the label providers and settings.
+ *	  Library entry point: registers the label providers, the rename
+ *	  follower and settings.
  */
 #include "postgres.h"
 
@@ -8,6 +9,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
+#include "renames.h"
 #include "retention.h"
 #include "tagging.h"
 
@@ -20,6 +22,7 @@ _PG_init(void)
 {
 	tagging_init();
 	retention_init();
+	renames_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("privacy_tags");

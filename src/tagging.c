@@ -484,6 +484,27 @@ privacy_tags_subject_relabel(const ObjectAddress *object, const char *seclabel)
 	CacheInvalidateRelcacheByRelid(object->objectId);
 }
 
+/*
+ * Set (label NULL: remove) the label of one column as SECURITY LABEL does:
+ * the label hook's checks and retention trigger refresh, then the label.
+ * The SQL functions and the rename follower (renames.c) all write here.
+ */
+void
+tagging_set_label(Oid relid, AttrNumber attnum, const char *provider,
+				  const char *label)
+{
+	ObjectAddress addr;
+
+	ObjectAddressSubSet(addr, RelationRelationId, relid, attnum);
+	if (strcmp(provider, PT_TAG_PROVIDER) == 0)
+		privacy_tags_relabel(&addr, label);
+	else if (strcmp(provider, PT_SUBJECT_PROVIDER) == 0)
+		privacy_tags_subject_relabel(&addr, label);
+	else
+		elog(ERROR, "unknown label provider \"%s\"", provider);
+	SetSecurityLabel(&addr, provider, label);
+}
+
 void
 tagging_init(void)
 {
@@ -559,8 +580,7 @@ privacy_tags_tag(PG_FUNCTION_ARGS)
 				 errmsg("tag: tag must not be NULL"),
 				 errhint("Use privacy_tags.untag() to remove a tag.")));
 	label = privacy_tag_to_cstring(PG_GETARG_PRIVACY_TAG_P(2));
-	privacy_tags_relabel(&addr, label);
-	SetSecurityLabel(&addr, PT_TAG_PROVIDER, label);
+	tagging_set_label(addr.objectId, addr.objectSubId, PT_TAG_PROVIDER, label);
 	PG_RETURN_VOID();
 }
 
@@ -572,8 +592,7 @@ privacy_tags_untag(PG_FUNCTION_ARGS)
 	ObjectAddress addr = resolve_column(fcinfo, "untag");
 	bool		had = GetSecurityLabel(&addr, PT_TAG_PROVIDER) != NULL;
 
-	privacy_tags_relabel(&addr, NULL);
-	SetSecurityLabel(&addr, PT_TAG_PROVIDER, NULL);
+	tagging_set_label(addr.objectId, addr.objectSubId, PT_TAG_PROVIDER, NULL);
 	PG_RETURN_BOOL(had);
 }
 
@@ -608,8 +627,7 @@ privacy_tags_set_subject(PG_FUNCTION_ARGS)
 		pt_format_ident(NameStr(*PG_GETARG_NAME(3)), quoted, sizeof(quoted));
 		appendStringInfo(&label, "; collected_at=%s", quoted);
 	}
-	privacy_tags_subject_relabel(&addr, label.data);
-	SetSecurityLabel(&addr, PT_SUBJECT_PROVIDER, label.data);
+	tagging_set_label(addr.objectId, addr.objectSubId, PT_SUBJECT_PROVIDER, label.data);
 	PG_RETURN_VOID();
 }
 
@@ -621,8 +639,7 @@ privacy_tags_unset_subject(PG_FUNCTION_ARGS)
 	ObjectAddress addr = resolve_column(fcinfo, "unset_subject");
 	bool		had = GetSecurityLabel(&addr, PT_SUBJECT_PROVIDER) != NULL;
 
-	privacy_tags_subject_relabel(&addr, NULL);
-	SetSecurityLabel(&addr, PT_SUBJECT_PROVIDER, NULL);
+	tagging_set_label(addr.objectId, addr.objectSubId, PT_SUBJECT_PROVIDER, NULL);
 	PG_RETURN_BOOL(had);
 }
 
