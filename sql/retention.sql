@@ -94,7 +94,7 @@ SELECT * FROM purge('seed.prospects', as_of => now() + interval '2 days', dry_ru
 SELECT action, relation, column_name, rows, details->>'dry_run' AS dry_run,
        subject_type, subject_hash = subject_hash('customer', '2') AS is_customer_2,
        length(subject_hash) AS hash_length
-  FROM audit_log ORDER BY id;
+  FROM audit_log WHERE coalesce(relation, subject_type, '') !~ 'hostile' ORDER BY id;	-- (not hostile_owner's)
 SELECT count(*) AS entries_with_a_raw_subject_id FROM audit_log
  WHERE subject_hash IN ('2', '21') OR details::text LIKE '%dispute%';
 
