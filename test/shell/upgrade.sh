@@ -16,7 +16,6 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"; for d in $old $new; do dropdb --if-exists $d >/dev/null 2>&1 || true; done' EXIT
 for d in $old $new; do dropdb --if-exists $d >/dev/null 2>&1 || true; done
 
-from=1.0
 to=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$(dirname "$0")/../../privacy_tags.control")
 
 n=0
@@ -39,6 +38,9 @@ same() {	# same <expected> <actual>
 	return 1
 }
 
+upgrade_from() {	# upgrade_from <version>: fill a database made with it, update, compare
+from=$1
+for d in $old $new; do dropdb --if-exists $d >/dev/null 2>&1 || true; done
 createdb $old
 createdb $new
 psql -X -q -v ON_ERROR_STOP=1 -o /dev/null -d $old <<SQL
@@ -62,6 +64,7 @@ INSERT INTO inventory (tag) VALUES ('contact.email'), ('health.condition; basis=
 SELECT enforce('customers');
 SELECT enforce('invoices');
 SELECT hold('customer', '2', 'pending claim');
+SELECT grant_consent('customer', '03', 'survey');	-- stored as given before 1.2
 SELECT * FROM purge(dry_run => true);
 SQL
 
@@ -73,15 +76,15 @@ snapshot() {	# the data, labels and audit log a user has in the database
 	    FROM privacy_tags.subjects" -c "
 	  SELECT string_agg(format('%s|%s', id, tag), E'\n' ORDER BY id) FROM inventory" -c "
 	  SELECT string_agg(format('%s|%s|%s', id, email, full_name), E'\n' ORDER BY id) FROM customers" -c "
-	  SELECT string_agg(format('%s|%s|%s|%s', id, action, subject_type, rows), E'\n' ORDER BY id) FROM privacy_tags.audit_log" -c "
-	  SELECT string_agg(format('%s|%s', subject_id, purpose), ',' ORDER BY subject_id) FROM privacy_tags.consents" -c "
+	  SELECT string_agg(format('%s|%s|%s|%s', id, action, subject_type, rows), E'\n' ORDER BY id) FROM privacy_tags.audit_log WHERE action <> 'update'" -c "
+	  SELECT string_agg(format('%s|%s', ltrim(subject_id, '0'), purpose), ',' ORDER BY ltrim(subject_id, '0')) FROM privacy_tags.consents" -c "
 	  SELECT count(*) FROM privacy_tags.legal_holds WHERE released_at IS NULL" -c "
 	  SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'privacy_tags_retention' ORDER BY tgrelid::regclass::text"
 }
 snapshot $old >"$dir/before.txt"
 
 check "the old database has version $from" same "$from" "$(q $old "SELECT extversion FROM pg_extension WHERE extname = 'privacy_tags'")"
-check "ALTER EXTENSION privacy_tags UPDATE (to $to)" q $old "ALTER EXTENSION privacy_tags UPDATE"
+check "ALTER EXTENSION privacy_tags UPDATE (from $from to $to)" q $old "ALTER EXTENSION privacy_tags UPDATE"
 check "the updated database has version $to" same "$to" "$(q $old "SELECT extversion FROM pg_extension WHERE extname = 'privacy_tags'")"
 q $new "CREATE EXTENSION privacy_tags"
 
@@ -112,11 +115,11 @@ members() {
 }
 members $old >"$dir/members_updated.txt"
 members $new >"$dir/members_fresh.txt"
-check "every object of the extension is as in a fresh install of $to ($(grep -c . "$dir/members_fresh.txt") lines compared)" \
+check "every object of the extension is as in a fresh install of $to (from $from) ($(grep -c . "$dir/members_fresh.txt") lines compared)" \
 	diff -u "$dir/members_fresh.txt" "$dir/members_updated.txt"
 
 snapshot $old >"$dir/after.txt"
-check "data, tags, subject keys, consents, holds, triggers and audit log are unchanged by the update" \
+check "data, tags, subject keys, consents, holds, triggers and audit log are unchanged by the update (from $from)" \
 	diff -u "$dir/before.txt" "$dir/after.txt"
 
 # Stored values keep their format: version byte 1, read straight off the
@@ -126,32 +129,43 @@ ondisk=$(q $old "CREATE EXTENSION IF NOT EXISTS pageinspect;
 	                                 ELSE get_byte(a[2], 4) END)::text, ',')
 	  FROM heap_page_items(get_raw_page('inventory', 0)) h,
 	       LATERAL tuple_data_split('inventory'::regclass, h.t_data, h.t_infomask, h.t_infomask2, h.t_bits) a" | tail -n 1)
-check "stored privacy_tag values carry format version 1 on disk" same "1" "$ondisk"
-check "and in the binary format, and read back unchanged" same "1|1|true" \
+check "stored privacy_tag values carry format version 1 on disk (from $from)" same "1" "$ondisk"
+check "and in the binary format, and read back unchanged (from $from)" same "1|1|true" \
 	"$(q $old "SELECT min(get_byte(privacy_tags.privacy_tag_send(tag), 0)) || '|' || max(get_byte(privacy_tags.privacy_tag_send(tag), 0))
 	                  || '|' || bool_and(tag OPERATOR(privacy_tags.=) tag::text::privacy_tags.privacy_tag) FROM inventory")"
 
 # Everything works after the update.
-check "the trigger still refuses an expired write" same "23514" \
+check "the trigger still refuses an expired write (from $from)" same "23514" \
 	"$(q $old "DO \$\$ BEGIN INSERT INTO customers (id, email, last_contact) VALUES (9, 'x@example.com', '2000-01-01');
 	            EXCEPTION WHEN others THEN RAISE NOTICE '%', SQLSTATE; END \$\$" 2>&1 | sed -n 's/^NOTICE: *//p')"
-check "purge deletes the expired row and keeps the held one" same "customers|email|delete|1,customers|email|held|1,customers|full_name|held|1" \
+check "purge deletes the expired row and keeps the held one (from $from)" same "customers|email|delete|1,customers|email|held|1,customers|full_name|held|1" \
 	"$(q $old "SELECT string_agg(format('%s|%s|%s|%s', relation, column_name, action, rows), ',' ORDER BY 2, 3) FROM privacy_tags.purge() WHERE rows > 0")"
-check "subject_access exports the subject's rows" same "2" \
+check "subject_access exports the subject's rows (from $from)" same "2" \
 	"$(q $old "SELECT privacy_tags.subject_access('customer', '1') -> 'summary' ->> 'records'")"
-check "erase keeps the invoice (legal obligation) and nulls the rest" same "1|1" \
+check "erase keeps the invoice (legal obligation) and nulls the rest (from $from)" same "1|1" \
 	"$(q $old "SELECT (privacy_tags.erase('customer', '1') -> 'tables' -> 'public.invoices' ->> 'kept') || '|' ||
 	                  (SELECT count(*) FROM invoices WHERE customer_id = 1)")"
-check "1.1's checks: an unknown subject type is an error" same "42704" \
+check "stored subject ids are normalised by the key type (from $from)" same "3|1" \
+	"$(q $old "SELECT string_agg(subject_id, ',') || '|' || (SELECT string_agg(details ->> 'subject_ids_normalised', ',')
+	                  FROM privacy_tags.audit_log WHERE action = 'update') FROM privacy_tags.consents WHERE purpose = 'survey'")"
+check "internal functions are closed to privacy_admin after the update (from $from)" same "0" \
+	"$(q $old "SELECT count(*) FROM pg_proc WHERE pronamespace = 'privacy_tags'::regnamespace AND starts_with(proname::text, '_')
+	                  AND (has_function_privilege('privacy_admin', oid, 'EXECUTE') OR has_function_privilege('public', oid, 'EXECUTE'))")"
+check "1.1's checks: an unknown subject type is an error (from $from)" same "42704" \
 	"$(q $old "DO \$\$ BEGIN PERFORM privacy_tags.erase('custmer', '1');
 	            EXCEPTION WHEN others THEN RAISE NOTICE '%', SQLSTATE; END \$\$" 2>&1 | sed -n 's/^NOTICE: *//p')"
-check "tagging and retagging still rewrites the trigger" same "1" \
+check "tagging and retagging still rewrites the trigger (from $from)" same "1" \
 	"$(q $old "SELECT privacy_tags.tag('customers', 'email', 'contact.email; basis=consent; purpose=newsletter; retain=1 year after last_contact');
 	           SELECT count(*) FROM pg_trigger WHERE tgrelid = 'customers'::regclass AND pg_get_triggerdef(oid) LIKE '%1 year after%'" | tail -n 1)"
-check "DROP EXTENSION after the update leaves no function, table or type behind" same "0" \
+check "DROP EXTENSION after the update leaves no function, table or type behind (from $from)" same "0" \
 	"$(q $old "SET client_min_messages = warning; DROP EXTENSION privacy_tags CASCADE;
 	           SELECT (SELECT count(*) FROM pg_proc WHERE pronamespace = 'privacy_tags'::regnamespace)
 	                + (SELECT count(*) FROM pg_class WHERE relnamespace = 'privacy_tags'::regnamespace)
 	                + (SELECT count(*) FROM pg_type WHERE typnamespace = 'privacy_tags'::regnamespace)" | tail -n 1)"
 
+}
+
+# every released version, updated along the chain of upgrade scripts
+upgrade_from 1.0
+upgrade_from 1.1
 echo "1..$n"

@@ -1,0 +1,1490 @@
+-- privacy_tags 1.1 -> 1.2
+--
+-- Trust (issue 10): every statement the extension runs on a user table runs
+-- as the table's owner in a security-restricted operation (the library's
+-- _owner_exec/_owner_query), subject ids travel as bound parameters and are
+-- normalised by the subject type's key type, internal functions are
+-- executable by the extension's owner alone, purge goes on past a failing
+-- table, run_purge() runs until nothing expired is left (purge_batch()), the
+-- audit log's guard fires in every session_replication_role.
+-- Stored subject ids (consents, restrictions, legal holds, suppressions) are
+-- normalised below; tags, labels, triggers and user tables are kept as they
+-- are.  The C library is the same for every version.
+
+\echo Use "ALTER EXTENSION privacy_tags UPDATE TO '1.2'" to load this file. \quit
+
+-- Functions whose arguments or results changed, and the one that is gone.
+DROP FUNCTION privacy_tags._check_subject(text, text, text);
+DROP FUNCTION privacy_tags._subject_tables(text, text);
+DROP FUNCTION privacy_tags._refresh_enforcement(regclass, int2, text, boolean);
+DROP FUNCTION privacy_tags._delete_retrying(text);
+DROP FUNCTION privacy_tags._purge_batch(regclass, regclass, name, timestamptz, integer);
+DROP FUNCTION privacy_tags._purge_plan(regclass, timestamptz);
+DROP PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer);
+
+-- New and changed functions, as in a fresh install of 1.2.
+
+CREATE OR REPLACE FUNCTION privacy_tags._owner_exec(rel regclass, stmt text, params text[] DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'privacy_tags_owner_exec' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy_tags._owner_exec(regclass, text, text[]) IS
+    'Runs a statement as the owner of rel in a security-restricted operation; returns the rows it processed.';
+
+CREATE OR REPLACE FUNCTION privacy_tags._owner_query(rel regclass, stmt text, params text[] DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'privacy_tags_owner_query' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy_tags._owner_query(regclass, text, text[]) IS
+    'Runs a query of one jsonb column as the owner of rel in a security-restricted operation; returns its first value.';
+
+CREATE OR REPLACE FUNCTION privacy_tags._base_type(regtype) RETURNS regtype
+    AS 'MODULE_PATHNAME', 'privacy_tags_base_type' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+CREATE OR REPLACE FUNCTION privacy_tags._normalize_subject_id(fn text, p_type text, p_id text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_key regtype := privacy_tags.subject_key_type(p_type);
+    v_id text;
+BEGIN
+    IF v_key IS NULL OR v_key = 'text'::regtype THEN
+        RETURN p_id;
+    END IF;
+    BEGIN
+        EXECUTE format('SELECT $1::%s::text', v_key) INTO v_id USING p_id;
+    EXCEPTION WHEN data_exception THEN
+        -- (the id itself stays out of the message: it is personal data)
+        RAISE EXCEPTION '%: subject_id is not a valid id of subject type "%"', fn, p_type
+            USING ERRCODE = 'invalid_text_representation',
+                  DETAIL = format('Ids of subject type "%s" are values of type %s.', p_type, v_key),
+                  HINT = 'Give the id as the subject type''s key columns hold it.';
+    END;
+    RETURN v_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._check_subject(fn text, p_type text, p_id text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_known text;
+BEGIN
+    IF octet_length(p_id) > 1000 THEN
+        RAISE EXCEPTION '%: subject_id is longer than 1000 bytes', fn
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_seclabel s
+                    WHERE s.provider = 'privacy_tags_subject'
+                      AND privacy_tags.subject_label_type(s.label) = p_type) THEN
+        SELECT string_agg(DISTINCT privacy_tags.subject_label_type(s.label), ', ')
+          INTO v_known
+          FROM pg_seclabel s WHERE s.provider = 'privacy_tags_subject';
+        RAISE EXCEPTION '%: unknown subject type "%"', fn, left(p_type, 63)
+            USING ERRCODE = 'undefined_object',
+                  HINT = coalesce('Known subject types: ' || v_known || '.',
+                                  'No column identifies a data subject yet: mark one with set_subject().');
+    END IF;
+    RETURN privacy_tags._normalize_subject_id(fn, p_type, p_id);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.subject_key_type(subject_type text) RETURNS pg_catalog.regtype
+    AS 'MODULE_PATHNAME', 'privacy_tags_subject_key_type' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION privacy_tags.subject_key_type(text) IS
+    'The type subject ids of a subject type are normalised by: bigint for smallint, integer and bigint keys, else the base type of its key columns; NULL when no column has the subject type.';
+
+CREATE OR REPLACE FUNCTION privacy_tags.hold(subject_type text, subject_id text, reason text, until timestamptz DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id bigint;
+    v_subject_id text;
+BEGIN
+    IF hold.subject_type IS NULL OR hold.subject_id IS NULL OR hold.reason IS NULL THEN
+        RAISE EXCEPTION 'hold: subject_type, subject_id and reason must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF btrim(hold.reason) = '' THEN
+        RAISE EXCEPTION 'hold: reason must not be empty' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Name the claim or obligation the data is held for: it goes into the record.';
+    END IF;
+    v_subject_id := privacy_tags._check_subject('hold', hold.subject_type, hold.subject_id);
+    IF hold.until IS NOT NULL AND hold.until <= now() THEN
+        RAISE EXCEPTION 'hold: until must be in the future'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave until out for a hold that lasts until release().';
+    END IF;
+    INSERT INTO privacy_tags.legal_holds (subject_type, subject_id, reason, held_until)
+    VALUES (hold.subject_type, v_subject_id, hold.reason, hold.until)
+    RETURNING id INTO v_id;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
+    VALUES ('hold', hold.subject_type, privacy_tags.subject_hash(hold.subject_type, v_subject_id),
+            jsonb_build_object('hold_id', v_id, 'until', hold.until));
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.hold(text, text, text, timestamptz) IS
+    'Puts a subject under legal hold: purge and erasure skip their rows until release() or until.';
+
+CREATE OR REPLACE FUNCTION privacy_tags.release(subject_type text, subject_id text)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_n integer;
+    v_subject_id text;
+BEGIN
+    IF release.subject_type IS NULL OR release.subject_id IS NULL THEN
+        RAISE EXCEPTION 'release: subject_type and subject_id must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    v_subject_id := privacy_tags._normalize_subject_id('release', release.subject_type, release.subject_id);
+    UPDATE privacy_tags.legal_holds h
+       SET released_at = now(), released_by = session_user
+     WHERE h.subject_type = release.subject_type AND h.subject_id = v_subject_id
+       AND h.released_at IS NULL;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows)
+    VALUES ('release', release.subject_type,
+            privacy_tags.subject_hash(release.subject_type, v_subject_id), v_n);
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.release(text, text) IS
+    'Releases every active legal hold of a subject; returns how many.';
+
+CREATE OR REPLACE FUNCTION privacy_tags._install_trigger(rel regclass, changed_attnum int2, changed_label text,
+                                              changed_subject boolean DEFAULT false)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_args text;
+    v_n integer;
+    v_part regclass;
+BEGIN
+    -- windowed and consent-based columns: ('column', 'tag'); subject keys:
+    -- ('column', '@subject <type>')
+    SELECT string_agg(x.arg, ', ' ORDER BY x.attnum, x.kind),
+           count(*) FILTER (WHERE x.kind = 0 AND x.windowed)
+      INTO v_args, v_n
+      FROM (SELECT a.attnum, 0 AS kind, format('%L, %L', a.attname, t.tag::text) AS arg,
+                   privacy_tags.retention(t.tag) IS NOT NULL AS windowed
+              FROM pg_attribute a
+              LEFT JOIN pg_seclabel s
+                     ON s.objoid = a.attrelid AND s.objsubid = a.attnum
+                    AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
+              CROSS JOIN LATERAL (
+                    SELECT (CASE WHEN a.attnum = changed_attnum AND NOT changed_subject THEN changed_label
+                                 ELSE s.label END)::privacy_tags.privacy_tag AS tag) t
+             WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+               AND t.tag IS NOT NULL
+               AND (privacy_tags.retention(t.tag) IS NOT NULL OR privacy_tags.legal_basis(t.tag) = 'consent')
+            UNION ALL
+            SELECT a.attnum, 1, format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(l.label)), false
+              FROM pg_attribute a
+              LEFT JOIN pg_seclabel s
+                     ON s.objoid = a.attrelid AND s.objsubid = a.attnum
+                    AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags_subject'
+              CROSS JOIN LATERAL (
+                    SELECT CASE WHEN a.attnum = changed_attnum AND changed_subject THEN changed_label
+                                ELSE s.label END AS label) l
+             WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND l.label IS NOT NULL) x;
+    -- (the trigger is the table's: its owner changes it)
+    IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'privacy_tags_retention') THEN
+        PERFORM privacy_tags._owner_exec(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
+    END IF;
+    -- a partition enforced on its own before its parent gives way: the
+    -- parent's trigger is cloned onto every partition
+    FOR v_part IN
+        SELECT t.tgrelid::regclass
+          FROM pg_partition_tree(rel) p
+          JOIN pg_trigger t ON t.tgrelid = p.relid
+         WHERE p.level > 0 AND t.tgname = 'privacy_tags_retention' AND t.tgparentid = 0
+    LOOP
+        PERFORM privacy_tags._owner_exec(v_part, format('DROP TRIGGER privacy_tags_retention ON %s', v_part));
+    END LOOP;
+    PERFORM privacy_tags._owner_exec(rel, format('CREATE TRIGGER privacy_tags_retention BEFORE INSERT OR UPDATE ON %s '
+                                                 'FOR EACH ROW EXECUTE FUNCTION privacy_tags.retention_trigger(%s)',
+                                                 rel, coalesce(v_args, '')));
+    RETURN v_n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._refresh_enforcement(rel regclass, changed_attnum int2, changed_label text,
+                                                  changed_subject boolean, caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_trigger
+                WHERE tgrelid = rel AND tgname = 'privacy_tags_retention' AND tgparentid = 0) THEN
+        PERFORM privacy_tags._install_trigger(rel, changed_attnum, changed_label, changed_subject);
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._check_owner(fn text, rel regclass, caller regrole)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy_tags._check_table(fn, rel);
+    IF NOT pg_has_role(caller, (SELECT c.relowner FROM pg_class c WHERE c.oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = format('%s changes the table''s triggers: run it as the table''s owner.', fn);
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.enforce(rel regclass)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'privacy_tags_call_internal' LANGUAGE C;
+COMMENT ON FUNCTION privacy_tags.enforce(regclass) IS
+    'Installs the retention trigger on a table (and its partitions); returns the number of windowed columns.';
+
+CREATE OR REPLACE FUNCTION privacy_tags._enforce(rel regclass, caller regrole)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_parent regclass;
+    v_n integer;
+BEGIN
+    PERFORM privacy_tags._check_owner('enforce', rel, caller);
+    SELECT c.oid::regclass INTO v_parent
+      FROM pg_trigger t
+      JOIN pg_trigger pt ON pt.oid = t.tgparentid
+      JOIN pg_class c ON c.oid = pt.tgrelid
+     WHERE t.tgrelid = rel AND t.tgname = 'privacy_tags_retention';
+    IF FOUND THEN
+        RAISE EXCEPTION '"%" is a partition of "%", whose retention trigger it inherits', rel, v_parent
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Tag and enforce the partitioned table: its trigger checks every partition.';
+    END IF;
+    v_n := privacy_tags._install_trigger(rel, 0::int2, NULL);
+    IF v_n = 0 THEN
+        RAISE NOTICE 'no column of "%" has a retention window yet', rel
+            USING HINT = 'The trigger picks up windows as soon as columns are tagged with retain=.';
+    END IF;
+    RETURN v_n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.unenforce(rel regclass)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'privacy_tags_call_internal' LANGUAGE C;
+COMMENT ON FUNCTION privacy_tags.unenforce(regclass) IS
+    'Removes the retention trigger from a table; returns whether it was there.';
+
+CREATE OR REPLACE FUNCTION privacy_tags._unenforce(rel regclass, caller regrole)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_had boolean;
+BEGIN
+    PERFORM privacy_tags._check_owner('unenforce', rel, caller);
+    v_had := EXISTS (SELECT FROM pg_trigger
+                      WHERE tgrelid = rel AND tgname = 'privacy_tags_retention' AND tgparentid = 0);
+    IF v_had THEN
+        PERFORM privacy_tags._owner_exec(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
+    END IF;
+    RETURN v_had;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._purge_plan(rel regclass, as_of timestamptz)
+RETURNS TABLE (relation regclass, column_name name, action text, expired text, bound text, held text,
+               blocked text, held_ids text[], problem text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    v_anchor_type regtype;
+    v_lo text;
+    v_hi text;
+BEGIN
+    FOR r IN
+        SELECT c.relation AS rel, c.column_name AS col, c.retention AS w, c.anchor AS anc, c.on_expiry AS act
+          FROM privacy_tags.columns c
+          JOIN pg_class k ON k.oid = c.relation
+          LEFT JOIN LATERAL (
+                -- how many levels of tables point at this one through foreign
+                -- keys: those are purged first, so that rows they stop
+                -- pointing at can go in the same run
+                WITH RECURSIVE up(relid, depth) AS (
+                    SELECT c.relation::oid, 0
+                    UNION
+                    SELECT f.conrelid, up.depth + 1
+                      FROM up JOIN pg_constraint f ON f.confrelid = up.relid AND f.contype = 'f'
+                     WHERE up.depth < 16 AND f.conrelid <> up.relid)
+                SELECT max(depth) AS height FROM up) h ON true
+         WHERE c.retention IS NOT NULL AND c.anchor IS NOT NULL
+           AND (_purge_plan.rel IS NULL OR c.relation = _purge_plan.rel)
+           AND k.relkind IN ('r', 'p', 'f') AND NOT k.relispartition
+         ORDER BY h.height, c.relation::text, c.on_expiry, c.column_name
+    LOOP
+        -- (constants are written as values of the anchor's base type: a
+        -- domain's checks are its owner's code)
+        SELECT privacy_tags._base_type(a.atttypid) INTO v_anchor_type
+          FROM pg_attribute a WHERE a.attrelid = r.rel AND a.attname = r.anc AND NOT a.attisdropped;
+        relation := r.rel;
+        column_name := r.col;
+        action := r.act;
+        IF v_anchor_type IS NULL THEN
+            expired := NULL;
+            bound := NULL;
+            held := NULL;
+            blocked := NULL;
+            held_ids := NULL;
+            problem := format('anchor column "%s" of relation "%s" does not exist', r.anc, r.rel);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        problem := NULL;
+        -- exact test, evaluated on the row as it is when deleted/updated;
+        -- anchors more than 4 days before the cut-off are expired whatever
+        -- month ends and time zones do, and take one comparison with a
+        -- constant (nearly all rows of a purge)
+        -- (both cut-offs are computed here and written as constants of the
+        -- anchor's type, so the statement compares with literals)
+        EXECUTE format('SELECT ((%1$L::timestamptz - interval ''4 days'') - %2$L::interval)::%3$s::text, '
+                       '(%1$L::timestamptz - %2$L::interval + interval ''3 days'')::%3$s::text',
+                       as_of, r.w, v_anchor_type)
+           INTO v_lo, v_hi;
+        expired := format('(t.%1$I <= %4$L::%5$s'
+                          ' OR t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz)',
+                          r.anc, r.w, as_of, v_lo, v_anchor_type)
+                   || CASE WHEN r.act = 'nullify' THEN format(' AND t.%I IS NOT NULL', r.col) ELSE '' END;
+        -- an index-friendly bound that every expired anchor satisfies (month
+        -- arithmetic moves a date by at most 3 days at the end of a month)
+        bound := format('t.%1$I <= %2$L::%3$s', r.anc, v_hi, v_anchor_type);
+        -- rows of held subjects: the held ids of each subject column are a
+        -- parameter of the statement, compared with the column's text form
+        -- (subject ids are stored normalised to it)
+        SELECT string_agg(format('(t.%I)::text OPERATOR(pg_catalog.=) ANY ($%s::text[])', x.column_name, x.n), ' OR '),
+               array_agg(x.ids::text ORDER BY x.n)
+          INTO held, held_ids
+          FROM (SELECT s.column_name, row_number() OVER (ORDER BY s.column_name) AS n, ids.ids
+                  FROM privacy_tags.subjects s
+                  CROSS JOIN LATERAL (
+                        SELECT array_agg(DISTINCT h.subject_id) AS ids
+                          FROM privacy_tags.legal_holds h
+                         WHERE h.subject_type = s.subject_type AND h.released_at IS NULL
+                           AND (h.held_until IS NULL OR h.held_until > as_of)) ids
+                 WHERE s.relation = r.rel AND ids.ids IS NOT NULL) x;
+        -- rows that other rows point at with ON DELETE NO ACTION/RESTRICT
+        blocked := NULL;
+        IF r.act = 'delete' THEN
+            blocked := privacy_tags._referenced_by(r.rel, true);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._delete_retrying(rel regclass, stmt text, params text[])
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    FOR v_try IN 1..5 LOOP
+        BEGIN
+            RETURN privacy_tags._owner_exec(rel, stmt, params);
+        EXCEPTION WHEN foreign_key_violation THEN
+            IF v_try = 5 THEN
+                RAISE;
+            END IF;
+        END;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._purge_failed(rel regclass, col name, sqlstate text, message text,
+                                           as_of timestamptz, dry_run boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_message text := CASE WHEN length(message) > 200 THEN left(message, 200) || '...' ELSE message END;
+BEGIN
+    RAISE WARNING 'could not purge column "%" of relation "%": %', col, rel, v_message
+        USING DETAIL = format('SQLSTATE %s. The other tables were purged.', sqlstate),
+              HINT = 'The audit log records the failure; fix the table and purge it again.';
+    INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+    VALUES ('purge_failed', rel::text, col, 0,
+            jsonb_build_object('sqlstate', sqlstate, 'message', v_message, 'as_of', as_of, 'dry_run', dry_run));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._purge_column(p record, target regclass, batch_size integer)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_keep text := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
+    v_rows text := '';
+    v_n bigint;
+BEGIN
+    IF batch_size IS NOT NULL THEN
+        v_rows := format('t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.ctid FROM %s t '
+                         'WHERE %s AND %s AND NOT (%s) LIMIT %s)) AND ',
+                         target, p.bound, p.expired, v_keep, batch_size);
+    END IF;
+    IF p.action = 'delete' THEN
+        v_n := privacy_tags._delete_retrying(target,
+                   format('DELETE FROM %s t WHERE %s%s AND %s AND NOT (%s)', target, v_rows, p.bound, p.expired, v_keep),
+                   p.held_ids);
+    ELSE
+        v_n := privacy_tags._owner_exec(target,
+                   format('UPDATE %s t SET %I = NULL WHERE %s%s AND %s AND NOT (%s)',
+                          target, p.column_name, v_rows, p.bound, p.expired, v_keep),
+                   p.held_ids);
+    END IF;
+    RETURN v_n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.purge(rel regclass DEFAULT NULL, as_of timestamptz DEFAULT now(), dry_run boolean DEFAULT false)
+RETURNS TABLE (relation regclass, column_name name, action text, rows bigint)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
+AS $$
+DECLARE
+    p record;
+    v_n bigint;
+    v_logged boolean := false;
+    v_results jsonb := '[]';
+    v_state text;
+    v_message text;
+BEGIN
+    IF as_of IS NULL OR dry_run IS NULL THEN
+        RAISE EXCEPTION 'purge: as_of and dry_run must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF purge.rel IS NOT NULL THEN
+        PERFORM privacy_tags._check_purge_target('purge', purge.rel);
+    END IF;
+
+    IF dry_run THEN
+        -- The real run, in a subtransaction that is then rolled back: what it
+        -- reports is exactly what the real run would do, foreign keys,
+        -- cascades and user triggers included.
+        BEGIN
+            SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') INTO v_results
+              FROM privacy_tags.purge(purge.rel, purge.as_of, false) x;
+            RAISE EXCEPTION USING ERRCODE = 'PTDRY';
+        EXCEPTION WHEN SQLSTATE 'PTDRY' THEN
+            NULL;
+        END;
+        FOR p IN SELECT * FROM jsonb_to_recordset(v_results)
+                   AS x(relation regclass, column_name name, action text, rows bigint) LOOP
+            relation := p.relation;
+            column_name := p.column_name;
+            action := p.action;
+            rows := p.rows;
+            RETURN NEXT;
+            IF p.action IN ('delete', 'nullify') AND p.rows > 0 THEN
+                INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+                VALUES ('purge', p.relation::text, p.column_name, p.rows,
+                        jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'dry_run', true));
+                v_logged := true;
+            ELSIF p.action = 'failed' THEN
+                INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+                VALUES ('purge_failed', p.relation::text, p.column_name, 0,
+                        jsonb_build_object('as_of', as_of, 'dry_run', true));
+                v_logged := true;
+            END IF;
+        END LOOP;
+    ELSE
+        PERFORM privacy_tags._serialize_changes();
+        FOR p IN SELECT * FROM privacy_tags._purge_plan(purge.rel, purge.as_of) LOOP
+            relation := p.relation;
+            column_name := p.column_name;
+            -- one table that cannot be purged fails alone: the rest goes on
+            BEGIN
+                IF p.problem IS NOT NULL THEN
+                    RAISE EXCEPTION '%', p.problem USING ERRCODE = 'undefined_column';
+                END IF;
+                v_n := privacy_tags._purge_column(p, p.relation, NULL);
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
+                PERFORM privacy_tags._purge_failed(p.relation, p.column_name, v_state, v_message, as_of, false);
+                v_logged := true;
+                action := 'failed';
+                rows := 0;
+                RETURN NEXT;
+                CONTINUE;
+            END;
+            action := p.action;
+            rows := v_n;
+            RETURN NEXT;
+            IF v_n > 0 THEN
+                INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+                VALUES ('purge', p.relation::text, p.column_name, v_n,
+                        jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'dry_run', false));
+                v_logged := true;
+            END IF;
+
+            -- expired rows left alone: held subjects, rows other rows point at
+            IF p.held IS NOT NULL THEN
+                v_n := privacy_tags._owner_query(p.relation,
+                           format('SELECT to_jsonb(count(*)) FROM %s t WHERE %s AND %s AND (%s)',
+                                  p.relation, p.bound, p.expired, p.held), p.held_ids);
+                IF v_n > 0 THEN
+                    action := 'held';
+                    rows := v_n;
+                    RETURN NEXT;
+                END IF;
+            END IF;
+            IF p.blocked IS NOT NULL THEN
+                v_n := privacy_tags._owner_query(p.relation,
+                           format('SELECT to_jsonb(count(*)) FROM %s t WHERE %s AND %s AND NOT (%s) AND (%s)',
+                                  p.relation, p.bound, p.expired, coalesce(p.held, 'false'), p.blocked), p.held_ids);
+                IF v_n > 0 THEN
+                    action := 'referenced';
+                    rows := v_n;
+                    RETURN NEXT;
+                END IF;
+            END IF;
+        END LOOP;
+    END IF;
+    IF NOT v_logged THEN
+        -- nothing was due: the run is on record all the same
+        INSERT INTO privacy_tags.audit_log (action, relation, rows, details)
+        VALUES ('purge', purge.rel::text, 0, jsonb_build_object('as_of', as_of, 'dry_run', dry_run));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.purge(regclass, timestamptz, boolean) IS
+    'Deletes or nulls every value past its retention window as of as_of (dry_run: does it in a subtransaction it rolls back, and reports); skips held subjects and rows other rows point at; a table that fails is reported (action failed) and the rest goes on.';
+
+CREATE OR REPLACE FUNCTION privacy_tags.purge_batch(rel regclass DEFAULT NULL, as_of timestamptz DEFAULT now(),
+                                         batch_size integer DEFAULT 10000, skip regclass[] DEFAULT '{}')
+RETURNS TABLE (relation regclass, column_name name, action text, rows bigint)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
+AS $$
+DECLARE
+    p record;
+    v_target regclass;
+    v_n bigint;
+    v_state text;
+    v_message text;
+BEGIN
+    IF as_of IS NULL OR batch_size IS NULL THEN
+        RAISE EXCEPTION 'purge_batch: as_of and batch_size must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch_size < 1 THEN
+        RAISE EXCEPTION 'purge_batch: batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF purge_batch.rel IS NOT NULL THEN
+        PERFORM privacy_tags._check_purge_target('purge_batch', purge_batch.rel);
+    END IF;
+    PERFORM privacy_tags._serialize_changes();
+    FOR p IN SELECT * FROM privacy_tags._purge_plan(purge_batch.rel, purge_batch.as_of) LOOP
+        CONTINUE WHEN p.relation = ANY (coalesce(skip, '{}'));
+        relation := p.relation;
+        column_name := p.column_name;
+        FOR v_target IN
+            SELECT coalesce(leaf.relid, p.relation)::regclass
+              FROM pg_class k
+              LEFT JOIN LATERAL pg_partition_tree(p.relation) leaf ON k.relkind = 'p' AND leaf.isleaf
+             WHERE k.oid = p.relation
+             ORDER BY 1
+        LOOP
+            BEGIN
+                IF p.problem IS NOT NULL THEN
+                    RAISE EXCEPTION '%', p.problem USING ERRCODE = 'undefined_column';
+                END IF;
+                -- no ctid to batch by on a foreign table: one statement
+                v_n := privacy_tags._purge_column(p, v_target,
+                           CASE WHEN (SELECT k.relkind FROM pg_class k WHERE k.oid = v_target) = 'f'
+                                THEN NULL ELSE batch_size END);
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
+                PERFORM privacy_tags._purge_failed(p.relation, p.column_name, v_state, v_message, as_of, false);
+                action := 'failed';
+                rows := 0;
+                RETURN NEXT;
+                RETURN;
+            END;
+            IF v_n > 0 THEN
+                INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+                VALUES ('purge', v_target::text, p.column_name, v_n,
+                        jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'batch', true));
+                action := p.action;
+                rows := v_n;
+                RETURN NEXT;
+                RETURN;
+            END IF;
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.purge_batch(regclass, timestamptz, integer, regclass[]) IS
+    'One batch of a purge: at most batch_size expired rows of the first column (in purge order) that has any; no row when nothing is left. run_purge() calls it until then, committing each batch.';
+
+CREATE OR REPLACE PROCEDURE privacy_tags.run_purge(rel regclass DEFAULT NULL, as_of timestamptz DEFAULT NULL,
+                                        batch_size integer DEFAULT 10000, max_rows bigint DEFAULT NULL,
+                                        max_duration interval DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_as_of timestamptz := coalesce(as_of, pg_catalog.now());
+    v_started timestamptz := pg_catalog.clock_timestamp();
+    b record;
+    v_total bigint := 0;
+    v_batches bigint := 0;
+    v_failed regclass[] := '{}';
+BEGIN
+    IF batch_size IS NULL THEN
+        RAISE EXCEPTION 'run_purge: batch_size must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch_size OPERATOR(pg_catalog.<) 1 THEN
+        RAISE EXCEPTION 'run_purge: batch_size must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF max_rows OPERATOR(pg_catalog.<) 1 OR max_duration OPERATOR(pg_catalog.<=) '0'::pg_catalog.interval THEN
+        RAISE EXCEPTION 'run_purge: max_rows and max_duration must be positive'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave them NULL for a run that ends only when nothing expired is left.';
+    END IF;
+    IF rel IS NOT NULL THEN
+        PERFORM privacy_tags._check_purge_target('run_purge', rel);
+    END IF;
+    -- batch after batch, each committed, until no expired row is left (a
+    -- short batch is no sign of the end: a concurrent update can make one)
+    LOOP
+        SELECT * INTO b FROM privacy_tags.purge_batch(rel, v_as_of, batch_size, v_failed);
+        EXIT WHEN NOT FOUND;
+        IF b.action OPERATOR(pg_catalog.=) 'failed' THEN
+            v_failed := v_failed OPERATOR(pg_catalog.||) b.relation;
+        ELSE
+            v_total := v_total OPERATOR(pg_catalog.+) b.rows;
+            v_batches := v_batches OPERATOR(pg_catalog.+) 1;
+        END IF;
+        COMMIT;
+        IF (max_rows IS NOT NULL AND v_total OPERATOR(pg_catalog.>=) max_rows)
+           OR (max_duration IS NOT NULL
+               AND pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) v_started OPERATOR(pg_catalog.>=) max_duration) THEN
+            RAISE NOTICE 'run_purge stopped after % rows in % batches: its budget is spent', v_total, v_batches
+                USING HINT = 'Expired rows may be left; the next run purges them.';
+            RETURN;
+        END IF;
+    END LOOP;
+    IF pg_catalog.cardinality(v_failed) OPERATOR(pg_catalog.>) 0 THEN
+        RAISE WARNING 'run_purge could not purge %', pg_catalog.array_to_string(v_failed, ', ')
+            USING DETAIL = pg_catalog.format('%s rows in %s batches were purged from the other tables.', v_total, v_batches),
+                  HINT = 'The audit log records each failure (action purge_failed).';
+    END IF;
+END
+$$;
+COMMENT ON PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer, bigint, interval) IS
+    'Purges like purge(), committing every batch_size rows, until no expired row is left or the budget (max_rows, max_duration) is spent.';
+
+CREATE OR REPLACE FUNCTION privacy_tags._subject_tables(p_type text)
+RETURNS TABLE (relation regclass, pred text, depth integer, height integer,
+               collected_at name, is_root boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_nodes jsonb := '{}';      -- relid -> {pred, depth, collected_at, root}
+    v_frontier oid[] := '{}';
+    v_next oid[];
+    r record;
+    f record;
+    v_pred text;
+    v_level integer := 0;
+    v_roots oid[];
+    v_key regtype := privacy_tags.subject_key_type(p_type);
+    v_op text;
+BEGIN
+    -- roots: one predicate per subject column, ORed per table
+    FOR r IN
+        SELECT s.relation::oid AS relid, s.column_name, s.collected_at,
+               privacy_tags._base_type(a.atttypid) AS base
+          FROM privacy_tags.subjects s
+          JOIN pg_attribute a ON a.attrelid = s.relation AND a.attname = s.column_name
+          JOIN pg_class k ON k.oid = s.relation
+         WHERE s.subject_type = p_type AND NOT k.relispartition
+         ORDER BY s.relation::text, s.column_name
+    LOOP
+        -- the column compared with the id as a value of the key type, by
+        -- the equality of the column's type (wherever its schema)
+        SELECT format('OPERATOR(%I.=)', n.nspname) INTO v_op
+          FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+         WHERE o.oprname = '=' AND o.oprleft = r.base AND o.oprright = v_key
+         ORDER BY n.nspname = 'pg_catalog' DESC LIMIT 1;
+        v_pred := format('t.%I %s $1::%s', r.column_name, coalesce(v_op, 'OPERATOR(pg_catalog.=)'), v_key);
+        IF v_nodes ? r.relid::text THEN
+            v_nodes := jsonb_set(v_nodes, ARRAY[r.relid::text, 'pred'],
+                                 to_jsonb((v_nodes -> r.relid::text ->> 'pred') || ' OR ' || v_pred));
+        ELSE
+            v_nodes := v_nodes || jsonb_build_object(r.relid::text,
+                          jsonb_build_object('pred', v_pred, 'depth', 0, 'collected_at', r.collected_at, 'root', true));
+            v_frontier := v_frontier || r.relid;
+        END IF;
+    END LOOP;
+    v_roots := v_frontier;
+
+    -- children, breadth first
+    WHILE cardinality(v_frontier) > 0 AND v_level < 16 LOOP
+        v_level := v_level + 1;
+        v_next := '{}';
+        FOR f IN
+            SELECT c.conrelid AS child, c.confrelid AS parent,
+                   (SELECT string_agg(format('t.%I', a.attname), ', ' ORDER BY k.n)
+                      FROM unnest(c.conkey) WITH ORDINALITY k(attnum, n)
+                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS fk_cols,
+                   (SELECT string_agg(format('t.%I', a.attname), ', ' ORDER BY k.n)
+                      FROM unnest(c.confkey) WITH ORDINALITY k(attnum, n)
+                      JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum) AS ref_cols
+              FROM pg_constraint c
+             WHERE c.contype = 'f' AND c.confrelid = ANY (v_frontier) AND c.conparentid = 0
+               AND c.conrelid <> c.confrelid
+               AND NOT c.conrelid = ANY (v_roots)
+             ORDER BY c.conrelid, c.conname
+        LOOP
+            v_pred := format('(%s) IN (SELECT %s FROM %s t WHERE %s)',
+                             f.fk_cols, f.ref_cols, f.parent::regclass, v_nodes -> f.parent::text ->> 'pred');
+            IF v_nodes ? f.child::text THEN
+                -- a second way in at the same depth widens the set; a deeper one is a cycle
+                IF (v_nodes -> f.child::text ->> 'depth')::int = v_level THEN
+                    v_nodes := jsonb_set(v_nodes, ARRAY[f.child::text, 'pred'],
+                                         to_jsonb((v_nodes -> f.child::text ->> 'pred') || ' OR ' || v_pred));
+                END IF;
+            ELSE
+                v_nodes := v_nodes || jsonb_build_object(f.child::text,
+                              jsonb_build_object('pred', v_pred, 'depth', v_level, 'collected_at', NULL, 'root', false));
+                v_next := v_next || f.child;
+            END IF;
+        END LOOP;
+        v_frontier := v_next;
+    END LOOP;
+
+    FOR r IN SELECT key::oid AS relid, value AS v FROM jsonb_each(v_nodes) LOOP
+        relation := r.relid::regclass;
+        pred := r.v ->> 'pred';
+        depth := (r.v ->> 'depth')::int;
+        collected_at := r.v ->> 'collected_at';
+        is_root := (r.v ->> 'root')::boolean;
+        -- children of a table are purged and erased before it
+        WITH RECURSIVE up(relid, h) AS (
+            SELECT r.relid, 0
+            UNION
+            SELECT c.conrelid, up.h + 1 FROM up JOIN pg_constraint c
+                ON c.confrelid = up.relid AND c.contype = 'f' AND c.conrelid <> up.relid
+             WHERE up.h < 16 AND v_nodes ? c.conrelid::text)
+        SELECT max(h) INTO height FROM up;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.subject_access(subject_type text, subject_id text,
+                                            since timestamptz DEFAULT NULL,
+                                            portable_only boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    c record;
+    v_data jsonb := '{}';
+    v_fields jsonb := '{}';
+    v_rows jsonb;
+    v_tfields jsonb;
+    v_drop text[];
+    v_where text;
+    v_records bigint := 0;
+    v_unlimited text[] := '{}';
+    v_categories text[] := '{}';
+    v_bases jsonb := '{}';
+    v_retention jsonb := '[]';
+    v_purposes text[] := '{}';
+    v_expires timestamptz;
+    v_name text;
+    v_id text;
+    v_params text[];
+BEGIN
+    IF subject_type IS NULL OR subject_id IS NULL OR portable_only IS NULL THEN
+        RAISE EXCEPTION 'subject_access: subject_type, subject_id and portable_only must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    v_id := privacy_tags._check_subject('subject_access', subject_access.subject_type, subject_access.subject_id);
+
+    -- every statement below reads a user table as its owner, with the id
+    -- ($1), since ($2) and the columns left out ($3) as parameters
+    FOR t IN SELECT * FROM privacy_tags._subject_tables(subject_type) ORDER BY depth, relation::text LOOP
+        v_name := t.relation::text;
+        v_where := t.pred;
+        IF since IS NOT NULL THEN
+            IF t.collected_at IS NOT NULL THEN
+                v_where := format('(%s) AND t.%I >= $2::timestamptz', v_where, t.collected_at);
+            ELSE
+                v_unlimited := v_unlimited || v_name;
+            END IF;
+        END IF;
+        -- columns left out of a portable export: everything not provided on
+        -- the basis of consent or contract
+        v_drop := '{}';
+        IF portable_only THEN
+            SELECT coalesce(array_agg(a.attname::text), '{}') INTO v_drop
+              FROM pg_attribute a
+             WHERE a.attrelid = t.relation AND a.attnum > 0 AND NOT a.attisdropped
+               AND NOT EXISTS (SELECT FROM privacy_tags._tagged_columns(t.relation) x
+                                WHERE x.column_name = a.attname AND x.basis IN ('consent', 'contract'));
+            IF NOT EXISTS (SELECT FROM privacy_tags._tagged_columns(t.relation) x
+                            WHERE x.basis IN ('consent', 'contract')) THEN
+                CONTINUE;
+            END IF;
+        END IF;
+        v_params := ARRAY[v_id, since::text, v_drop::text];
+        v_rows := privacy_tags._owner_query(t.relation,
+                      format('SELECT coalesce(jsonb_agg(to_jsonb(t) - $3::text[] ORDER BY t.ctid), ''[]'') FROM %s t WHERE %s',
+                             t.relation, v_where), v_params);
+        IF jsonb_array_length(v_rows) = 0 THEN
+            CONTINUE;
+        END IF;
+        v_records := v_records + jsonb_array_length(v_rows);
+        v_data := v_data || jsonb_build_object(v_name, v_rows);
+
+        v_tfields := '{}';
+        FOR c IN SELECT * FROM privacy_tags._tagged_columns(t.relation) LOOP
+            CONTINUE WHEN c.column_name::text = ANY (v_drop);
+            v_expires := NULL;
+            IF privacy_tags.retention(c.tag) IS NOT NULL THEN
+                v_expires := privacy_tags._owner_query(t.relation,
+                                 format('SELECT to_jsonb(max(t.%I::timestamptz + %L::interval)) FROM %s t WHERE %s',
+                                        c.anchor, privacy_tags.retention(c.tag), t.relation, v_where), v_params) #>> '{}';
+            END IF;
+            v_tfields := v_tfields || jsonb_build_object(c.column_name, jsonb_strip_nulls(jsonb_build_object(
+                'category', privacy_tags.category(c.tag),
+                'basis', c.basis,
+                'special', privacy_tags.special_condition(c.tag),
+                'purposes', to_jsonb(privacy_tags.purposes(c.tag)),
+                'retain', CASE WHEN privacy_tags.retention(c.tag) IS NOT NULL THEN
+                               substring(c.tag::text from 'retain=([^;]*)') END,
+                'on_expiry', privacy_tags.expiry_action(c.tag),
+                'expires_at', v_expires)));
+            v_categories := v_categories || privacy_tags.category(c.tag);
+            v_purposes := v_purposes || privacy_tags.purposes(c.tag);
+            IF c.basis IS NOT NULL THEN
+                v_bases := jsonb_set(v_bases, ARRAY[c.basis],
+                                     coalesce(v_bases -> c.basis, '[]') || to_jsonb(privacy_tags.category(c.tag)));
+            END IF;
+            IF privacy_tags.retention(c.tag) IS NOT NULL THEN
+                v_retention := v_retention || jsonb_build_object(
+                    'relation', v_name, 'column', c.column_name, 'category', privacy_tags.category(c.tag),
+                    'retain', substring(c.tag::text from 'retain=([^;]*)'), 'expires_at', v_expires);
+            END IF;
+        END LOOP;
+        v_fields := v_fields || jsonb_build_object(v_name, v_tfields);
+    END LOOP;
+
+    -- de-duplicate and sort the lists of the summary
+    SELECT coalesce(jsonb_object_agg(key, (SELECT jsonb_agg(DISTINCT x ORDER BY x) FROM jsonb_array_elements_text(value) x)), '{}')
+      INTO v_bases FROM jsonb_each(v_bases);
+
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
+    VALUES ('access', subject_type, privacy_tags.subject_hash(subject_type, v_id), v_records,
+            jsonb_build_object('since', since, 'portable_only', portable_only, 'tables', (SELECT count(*) FROM jsonb_object_keys(v_data))));
+
+    RETURN jsonb_build_object(
+        'format', 'privacy_tags.subject_access/1',
+        'subject', jsonb_build_object('type', subject_type, 'id', v_id),
+        'generated_at', now(),
+        'since', since,
+        'portable_only', portable_only,
+        'restricted', EXISTS (SELECT FROM privacy_tags.restrictions r
+                               WHERE r.subject_type = subject_access.subject_type
+                                 AND r.subject_id = v_id AND r.lifted_at IS NULL),
+        'legal_hold', EXISTS (SELECT FROM privacy_tags.legal_holds h
+                               WHERE h.subject_type = subject_access.subject_type
+                                 AND h.subject_id = v_id AND h.released_at IS NULL
+                                 AND (h.held_until IS NULL OR h.held_until > now())),
+        'suppressed', EXISTS (SELECT FROM privacy_tags.suppressions s
+                               WHERE s.subject_type = subject_access.subject_type
+                                 AND s.subject_id = v_id),
+        'consents', coalesce((SELECT jsonb_agg(jsonb_build_object('purpose', k.purpose, 'granted_at', k.granted_at,
+                                                                'withdrawn_at', k.withdrawn_at) ORDER BY k.purpose)
+                                FROM privacy_tags.consents k
+                               WHERE k.subject_type = subject_access.subject_type
+                                 AND k.subject_id = v_id), '[]'),
+        'summary', jsonb_build_object(
+            'categories', coalesce((SELECT jsonb_agg(DISTINCT x ORDER BY x) FROM unnest(v_categories) x), '[]'),
+            'purposes', coalesce((SELECT jsonb_agg(DISTINCT x ORDER BY x) FROM unnest(v_purposes) x), '[]'),
+            'legal_bases', v_bases,
+            'retention', v_retention,
+            'records', v_records,
+            'not_limited_by_since', to_jsonb(v_unlimited)),
+        'fields', v_fields,
+        'data', v_data);
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean) IS
+    'Right of access and portability: one JSON document with the subject''s rows in every table, found through subject columns and foreign keys, and the Art. 15 facts about them.';
+
+CREATE OR REPLACE FUNCTION privacy_tags._erase(p_type text, p_id text, p_scope text, p_purposes text[],
+                                    p_held boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    v_report jsonb := '{}';
+    v_erasable text[];          -- columns whose values go
+    v_all boolean;              -- every tagged column of the table goes
+    v_legal text;
+    v_refs text;
+    v_keep text;
+    v_set text;
+    v_any text;
+    v_n_deleted bigint;
+    v_n_nulled bigint;
+    v_n_legal bigint;
+    v_n_refs bigint;
+    v_counts jsonb;
+    v_bad name;
+BEGIN
+    -- a withdrawal is recorded even for a held subject, whose data then stays
+    IF p_scope = 'withdraw' THEN
+        UPDATE privacy_tags.consents k SET withdrawn_at = now()
+         WHERE k.subject_type = p_type AND k.subject_id = p_id AND k.withdrawn_at IS NULL
+           AND (p_purposes IS NULL OR k.purpose = ANY (p_purposes));
+    END IF;
+    IF p_held THEN
+        RETURN '{}';
+    END IF;
+    -- (every statement on a user table runs as its owner, the id as $1)
+    FOR t IN SELECT * FROM privacy_tags._subject_tables(p_type) ORDER BY height, depth DESC, relation::text LOOP
+        IF p_scope = 'erase' THEN
+            SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.basis IS DISTINCT FROM 'legal_obligation' AND NOT c.is_key), '{}'),
+                   coalesce(string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ') FILTER (WHERE c.basis = 'legal_obligation'), 'false'),
+                   coalesce(bool_and(c.basis IS DISTINCT FROM 'legal_obligation'), true)
+              INTO v_erasable, v_legal, v_all
+              FROM privacy_tags._tagged_columns(t.relation) c;
+        ELSE
+            -- consent-based columns whose purposes no remaining consent covers
+            SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.erasable AND NOT c.is_key), '{}'),
+                   coalesce(string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ') FILTER (WHERE NOT c.erasable), 'false'),
+                   coalesce(bool_and(c.erasable), true)
+              INTO v_erasable, v_legal, v_all
+              FROM (SELECT x.column_name, x.is_key,
+                           x.basis = 'consent'
+                           AND (p_purposes IS NULL OR cardinality(privacy_tags.purposes(x.tag)) = 0
+                                OR privacy_tags.purposes(x.tag) && p_purposes)
+                           AND NOT EXISTS (SELECT FROM privacy_tags.consents k
+                                            WHERE k.subject_type = p_type AND k.subject_id = p_id
+                                              AND k.withdrawn_at IS NULL
+                                              AND (cardinality(privacy_tags.purposes(x.tag)) = 0
+                                                   OR k.purpose = ANY (privacy_tags.purposes(x.tag)))) AS erasable
+                      FROM privacy_tags._tagged_columns(t.relation) x) c;
+            IF cardinality(v_erasable) = 0 AND NOT v_all THEN
+                CONTINUE;
+            END IF;
+        END IF;
+        -- rows that other rows point at stay (children were handled first:
+        -- what still points at a row is kept data, or another subject's)
+        v_refs := privacy_tags._referenced_by(t.relation, false);
+        v_refs := coalesce(v_refs, 'false');
+        v_keep := format('(%s) OR (%s)', v_legal, v_refs);
+
+        v_counts := privacy_tags._owner_query(t.relation,
+                        format('SELECT jsonb_build_array(count(*) FILTER (WHERE %s), count(*) FILTER (WHERE NOT (%s) AND (%s))) '
+                               'FROM %s t WHERE %s', v_legal, v_legal, v_refs, t.relation, t.pred), ARRAY[p_id]);
+        v_n_legal := (v_counts ->> 0)::bigint;
+        v_n_refs := (v_counts ->> 1)::bigint;
+
+        v_n_deleted := 0;
+        IF v_all THEN
+            v_n_deleted := privacy_tags._owner_exec(t.relation,
+                               format('DELETE FROM %s t WHERE (%s) AND NOT (%s)', t.relation, t.pred, v_keep), ARRAY[p_id]);
+        END IF;
+
+        v_n_nulled := 0;
+        -- (after a DELETE of every row, no row is left to null)
+        IF cardinality(v_erasable) > 0 AND NOT (v_all AND v_n_legal + v_n_refs = 0) THEN
+            SELECT string_agg(format('%I = NULL', e), ', '), string_agg(format('t.%I IS NOT NULL', e), ' OR ')
+              INTO v_set, v_any FROM unnest(v_erasable) e;
+            -- a value that must go from a row that must stay, in a NOT NULL column
+            SELECT c.column_name INTO v_bad
+              FROM privacy_tags._tagged_columns(t.relation) c
+             WHERE c.column_name::text = ANY (v_erasable) AND c.notnull
+             LIMIT 1;
+            IF v_bad IS NOT NULL THEN
+                v_n_nulled := privacy_tags._owner_query(t.relation,
+                                  format('SELECT to_jsonb(count(*)) FROM %s t WHERE (%s) AND (%s)', t.relation, t.pred,
+                                         CASE WHEN v_all THEN v_keep ELSE 'true' END), ARRAY[p_id]);
+                IF v_n_nulled > 0 THEN
+                    RAISE EXCEPTION 'cannot erase column "%" of relation "%": it is NOT NULL in rows that must be kept',
+                                    v_bad, t.relation
+                        USING ERRCODE = 'not_null_violation',
+                              DETAIL = format('%s row(s) stay because of legal_obligation data or rows pointing at them.', v_n_nulled),
+                              HINT = 'Drop the NOT NULL constraint of the column, or tag it with the basis that keeps it.';
+                END IF;
+            END IF;
+            v_n_nulled := privacy_tags._owner_exec(t.relation,
+                              format('UPDATE %s t SET %s WHERE (%s) AND (%s)', t.relation, v_set, t.pred, v_any), ARRAY[p_id]);
+        END IF;
+
+        IF v_n_deleted + v_n_nulled + v_n_legal + v_n_refs > 0 THEN
+            v_report := v_report || jsonb_build_object(t.relation::text, jsonb_strip_nulls(jsonb_build_object(
+                'deleted', v_n_deleted,
+                'nulled', v_n_nulled,
+                'nulled_columns', CASE WHEN v_n_nulled > 0 THEN to_jsonb(v_erasable) END,
+                'kept', v_n_legal + v_n_refs,
+                'kept_because', CASE WHEN v_n_legal + v_n_refs > 0 THEN jsonb_strip_nulls(jsonb_build_object(
+                    CASE WHEN p_scope = 'erase' THEN 'legal_obligation' ELSE 'other_basis' END,
+                    nullif(v_n_legal, 0),
+                    'referenced', nullif(v_n_refs, 0))) END)));
+        END IF;
+    END LOOP;
+    RETURN v_report;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.erase(subject_type text, subject_id text, dry_run boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
+AS $$
+BEGIN
+    IF subject_type IS NULL OR subject_id IS NULL OR dry_run IS NULL THEN
+        RAISE EXCEPTION 'erase: subject_type, subject_id and dry_run must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    RETURN privacy_tags._erase_audited('erase', subject_type,
+                                       privacy_tags._check_subject('erase', erase.subject_type, erase.subject_id),
+                                       'erase', NULL, dry_run);
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.erase(text, text, boolean) IS
+    'Right to erasure: deletes or nulls everything of the subject in one transaction, keeping legal_obligation data and held subjects; returns a report per table.';
+
+CREATE OR REPLACE FUNCTION privacy_tags.grant_consent(subject_type text, subject_id text, purpose text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id text;
+BEGIN
+    IF subject_type IS NULL OR subject_id IS NULL OR purpose IS NULL THEN
+        RAISE EXCEPTION 'grant_consent: subject_type, subject_id and purpose must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    v_id := privacy_tags._check_subject('grant_consent', grant_consent.subject_type, grant_consent.subject_id);
+    PERFORM privacy_tags._check_purpose(purpose);
+    INSERT INTO privacy_tags.consents AS k (subject_type, subject_id, purpose)
+    VALUES (grant_consent.subject_type, v_id, grant_consent.purpose)
+    ON CONFLICT ON CONSTRAINT consents_pkey
+    DO UPDATE SET granted_at = now(), withdrawn_at = NULL;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
+    VALUES ('grant_consent', grant_consent.subject_type,
+            privacy_tags.subject_hash(grant_consent.subject_type, v_id),
+            jsonb_build_object('purpose', grant_consent.purpose));
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.grant_consent(text, text, text) IS 'Records the subject''s consent for a purpose.';
+
+CREATE OR REPLACE FUNCTION privacy_tags.withdraw_consent(subject_type text, subject_id text, purpose text DEFAULT NULL,
+                                              dry_run boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
+AS $$
+BEGIN
+    IF subject_type IS NULL OR subject_id IS NULL OR dry_run IS NULL THEN
+        RAISE EXCEPTION 'withdraw_consent: subject_type, subject_id and dry_run must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM privacy_tags._check_purpose(purpose);
+    RETURN privacy_tags._erase_audited('withdraw_consent', subject_type,
+                                       privacy_tags._check_subject('withdraw_consent', withdraw_consent.subject_type,
+                                                                   withdraw_consent.subject_id),
+                                       'withdraw',
+                                       CASE WHEN purpose IS NULL THEN NULL ELSE ARRAY[purpose] END, dry_run);
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.withdraw_consent(text, text, text, boolean) IS
+    'Withdraws consent for a purpose (all purposes when NULL) and erases the subject''s consent-based data no other consent covers; returns a report like erase().';
+
+CREATE OR REPLACE FUNCTION privacy_tags.restrict(subject_type text, subject_id text, reason text)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id bigint;
+    v_subject_id text;
+BEGIN
+    IF subject_type IS NULL OR subject_id IS NULL OR reason IS NULL THEN
+        RAISE EXCEPTION 'restrict: subject_type, subject_id and reason must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF btrim(reason) = '' THEN
+        RAISE EXCEPTION 'restrict: reason must not be empty' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Say why processing is restricted (Art. 18(1)): it goes into the record.';
+    END IF;
+    v_subject_id := privacy_tags._check_subject('restrict', restrict.subject_type, restrict.subject_id);
+    INSERT INTO privacy_tags.restrictions (subject_type, subject_id, reason)
+    VALUES (restrict.subject_type, v_subject_id, restrict.reason) RETURNING id INTO v_id;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
+    VALUES ('restrict', restrict.subject_type, privacy_tags.subject_hash(restrict.subject_type, v_subject_id),
+            jsonb_build_object('restriction_id', v_id));
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.restrict(text, text, text) IS
+    'Restriction of processing (Art. 18): enforced tables refuse writes to the subject''s rows until lift_restriction().';
+
+CREATE OR REPLACE FUNCTION privacy_tags.lift_restriction(subject_type text, subject_id text, reason text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_n integer;
+    v_subject_id text;
+BEGIN
+    IF subject_type IS NULL OR subject_id IS NULL THEN
+        RAISE EXCEPTION 'lift_restriction: subject_type and subject_id must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    v_subject_id := privacy_tags._normalize_subject_id('lift_restriction', lift_restriction.subject_type,
+                                                       lift_restriction.subject_id);
+    UPDATE privacy_tags.restrictions r SET lifted_at = now(), lifted_by = session_user
+     WHERE r.subject_type = lift_restriction.subject_type AND r.subject_id = v_subject_id
+       AND r.lifted_at IS NULL;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
+    VALUES ('lift_restriction', lift_restriction.subject_type,
+            privacy_tags.subject_hash(lift_restriction.subject_type, v_subject_id), v_n,
+            CASE WHEN reason IS NOT NULL THEN jsonb_build_object('reason_given', true) END);
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.lift_restriction(text, text, text) IS 'Lifts every active restriction of the subject; returns how many.';
+
+CREATE OR REPLACE FUNCTION privacy_tags.suppress(subject_type text, subject_id text)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
+AS $$
+DECLARE
+    v_id text;
+BEGIN
+    IF subject_type IS NULL OR subject_id IS NULL THEN
+        RAISE EXCEPTION 'suppress: subject_type and subject_id must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    v_id := privacy_tags._check_subject('suppress', suppress.subject_type, suppress.subject_id);
+    INSERT INTO privacy_tags.suppressions (subject_type, subject_id)
+    VALUES (suppress.subject_type, v_id) ON CONFLICT DO NOTHING;
+    -- keep the minimum: every consent ends, and its data with it
+    RETURN privacy_tags._erase_audited('withdraw_consent', subject_type, v_id, 'withdraw', NULL, false)
+           || '{"suppressed": true}';
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.suppress(text, text) IS
+    '"Do not contact": records the subject on the suppression list and withdraws every consent (erasing consent-based data).';
+
+CREATE OR REPLACE FUNCTION privacy_tags.is_suppressed(subject_type text, subject_id text)
+RETURNS boolean
+LANGUAGE sql STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT FROM privacy_tags.suppressions s
+                    WHERE s.subject_type = is_suppressed.subject_type
+                      AND s.subject_id = privacy_tags._normalize_subject_id('is_suppressed', is_suppressed.subject_type,
+                                                                            is_suppressed.subject_id))
+$$;
+COMMENT ON FUNCTION privacy_tags.is_suppressed(text, text) IS 'Whether the subject is on the "Do not contact" list.';
+
+CREATE OR REPLACE FUNCTION privacy_tags.discover(schema_name name DEFAULT 'public', sample_size integer DEFAULT 200)
+RETURNS TABLE (relation regclass, column_name name, suggested_tag privacy_tags.privacy_tag,
+               rule text, evidence text, sampled integer, matched integer)
+AS 'MODULE_PATHNAME', 'privacy_tags_call_internal' LANGUAGE C;
+COMMENT ON FUNCTION privacy_tags.discover(name, integer) IS
+    'Untagged columns that look like personal data, by type, by a bounded sample of their values, or by name; each with a suggested tag and the evidence.';
+
+CREATE OR REPLACE FUNCTION privacy_tags._discover(schema_name name, sample_size integer, caller regrole)
+RETURNS TABLE (relation regclass, column_name name, suggested_tag privacy_tags.privacy_tag,
+               rule text, evidence text, sampled integer, matched integer)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_sample jsonb;
+    c record;
+    v_norm text;
+    v_hint record;
+    v_pages float8;
+    v_pct float8;
+    v_mode text;
+    v_sampled integer;
+    v_category text;
+BEGIN
+    IF schema_name IS NULL OR sample_size IS NULL THEN
+        RAISE EXCEPTION 'discover: schema_name and sample_size must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF sample_size < 1 OR sample_size > 100000 THEN
+        RAISE EXCEPTION 'discover: sample_size must be between 1 and 100000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = schema_name) THEN
+        RAISE EXCEPTION 'schema "%" does not exist', schema_name USING ERRCODE = 'invalid_schema_name';
+    END IF;
+
+    FOR c IN
+        SELECT k.oid::regclass AS rel, k.relkind, k.relpages, k.reltuples, a.attname, a.atttypid,
+               format_type(a.atttypid, a.atttypmod) AS typ
+          FROM pg_class k
+          JOIN pg_namespace n ON n.oid = k.relnamespace
+          JOIN pg_attribute a ON a.attrelid = k.oid AND a.attnum > 0 AND NOT a.attisdropped
+         WHERE n.nspname = schema_name AND k.relkind IN ('r', 'p', 'f') AND NOT k.relispartition
+           AND has_schema_privilege(caller, n.oid, 'USAGE')
+           AND has_table_privilege(caller, k.oid, 'SELECT')
+           AND NOT EXISTS (SELECT FROM pg_seclabel s
+                            WHERE s.objoid = k.oid AND s.objsubid = a.attnum
+                              AND s.classoid = 'pg_class'::regclass
+                              AND s.provider IN ('privacy_tags', 'privacy_tags_subject'))
+         ORDER BY k.oid::regclass::text, a.attnum
+    LOOP
+        relation := c.rel;
+        column_name := c.attname;
+        suggested_tag := NULL;
+        rule := NULL;
+        evidence := NULL;
+        sampled := NULL;
+        matched := NULL;
+
+        -- by the column's type
+        IF c.atttypid IN ('inet'::regtype, 'cidr'::regtype) THEN
+            suggested_tag := 'network.ip_address; basis=legitimate_interests';
+            rule := 'type';
+            evidence := format('column type %s holds IP addresses', c.typ);
+        ELSIF c.atttypid IN ('macaddr'::regtype, 'macaddr8'::regtype) THEN
+            suggested_tag := 'device.mac_address; basis=legitimate_interests';
+            rule := 'type';
+            evidence := format('column type %s holds MAC addresses', c.typ);
+        END IF;
+
+        -- by sampled values (text-like columns), a bounded block sample; a
+        -- foreign table's values are not fetched from its server
+        IF suggested_tag IS NULL AND c.relkind <> 'f'
+           AND (c.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
+                OR format_type(c.atttypid, NULL) = 'citext') THEN
+            -- enough blocks for about 4 x sample_size rows, never the whole of a large table
+            v_pct := CASE WHEN c.reltuples <= 0 OR c.reltuples <= 4 * sample_size THEN 100
+                          ELSE least(100, greatest(0.01, 400.0 * sample_size / c.reltuples)) END;
+            -- one sample, read once: what was sampled and what matched come
+            -- from the same rows
+            -- (read as the table's owner, in a security-restricted operation)
+            v_sample := privacy_tags._owner_query(c.rel,
+                           format('WITH s AS MATERIALIZED (SELECT privacy_tags.value_kind(t.%1$I::text) AS k '
+                                  'FROM %2$s t %3$s WHERE t.%1$I IS NOT NULL LIMIT %4$s), '
+                                  'm AS (SELECT mode() WITHIN GROUP (ORDER BY k) AS mode FROM s) '
+                                  'SELECT jsonb_build_array((SELECT count(*)::int FROM s), m.mode, '
+                                  '(SELECT count(*)::int FROM s WHERE s.k = m.mode)) FROM m',
+                                  c.attname, c.rel,
+                                  CASE WHEN v_pct < 100 THEN format('TABLESAMPLE SYSTEM (%s)', v_pct) ELSE '' END,
+                                  sample_size));
+            v_sampled := (v_sample ->> 0)::int;
+            v_mode := v_sample ->> 1;
+            matched := (v_sample ->> 2)::int;
+            -- a majority of the sampled values, and at least 3 of them
+            IF v_sampled > 0 AND v_mode IS NOT NULL AND matched >= 3 AND matched * 2 >= v_sampled THEN
+                v_category := CASE v_mode
+                                  WHEN 'email' THEN 'contact.email'
+                                  WHEN 'phone' THEN 'contact.phone'
+                                  WHEN 'ipv4' THEN 'network.ip_address'
+                                  WHEN 'ipv6' THEN 'network.ip_address'
+                                  WHEN 'card' THEN 'financial.payment_card'
+                                  WHEN 'personnummer' THEN 'identifiers.national_id' END;
+                suggested_tag := v_category::privacy_tags.privacy_tag;
+                rule := 'values: ' || v_mode;
+                sampled := v_sampled;
+                evidence := format('%s of %s sampled values look like %s', matched, v_sampled,
+                                   CASE v_mode WHEN 'email' THEN 'email addresses'
+                                                     WHEN 'phone' THEN 'phone numbers'
+                                                     WHEN 'ipv4' THEN 'IPv4 addresses'
+                                                     WHEN 'ipv6' THEN 'IPv6 addresses'
+                                                     WHEN 'card' THEN 'payment card numbers (Luhn check passed)'
+                                                     WHEN 'personnummer' THEN 'Swedish personal identity numbers (check digit valid)' END);
+            ELSE
+                sampled := v_sampled;
+                matched := coalesce(matched, 0);
+            END IF;
+        END IF;
+
+        -- by the column's name
+        IF suggested_tag IS NULL THEN
+            -- lower case, Swedish letters folded (lön, ålder, födelsedatum), separators as "_"
+            v_norm := translate(lower(c.attname), 'åäöéüÅÄÖÉÜ', 'aaoeuaaoeu');
+            v_norm := regexp_replace(v_norm, '[^a-z0-9]+', '_', 'g');
+            SELECT h.* INTO v_hint FROM privacy_tags.name_hints h
+             WHERE (h.match = 'exact' AND h.pattern = v_norm)
+                OR (h.match = 'fragment' AND strpos(v_norm, h.pattern) > 0)
+             ORDER BY h.match = 'exact' DESC, length(h.pattern) DESC, h.pattern
+             LIMIT 1;
+            IF FOUND THEN
+                suggested_tag := v_hint.category::privacy_tags.privacy_tag;
+                rule := 'name: ' || v_hint.match;
+                evidence := format('column name "%s" %s "%s"', c.attname,
+                                   CASE v_hint.match WHEN 'exact' THEN 'is' ELSE 'contains' END, v_hint.pattern);
+                sampled := NULL;
+                matched := NULL;
+            END IF;
+        END IF;
+
+        IF suggested_tag IS NOT NULL THEN
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags._discover(name, integer, regrole) IS
+    'The body of discover(), called as the extension''s owner with the calling role.';
+
+CREATE OR REPLACE FUNCTION privacy_tags.processing_record()
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_subjects jsonb := '{}';   -- relation -> [subject types]
+    r record;
+BEGIN
+    -- which kinds of data subject each table holds data of
+    FOR r IN SELECT DISTINCT s.subject_type FROM privacy_tags.subjects s ORDER BY 1 LOOP
+        SELECT v_subjects || coalesce(jsonb_object_agg(t.relation::text,
+                   coalesce(v_subjects -> t.relation::text, '[]') || to_jsonb(r.subject_type)), '{}')
+          INTO v_subjects
+          FROM privacy_tags._subject_tables(r.subject_type) t;
+    END LOOP;
+
+    RETURN jsonb_build_object(
+        'format', 'privacy_tags.processing_record/1',
+        'database', current_database(),
+        'purposes', coalesce((
+            SELECT jsonb_agg(p.doc ORDER BY p.purpose)
+              FROM (SELECT x.purpose, jsonb_build_object(
+                        'purpose', x.purpose,
+                        'legal_bases', jsonb_agg(DISTINCT x.basis ORDER BY x.basis) FILTER (WHERE x.basis IS NOT NULL),
+                        'special_conditions', coalesce(jsonb_agg(DISTINCT x.special ORDER BY x.special) FILTER (WHERE x.special IS NOT NULL), '[]'),
+                        'data_categories', jsonb_agg(DISTINCT x.category ORDER BY x.category),
+                        'special_categories', coalesce(jsonb_agg(DISTINCT x.category ORDER BY x.category) FILTER (WHERE x.is_special), '[]'),
+                        'ccpa_categories', jsonb_agg(DISTINCT x.ccpa ORDER BY x.ccpa) FILTER (WHERE x.ccpa IS NOT NULL),
+                        'data_subjects', coalesce((SELECT jsonb_agg(DISTINCT st ORDER BY st)
+                                                     FROM unnest(array_agg(x.relation)) rel,
+                                                          jsonb_array_elements_text(coalesce(v_subjects -> rel, '[]')) st), '[]'),
+                        'retention', coalesce(jsonb_agg(DISTINCT jsonb_build_object(
+                                         'relation', x.relation, 'column', x.column_name, 'category', x.category,
+                                         'retain', x.retain, 'on_expiry', x.on_expiry)) FILTER (WHERE x.retain IS NOT NULL), '[]'),
+                        'tables', jsonb_agg(DISTINCT x.relation ORDER BY x.relation)) AS doc
+                      FROM (SELECT coalesce(p, 'unspecified') AS purpose, c.legal_basis AS basis, c.special,
+                                   c.category, c.is_special, c.ccpa::text AS ccpa, c.relation::text AS relation,
+                                   c.column_name, c.on_expiry,
+                                   substring(c.tag::text from 'retain=([^;]*)') AS retain
+                              FROM privacy_tags.columns c
+                              LEFT JOIN LATERAL unnest(nullif(c.purposes, '{}')) p ON true) x
+                     GROUP BY x.purpose) p), '[]'),
+        'untagged_basis', coalesce((SELECT jsonb_agg(jsonb_build_object('relation', c.relation::text, 'column', c.column_name)
+                                                     ORDER BY c.relation::text, c.column_name)
+                                      FROM privacy_tags.columns c WHERE c.legal_basis IS NULL), '[]'));
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.processing_record() IS
+    'GDPR Art. 30 record of processing built from the tags: per purpose, the categories of data and of data subjects, legal bases, Art. 9 conditions, retention and tables.';
+REVOKE ALL ON FUNCTION privacy_tags.purge_batch(regclass, timestamptz, integer, regclass[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy_tags.purge_batch(regclass, timestamptz, integer, regclass[]) TO privacy_admin;
+REVOKE ALL ON PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer, bigint, interval) FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer, bigint, interval) TO privacy_admin;
+
+-- The audit log's guard, also under session_replication_role = replica.
+ALTER TABLE privacy_tags.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
+ALTER TABLE privacy_tags.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
+
+-- Stored subject ids, normalised by their subject type's key type ('07' ->
+-- '7').  An id that is not a valid key, or whose normalised form is already
+-- there (two rows of one subject), is left as it is and counted.
+DO $$
+DECLARE
+    r record;
+    v_id text;
+    v_changed integer := 0;
+    v_left integer := 0;
+BEGIN
+    FOR r IN
+        SELECT 'consents' AS tab, ctid, subject_type, subject_id FROM privacy_tags.consents
+        UNION ALL SELECT 'restrictions', ctid, subject_type, subject_id FROM privacy_tags.restrictions
+        UNION ALL SELECT 'legal_holds', ctid, subject_type, subject_id FROM privacy_tags.legal_holds
+        UNION ALL SELECT 'suppressions', ctid, subject_type, subject_id FROM privacy_tags.suppressions
+    LOOP
+        BEGIN
+            v_id := privacy_tags._normalize_subject_id('update', r.subject_type, r.subject_id);
+            IF v_id IS DISTINCT FROM r.subject_id THEN
+                EXECUTE pg_catalog.format('UPDATE privacy_tags.%I SET subject_id = $1 WHERE ctid = $2', r.tab)
+                    USING v_id, r.ctid;
+                v_changed := v_changed + 1;
+            END IF;
+        EXCEPTION WHEN invalid_text_representation OR unique_violation THEN
+            v_left := v_left + 1;
+        END;
+    END LOOP;
+    IF v_changed + v_left > 0 THEN
+        INSERT INTO privacy_tags.audit_log (action, rows, details)
+        VALUES ('update', v_changed, pg_catalog.jsonb_build_object('to', '1.2', 'subject_ids_normalised', v_changed,
+                                                                   'subject_ids_left', v_left));
+    END IF;
+END
+$$;
+
+-- Privileges -------------------------------------------------------------------
+
+-- Internal functions (names starting with "_") are executable by the
+-- extension's owner alone: the public functions that need them are SECURITY
+-- DEFINER (for privacy_admin), or call them through the library as the
+-- extension's owner, passing the caller along (enforce, unenforce,
+-- discover, the label hooks).  One rule for all of them, here, so that a new
+-- internal function can never be left open; test/shell/privileges.sh
+-- compares every function's privileges with the README's table.
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure
+               FROM pg_catalog.pg_proc p
+              WHERE p.pronamespace OPERATOR(pg_catalog.=) 'privacy_tags'::regnamespace
+                AND pg_catalog.starts_with(p.proname::text, '_')
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, privacy_admin', f);
+    END LOOP;
+END
+$$;
