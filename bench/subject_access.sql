@@ -242,7 +242,7 @@ BEGIN
 				-- the tables and predicates, found outside the timed parts
 				SELECT array_agg(relation ORDER BY depth, relation::text), array_agg(pred ORDER BY depth, relation::text)
 				  INTO rels, preds
-				  FROM privacy_tags._subject_tables('customer_' || z, id::text);
+				  FROM privacy_tags._subject_tables('customer_' || z);
 				FOR j IN 0..np - 1 LOOP
 					p := parts[1 + (i + j + r) % np];
 					t0 := clock_timestamp();
@@ -250,14 +250,14 @@ BEGIN
 						WHEN 'ext' THEN
 							v := privacy_tags.subject_access('customer_' || z, id::text);
 						WHEN 'subject_tables' THEN
-							FOR tabs IN SELECT * FROM privacy_tags._subject_tables('customer_' || z, id::text)
+							FOR tabs IN SELECT * FROM privacy_tags._subject_tables('customer_' || z)
 										 ORDER BY depth, relation::text LOOP
 								NULL;
 							END LOOP;
 						WHEN 'data' THEN
 							FOR k IN 1..array_length(rels, 1) LOOP
 								EXECUTE format('SELECT coalesce(jsonb_agg(to_jsonb(t) - %L::text[] ORDER BY t.ctid), ''[]'') FROM %s t WHERE %s',
-											   '{}'::text[], rels[k], preds[k]) INTO v;
+											   '{}'::text[], rels[k], preds[k]) INTO v USING id::text;
 							END LOOP;
 						WHEN 'tagged_columns' THEN
 							FOR k IN 1..array_length(rels, 1) LOOP
@@ -268,7 +268,7 @@ BEGIN
 						WHEN 'expiry' THEN
 							FOR k IN 1..array_length(rels, 1) LOOP
 								EXECUTE format('SELECT max(t.%I::timestamptz + %L::interval) FROM %s t WHERE %s',
-											   'last_seen', interval '90 days', rels[k], preds[k]) INTO e;
+											   'last_seen', interval '90 days', rels[k], preds[k]) INTO e USING id::text;
 							END LOOP;
 					END CASE;
 					ms := 1000 * extract(epoch FROM clock_timestamp() - t0);

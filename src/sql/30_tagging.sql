@@ -22,7 +22,9 @@ BEGIN
     END IF;
     IF add_category.name !~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,15}$'
        OR octet_length(add_category.name) > 255 THEN
-        RAISE EXCEPTION 'invalid category name "%"', add_category.name
+        RAISE EXCEPTION 'invalid category name "%"',
+                        CASE WHEN length(add_category.name) > 200 THEN left(add_category.name, 200) || '...'
+                             ELSE add_category.name END
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'A category is a dot-separated path of at most 16 names of lower-case letters, digits and "_", each starting with a letter, 255 bytes in all.';
     END IF;
@@ -50,7 +52,9 @@ BEGIN
                   HINT = 'Give ccpa => ''A'' .. ''K''; categories below a parent inherit its letter.';
     END IF;
     IF add_category.ccpa IS NOT NULL AND add_category.ccpa !~ '^[A-K]$' THEN
-        RAISE EXCEPTION 'invalid CCPA letter "%"', add_category.ccpa
+        RAISE EXCEPTION 'invalid CCPA letter "%"',
+                        CASE WHEN length(add_category.ccpa) > 200 THEN left(add_category.ccpa, 200) || '...'
+                             ELSE add_category.ccpa END
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'CCPA categories are the letters A to K.';
     END IF;
