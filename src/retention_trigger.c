@@ -178,14 +178,19 @@ plan_cache_invalidate(Datum arg, Oid relid)
 	}
 }
 
-/* The trigger's arguments, parsed and resolved against rel. */
+/*
+ * The trigger's arguments, parsed and resolved against rel.  The plan's
+ * context is made a child of the caller's (short-lived) context, so that an
+ * error below takes it along; the caller moves it under plan_cache_cxt once
+ * the plan is complete.
+ */
 static RetentionPlan *
 build_plan(Trigger *trigger, Relation rel)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	int			n = trigger->tgnargs / 2;
 	RetentionPlan *plan;
-	MemoryContext cxt = AllocSetContextCreate(plan_cache_cxt, "privacy_tags retention plan",
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "privacy_tags retention plan",
 											  ALLOCSET_SMALL_SIZES);
 
 	if (trigger->tgnargs % 2 != 0)
@@ -582,6 +587,7 @@ get_plan(Trigger *trigger, Relation rel)
 		/* build first: an error must not leave an entry without a plan */
 		RetentionPlan *fresh = build_plan(trigger, rel);
 
+		MemoryContextSetParent(fresh->cxt, plan_cache_cxt);
 		entry = hash_search(plan_cache, &key, HASH_ENTER, &found);
 		entry->plan = fresh;
 	}

@@ -1,0 +1,40 @@
+-- A retention trigger whose plan cannot be built fails every call, and each
+-- failed build takes its memory along: the backend does not grow.
+SET search_path = public, privacy_tags;
+SET TimeZone = 'UTC';
+
+CREATE TABLE plan_leak (id int, email text, seen date);
+SELECT tag('plan_leak', 'email', 'contact.email; retain=30 days after seen');
+SELECT enforce('plan_leak');
+-- the trigger's arguments still name "email": every build of its plan fails
+ALTER TABLE plan_leak RENAME COLUMN email TO mail;
+SELECT state, message FROM try($$INSERT INTO plan_leak VALUES (1, 'a@example.com', current_date)$$);
+
+CREATE TEMP TABLE plan_contexts AS
+SELECT count(*) AS n FROM pg_backend_memory_contexts WHERE name = 'privacy_tags retention plan';
+DO $$
+DECLARE
+    failures int := 0;
+BEGIN
+    FOR i IN 1..2000 LOOP
+        BEGIN
+            INSERT INTO plan_leak VALUES (i, 'a@example.com', current_date);
+        EXCEPTION WHEN undefined_column THEN
+            failures := failures + 1;
+        END;
+    END LOOP;
+    RAISE NOTICE '% inserts failed', failures;
+END
+$$;
+-- as many plan contexts as before the 2000 failures
+SELECT (SELECT count(*) FROM pg_backend_memory_contexts WHERE name = 'privacy_tags retention plan')
+       - n AS new_plan_contexts
+  FROM plan_contexts;
+
+-- re-enforced, the table takes writes again, with one plan more
+SELECT enforce('plan_leak');
+INSERT INTO plan_leak VALUES (1, 'a@example.com', current_date);
+SELECT (SELECT count(*) FROM pg_backend_memory_contexts WHERE name = 'privacy_tags retention plan')
+       - n AS new_plan_contexts
+  FROM plan_contexts;
+DROP TABLE plan_leak;
