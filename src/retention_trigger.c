@@ -95,10 +95,12 @@ typedef struct RetentionPlan
 	Oid			tgoid;
 	Oid			relid;
 	MemoryContext cxt;			/* holds the plan */
+	int			refcount;		/* trigger calls running with the plan */
+	bool		dead;			/* out of the cache: the last holder frees it */
 	int			ncolumns;
 	int			nsubjects;
 	bool		nconsent;
-	Oid			checker;		/* owner of privacy_tags.consents */
+	Oid			checker;		/* owner of privacy_tags.consents, if nsubjects */
 	RetentionColumn columns[FLEXIBLE_ARRAY_MEMBER];
 } RetentionPlan;
 
@@ -107,7 +109,12 @@ typedef struct RetentionPlan
 /*
  * Plans live across statements in a backend-local hash keyed by trigger and
  * relation, dropped when the relation's relcache entry is invalidated
- * (renamed or dropped columns, a rewritten trigger).
+ * (renamed or dropped columns, a rewritten trigger).  An invalidation can
+ * arrive in the middle of a trigger call: the row checks run SPI queries,
+ * and any lock they acquire processes pending invalidations.  So a call pins
+ * its plan (refcount) for its whole duration; the invalidation removes the
+ * entry from the hash and frees the plan only if nobody holds it, else marks
+ * it dead and the last holder frees it.
  */
 typedef struct PlanKey
 {
@@ -132,6 +139,8 @@ typedef struct StatementState
 
 static HTAB *plan_cache = NULL;
 static MemoryContext plan_cache_cxt = NULL;
+/* bumped by every invalidation: tells a plan built meanwhile not to be kept */
+static uint64 plan_cache_generation = 0;
 
 static SPIPlanPtr consent_plan = NULL;
 static SPIPlanPtr restriction_plan = NULL;
@@ -165,6 +174,7 @@ plan_cache_invalidate(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	PlanEntry  *entry;
 
+	plan_cache_generation++;
 	if (plan_cache == NULL)
 		return;
 	hash_seq_init(&status, plan_cache);
@@ -172,10 +182,44 @@ plan_cache_invalidate(Datum arg, Oid relid)
 	{
 		if (relid == InvalidOid || entry->key.relid == relid)
 		{
-			MemoryContextDelete(entry->plan->cxt);
+			RetentionPlan *plan = entry->plan;
+
 			hash_search(plan_cache, &entry->key, HASH_REMOVE, NULL);
+			/* never free a plan under a trigger call that runs with it */
+			if (plan->refcount > 0)
+				plan->dead = true;
+			else
+				MemoryContextDelete(plan->cxt);
 		}
 	}
+}
+
+/* A trigger call is done with plan: free it if it left the cache meanwhile. */
+static void
+release_plan(RetentionPlan *plan)
+{
+	Assert(plan->refcount > 0);
+	if (--plan->refcount == 0 && plan->dead)
+		MemoryContextDelete(plan->cxt);
+}
+
+/* Owner of privacy_tags.consents: the role the checks run as. */
+static Oid
+checker_role(void)
+{
+	Oid			nsp = get_namespace_oid("privacy_tags", false);
+	Oid			relid = get_relname_relid("consents", nsp);
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "privacy_tags.consents does not exist");
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
 }
 
 /*
@@ -299,6 +343,9 @@ build_plan(Trigger *trigger, Relation rel)
 		}
 		plan->ncolumns++;
 	}
+	/* the role the subject checks run as, looked up once with the plan */
+	if (plan->nsubjects > 0)
+		plan->checker = checker_role();
 	return plan;
 }
 
@@ -337,25 +384,6 @@ run_check(Oid owner, SPIPlanPtr *planp, const char *sql, int nargs, Oid *argtype
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec);
 	return !isnull && result;
-}
-
-/* Owner of privacy_tags.consents: the role the checks run as. */
-static Oid
-checker_role(void)
-{
-	Oid			nsp = get_namespace_oid("privacy_tags", false);
-	Oid			relid = get_relname_relid("consents", nsp);
-	HeapTuple	tup;
-	Oid			owner;
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "privacy_tags.consents does not exist");
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
 }
 
 /*
@@ -555,13 +583,17 @@ window_text(const RetentionColumn *c)
 	return psprintf("%s after %s", iv, ident);
 }
 
-/* The plan of trigger on rel: parsed once per backend, trigger and relation. */
+/*
+ * The plan of trigger on rel, parsed once per backend, trigger and relation,
+ * and pinned: the caller releases it with release_plan() in every exit path.
+ */
 static RetentionPlan *
 get_plan(Trigger *trigger, Relation rel)
 {
 	PlanKey		key;
 	PlanEntry  *entry;
 	bool		found;
+	RetentionPlan *plan;
 
 	if (plan_cache == NULL)
 	{
@@ -582,28 +614,46 @@ get_plan(Trigger *trigger, Relation rel)
 	key.tgoid = trigger->tgoid;
 	key.relid = RelationGetRelid(rel);
 	entry = hash_search(plan_cache, &key, HASH_FIND, &found);
-	if (!found)
+	if (found)
+		plan = entry->plan;
+	else
 	{
-		/* build first: an error must not leave an entry without a plan */
-		RetentionPlan *fresh = build_plan(trigger, rel);
+		uint64		generation = plan_cache_generation;
 
-		MemoryContextSetParent(fresh->cxt, plan_cache_cxt);
-		entry = hash_search(plan_cache, &key, HASH_ENTER, &found);
-		entry->plan = fresh;
+		/* build first: an error must not leave an entry without a plan */
+		plan = build_plan(trigger, rel);
+		MemoryContextSetParent(plan->cxt, plan_cache_cxt);
+		if (generation == plan_cache_generation)
+		{
+			entry = hash_search(plan_cache, &key, HASH_ENTER, &found);
+			entry->plan = plan;
+		}
+		else
+		{
+			/*
+			 * The catalog lookups of the build processed an invalidation
+			 * that may postdate what the plan was built from: good for
+			 * this call (it has the statement's trigger and relation), not
+			 * to be kept.
+			 */
+			plan->dead = true;
+		}
 	}
-	return entry->plan;
+	plan->refcount++;
+	return plan;
 }
 
-/* retention_trigger(): refuse or expire values past their window. */
-PG_FUNCTION_INFO_V1(retention_trigger);
-Datum
-retention_trigger(PG_FUNCTION_ARGS)
+/*
+ * The checks of one row against plan: returns the row to write (with
+ * expired values nulled) or NULL to skip it.
+ */
+static HeapTuple
+check_row(FunctionCallInfo fcinfo, RetentionPlan *plan)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	Relation	rel;
+	Relation	rel = trigdata->tg_relation;
 	HeapTuple	tuple;
 	TupleDesc	tupdesc;
-	RetentionPlan *plan;
 	StatementState *state;
 	TupleTableSlot *slot;
 	TimestampTz now;
@@ -611,27 +661,10 @@ retention_trigger(PG_FUNCTION_ARGS)
 	int		   *nullcols = NULL;
 	bool		skip = false;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("retention_trigger: not called by trigger manager")));
-	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("retention_trigger: must be fired before insert or update, for each row")));
-
-	rel = trigdata->tg_relation;
 	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
 		trigdata->tg_newtuple : trigdata->tg_trigtuple;
 	slot = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
 		trigdata->tg_newslot : trigdata->tg_trigslot;
-
-	if (pt_purging)
-		return PointerGetDatum(tuple);
-
-	plan = get_plan(trigdata->tg_trigger, rel);
 
 	/* what this statement knows: whether anybody is restricted at all */
 	state = (StatementState *) fcinfo->flinfo->fn_extra;
@@ -655,8 +688,6 @@ retention_trigger(PG_FUNCTION_ARGS)
 			if (plan->columns[i].subject_type)
 				elems[n++] = CStringGetTextDatum(plan->columns[i].subject_type);
 		types[0] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
-		if (!OidIsValid(plan->checker))
-			plan->checker = checker_role();
 		/* once per statement: most of the time nobody is restricted */
 		state->any_restriction =
 			run_check(plan->checker, &any_restriction_plan,
@@ -664,11 +695,9 @@ retention_trigger(PG_FUNCTION_ARGS)
 					  "WHERE subject_type OPERATOR(pg_catalog.=) ANY ($1) AND lifted_at IS NULL)",
 					  1, argtypes, types);
 		state->restrictions_known = true;
-		/* the SPI call may have processed invalidations: look the plan up again */
-		plan = get_plan(trigdata->tg_trigger, rel);
 	}
 	if (plan->ncolumns == 0)
-		return PointerGetDatum(tuple);
+		return tuple;
 
 	if (plan->nsubjects > 0 && (state->any_restriction || plan->nconsent))
 	{
@@ -729,7 +758,7 @@ retention_trigger(PG_FUNCTION_ARGS)
 	}
 
 	if (skip)
-		return PointerGetDatum(NULL);
+		return NULL;
 	if (nnull > 0)
 	{
 		Datum	   *values = palloc0(sizeof(Datum) * nnull);
@@ -739,7 +768,45 @@ retention_trigger(PG_FUNCTION_ARGS)
 			nulls[i] = true;
 		tuple = heap_modify_tuple_by_cols(tuple, tupdesc, nnull, nullcols, values, nulls);
 	}
-	return PointerGetDatum(tuple);
+	return tuple;
+}
+
+/* retention_trigger(): refuse or expire values past their window. */
+PG_FUNCTION_INFO_V1(retention_trigger);
+Datum
+retention_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	RetentionPlan *volatile plan;
+	HeapTuple	volatile result = NULL;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("retention_trigger: not called by trigger manager")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("retention_trigger: must be fired before insert or update, for each row")));
+
+	if (pt_purging)
+		return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+							   trigdata->tg_newtuple : trigdata->tg_trigtuple);
+
+	/* pinned until the checks are done, however they end */
+	plan = get_plan(trigdata->tg_trigger, trigdata->tg_relation);
+	PG_TRY();
+	{
+		result = check_row(fcinfo, plan);
+	}
+	PG_FINALLY();
+	{
+		release_plan(plan);
+	}
+	PG_END_TRY();
+	return PointerGetDatum(result);
 }
 
 /*
