@@ -18,8 +18,8 @@
  * The arguments are parsed once per backend and kept in a hash keyed by
  * trigger and relation, dropped by relcache invalidation.  Per transaction
  * each window gets two bounds in the anchor's own domain, so that a row's
- * check is one integer comparison; only anchors within days of the edge of
- * the window take the exact, time-zone aware computation.
+ * check is one integer comparison; only anchors within a week or so of the
+ * edge of the window take the exact, time-zone aware computation.
  */
 #include "postgres.h"
 
@@ -42,6 +42,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
+#include "pgtime.h"
 
 #include "privacy_tag.h"
 #include "retention.h"
@@ -78,13 +79,15 @@ typedef struct RetentionColumn
 	Oid			subject_typoutput;
 
 	/*
-	 * Per transaction (per value of now()): anchors at or below lo are
-	 * expired, anchors at or above hi are not; only anchors in between
-	 * need the exact (time-zone aware) computation.  In the anchor's own
-	 * domain: DateADT or Timestamp(Tz), widened to int64.
+	 * Per transaction and time zone (per value of now() and of TimeZone):
+	 * anchors at or below lo are expired, anchors at or above hi are not;
+	 * only anchors in between need the exact (time-zone aware)
+	 * computation.  In the anchor's own domain: DateADT or Timestamp(Tz),
+	 * widened to int64.  See compute_bounds().
 	 */
 	bool		forever;		/* a window so long nothing ever expires */
 	TimestampTz bounds_now;
+	const pg_tz *bounds_tz;		/* and per time zone */
 	bool		bounds_valid;
 	int64		lo;
 	int64		hi;
@@ -501,23 +504,123 @@ int_anchor(int64 v, Oid type)
 }
 
 /*
+ * The largest difference between two UTC offsets of the session's time zone
+ * over all of time, in seconds (0 for a fixed offset), or -1 if it cannot be
+ * told.  Walked once per zone and backend (pg_tz structs are never freed, so
+ * the pointer identifies the zone): some hundreds of transitions, up to the
+ * year 2500, by when any zone's rule has repeated many times.
+ */
+static long
+zone_offset_spread(void)
+{
+	static const pg_tz *cached_tz = NULL;
+	static long cached_spread = -1;
+	const pg_time_t end = INT64CONST(16725225600);	/* 2500-01-01 */
+	pg_time_t	t = INT64CONST(-210866803200);	/* 4714-11-24 BC */
+	long		gmtoff;
+	long		min_off = 0,
+				max_off = 0;
+	long		spread = -1;
+
+	if (session_timezone == cached_tz)
+		return cached_spread;
+	if (pg_get_timezone_offset(session_timezone, &gmtoff))
+		spread = 0;
+	else
+	{
+		for (int i = 0; i < 10000; i++)
+		{
+			long		before,
+						after;
+			int			before_isdst,
+						after_isdst;
+			pg_time_t	boundary;
+			int			r = pg_next_dst_boundary(&t, &before, &before_isdst, &boundary,
+												 &after, &after_isdst, session_timezone);
+
+			if (r < 0)
+				break;
+			if (i == 0)
+				min_off = max_off = before;
+			min_off = Min(min_off, before);
+			max_off = Max(max_off, before);
+			if (r == 0 || boundary > end)
+			{
+				spread = max_off - min_off;
+				break;
+			}
+			if (boundary <= t)
+				break;
+			min_off = Min(min_off, after);
+			max_off = Max(max_off, after);
+			t = boundary;
+		}
+	}
+	cached_tz = session_timezone;
+	cached_spread = spread;
+	return spread;
+}
+
+/*
  * Compute the per-transaction bounds of column c: anchors at or below lo
- * are expired, at or above hi are not.  Month arithmetic and time zones
- * make the exact boundary move by a few days, so start at now - window and
- * step a day at a time (a handful of steps at most).
+ * are expired, at or above hi are not, and the ones in between take the
+ * exact computation.
+ *
+ * Expiry does not grow with the anchor.  Adding months keeps the time of
+ * day and clamps the day of the month (January 28 23:00 goes to February
+ * 28 23:00, the later January 31 01:00 to February 28 01:00), and each
+ * conversion between UTC and local time can move a difference by the
+ * zone's offset changes.  It does grow over enough distance: take anchors
+ * a < b, b - a >= M.  timestamptz + interval converts to local time, adds
+ * the months (local, clamped), converts to UTC and back, adds the days
+ * (local, exact), converts to UTC and adds the time (exact); a date or
+ * timestamp anchor is converted from local time first.  That is at most
+ * five conversions, each of which changes b - a by at most R, the largest
+ * difference between two offsets of the zone.  Adding months to local times
+ * x <= y gives m(y) - m(x) >= min(y - x - 3 days, 27 days): in the same or
+ * adjacent months the clamping and the months' lengths (28 to 31 days)
+ * take at most 3 days off the difference; months further apart map to
+ * months at least one whole month apart.  So
+ *
+ *	 expiry(b) - expiry(a) >= min(M - 2R - 3 days, 27 days) - 3R > 0
+ *
+ * whenever M > 3 days + 5R and R < 9 days.  In the tz database R is at most
+ * about 26 hours (Pacific/Apia, and the Pacific zones that crossed the date
+ * line), and for zones with DST of an hour and their local mean time
+ * some minutes: M = 7 days covers R up to 19 hours; a bigger R gets a bigger
+ * M, and a zone whose spread cannot be told (or R >= 9 days: POSIX zone
+ * specifications allow that) sends every row to the exact path.
+ *
+ * So find lo0 with expiry(lo0) <= now and hi0 > lo0 with expiry(hi0) > now,
+ * stepping a day at a time from now - window (a few steps: the exact edge
+ * is within days of it).  Then every anchor a <= lo0 - M has expiry(a) <
+ * expiry(lo0) <= now, and every anchor a >= hi0 + M has expiry(a) >
+ * expiry(hi0) > now: lo = lo0 - M, hi = hi0 + M.
  */
 static void
 compute_bounds(RetentionColumn *c, TimestampTz now)
 {
 	const int64 day = c->anchor_type == DATEOID ? 1 : USECS_PER_DAY;
-	TimestampTz start = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
-																TimestampTzGetDatum(now),
-																IntervalPGetDatum(&c->window)));
+	long		spread = zone_offset_spread();
+	int64		margin_days;
+	TimestampTz start;
 	Datum		guess;
 	int64		lo,
 				hi;
 	int			steps;
 
+	c->bounds_now = now;
+	c->bounds_tz = session_timezone;
+	c->bounds_valid = true;
+	c->lo = PG_INT64_MIN;		/* until known: every row takes the exact path */
+	c->hi = PG_INT64_MAX;
+	if (spread < 0 || spread >= 9 * SECS_PER_DAY)
+		return;
+	margin_days = Max(7, (3 * SECS_PER_DAY + 5 * (int64) spread) / SECS_PER_DAY + 1);
+
+	start = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+													TimestampTzGetDatum(now),
+													IntervalPGetDatum(&c->window)));
 	switch (c->anchor_type)
 	{
 		case DATEOID:
@@ -531,21 +634,21 @@ compute_bounds(RetentionColumn *c, TimestampTz now)
 			break;
 	}
 	lo = anchor_int(guess, c->anchor_type);
-	for (steps = 0; steps < 8 && expiry_of(int_anchor(lo, c->anchor_type), c->anchor_type, &c->window) > now; steps++)
-		lo -= day;
-	hi = lo + (c->anchor_type == DATEOID ? 1 : 4 * day);
-	for (; steps < 16 && expiry_of(int_anchor(hi, c->anchor_type), c->anchor_type, &c->window) <= now; steps++)
-		hi += day;
-	if (steps >= 16)
+	for (steps = 0; expiry_of(int_anchor(lo, c->anchor_type), c->anchor_type, &c->window) > now; steps++)
 	{
-		/* could not bracket: let every row take the exact path */
-		lo = PG_INT64_MIN;
-		hi = PG_INT64_MAX;
+		if (steps == 16)
+			return;
+		lo -= day;
 	}
-	c->lo = lo;
-	c->hi = hi;
-	c->bounds_now = now;
-	c->bounds_valid = true;
+	hi = lo + day;
+	for (steps = 0; expiry_of(int_anchor(hi, c->anchor_type), c->anchor_type, &c->window) <= now; steps++)
+	{
+		if (steps == 32)
+			return;
+		hi += day;
+	}
+	c->lo = lo - margin_days * day;
+	c->hi = hi + margin_days * day;
 }
 
 /* Is the value anchored at anchor past its window at now? */
@@ -556,7 +659,7 @@ is_expired(RetentionColumn *c, Datum anchor, TimestampTz now, TimestampTz *expir
 
 	if (c->forever)
 		return false;
-	if (!c->bounds_valid || c->bounds_now != now)
+	if (!c->bounds_valid || c->bounds_now != now || c->bounds_tz != session_timezone)
 		compute_bounds(c, now);
 	if (a >= c->hi)
 		return false;
