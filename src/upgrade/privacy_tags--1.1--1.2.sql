@@ -36,6 +36,70 @@ AS 'MODULE_PATHNAME', 'privacy_tags_owner_query' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy_tags._owner_query(regclass, text, text[]) IS
     'Runs a query of one jsonb column as the owner of rel in a security-restricted operation; returns its first value.';
 
+CREATE OR REPLACE FUNCTION privacy_tags.add_category(
+    name text,
+    description text,
+    special boolean DEFAULT NULL,
+    ccpa text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_parent text := nullif(regexp_replace(add_category.name, '\.?[a-z0-9_]+$', ''), '');
+    v_parent_row privacy_tags.categories;
+BEGIN
+    IF add_category.name IS NULL OR add_category.description IS NULL THEN
+        RAISE EXCEPTION 'add_category: name and description must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF add_category.name !~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,15}$'
+       OR octet_length(add_category.name) > 255 THEN
+        RAISE EXCEPTION 'invalid category name "%"',
+                        CASE WHEN length(add_category.name) > 200 THEN left(add_category.name, 200) || '...'
+                             ELSE add_category.name END
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A category is a dot-separated path of at most 16 names of lower-case letters, digits and "_", each starting with a letter, 255 bytes in all.';
+    END IF;
+    IF EXISTS (SELECT FROM privacy_tags.categories c WHERE c.name = add_category.name) THEN
+        RAISE EXCEPTION 'category "%" already exists', add_category.name
+            USING ERRCODE = 'unique_violation';
+    END IF;
+    IF v_parent IS NOT NULL THEN
+        SELECT * INTO v_parent_row FROM privacy_tags.categories c WHERE c.name = v_parent;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'parent category "%" does not exist', v_parent
+                USING ERRCODE = 'foreign_key_violation',
+                      HINT = 'Add the parent category first.';
+        END IF;
+        IF v_parent_row.special AND add_category.special IS FALSE THEN
+            RAISE EXCEPTION 'category "%" is below the special category "%" and must be special too',
+                add_category.name, v_parent
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Leave special out; it is inherited from the parent.';
+        END IF;
+    END IF;
+    IF add_category.ccpa IS NULL AND v_parent IS NULL THEN
+        RAISE EXCEPTION 'top-level category "%" needs a CCPA letter', add_category.name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give ccpa => ''A'' .. ''K''; categories below a parent inherit its letter.';
+    END IF;
+    IF add_category.ccpa IS NOT NULL AND add_category.ccpa !~ '^[A-K]$' THEN
+        RAISE EXCEPTION 'invalid CCPA letter "%"',
+                        CASE WHEN length(add_category.ccpa) > 200 THEN left(add_category.ccpa, 200) || '...'
+                             ELSE add_category.ccpa END
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'CCPA categories are the letters A to K.';
+    END IF;
+    INSERT INTO privacy_tags.categories (name, parent, description, special, ccpa, builtin)
+    VALUES (add_category.name, v_parent, add_category.description,
+            coalesce(add_category.special, v_parent_row.special, false),
+            coalesce(add_category.ccpa, v_parent_row.ccpa), false);
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.add_category(text, text, boolean, text) IS
+    'Adds a custom category; special and ccpa default to the parent''s.';
+
 CREATE OR REPLACE FUNCTION privacy_tags._base_type(regtype) RETURNS regtype
     AS 'MODULE_PATHNAME', 'privacy_tags_base_type' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
