@@ -57,6 +57,11 @@ $$;
 -- a domain whose check runs the code: over the subject key and the anchor
 CREATE DOMAIN hostile.evil_id AS bigint CHECK (hostile.evil('domain on the key'));
 CREATE DOMAIN hostile.evil_date AS date CHECK (hostile.evil('domain on the anchor'));
+CREATE DOMAIN hostile.evil_login AS text CHECK (hostile.evil('domain on a text key'));
+-- (on 1.1, merely reading the record of processing cast '' to this domain)
+CREATE TABLE hostile.accounts (login hostile.evil_login PRIMARY KEY, email text);
+SELECT privacy_tags.set_subject('hostile.accounts', 'login', 'hostile_account');
+SELECT privacy_tags.tag('hostile.accounts', 'email', 'contact.email; basis=contract');
 
 -- the table of the issue: an expired row and a BEFORE DELETE trigger
 CREATE TABLE hostile.t (id int PRIMARY KEY, body text, written_at timestamptz);
@@ -132,6 +137,7 @@ SELECT privacy_tags.erase('hostile_customer', '7') -> 'tables' AS erased;
 SELECT relation, column_name, suggested_tag, sampled, matched FROM privacy_tags.discover('hostile') ORDER BY 1, 2;
 SELECT purpose, tables FROM privacy_tags.record_of_processing WHERE 'hostile.customers' = ANY (tables) ORDER BY 1;
 SELECT jsonb_array_length(privacy_tags.processing_record() -> 'purposes') > 0 AS record_built;
+SELECT privacy_tags.subject_access('hostile_account', 'mallory') -> 'summary' ->> 'records' AS account_records;
 
 -- and by a privacy_admin member who is not a superuser (on 1.1, discover()
 -- ran the policy as the DPO, failed on a schema it may not use, and the
