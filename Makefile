@@ -14,7 +14,8 @@ OBJS = \
 	src/retention_trigger.o \
 	src/value_match.o \
 	src/discover.o \
-	src/as_owner.o
+	src/as_owner.o \
+	src/subject_graph.o
 
 # The install script is assembled from the ordered parts in src/sql/.
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))

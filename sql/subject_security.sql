@@ -28,7 +28,7 @@ SELECT f AS call, (try(f)).state, (try(f)).message FROM unnest(ARRAY[
   $$SELECT * FROM privacy_tags.restrictions$$,
   $$SELECT * FROM privacy_tags.suppressions$$,
   $$SELECT privacy_tags._erase('person', '1', 'erase', NULL)$$,
-  $$SELECT * FROM privacy_tags._subject_tables('person')$$
+  $$SELECT * FROM privacy_tags._subject_graph('person')$$
 ]) f;
 RESET ROLE;
 SELECT count(*) AS untouched FROM sec_people;

@@ -311,6 +311,17 @@ INSERT INTO bad_calls (fn, stmt) VALUES
 ('discover', $$SELECT count(*) FROM discover(repeat('s', 1000))$$),
 ('processing_record', $$SELECT jsonb_typeof(processing_record())$$),
 ('processing_record', $$SELECT count(*) FROM record_of_processing$$),
+-- the subject graph and declared links
+('subject_graph', $$SELECT * FROM subject_graph(NULL)$$),
+('subject_graph', $$SELECT * FROM subject_graph('nosuch')$$),
+('subject_graph', $$SELECT count(*) FROM subject_graph('person')$$),
+('link', $$SELECT link(NULL, '{id}', 'bad.t', '{id}')$$),
+('link', $$SELECT link('bad.t', '{id}', 'bad.t', '{}')$$),
+('link', $$SELECT link('bad.t', '{nosuch}', 'bad.t', '{id}')$$),
+('link', $$SELECT link('bad.t', '{id}', 'bad.v', '{id}')$$),
+('link', $$SELECT link(2147483647::oid::regclass, '{id}', 'bad.t', '{id}')$$),
+('unlink', $$SELECT unlink('bad.t', '{id}', 'bad.t', '{nosuch}')$$),
+('unlink', $$SELECT unlink('bad.t', NULL, 'bad.t', '{id}')$$),
 -- subject key types
 ('subject_key_type', $$SELECT subject_key_type(NULL)$$),
 ('subject_key_type', $$SELECT subject_key_type('')$$),

@@ -380,8 +380,10 @@ COMMENT ON FUNCTION privacy_tags.unenforce(regclass) IS
 -- Purge ------------------------------------------------------------------------
 
 -- A predicate on alias t: some row of another table points at this row of
--- rel through a foreign key (only keys that block a delete, ON DELETE NO
--- ACTION or RESTRICT, when blocking_only).  NULL when no key points at rel.
+-- rel through a foreign key (when blocking_only, only the keys that keep a
+-- purge from deleting the row: ON DELETE NO ACTION or RESTRICT, and CASCADE
+-- from a tagged table, whose rows have windows and bases of their own).
+-- NULL when no such key points at rel.
 CREATE FUNCTION privacy_tags._referenced_by(rel regclass, blocking_only boolean)
 RETURNS text
 LANGUAGE sql STABLE
@@ -397,7 +399,12 @@ AS $$
                       ' OR ' ORDER BY f.conname)
       FROM pg_constraint f
      WHERE f.contype = 'f' AND f.confrelid = rel AND f.conparentid = 0
-       AND (NOT blocking_only OR f.confdeltype IN ('a', 'r'))
+       AND (NOT blocking_only OR f.confdeltype IN ('a', 'r')
+            -- a delete must not cascade into rows their own tags keep
+            OR (f.confdeltype = 'c'
+                AND EXISTS (SELECT FROM pg_seclabel s
+                             WHERE s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
+                               AND s.objoid IN (f.conrelid, coalesce(pg_partition_root(f.conrelid)::oid, f.conrelid)))))
 $$;
 REVOKE ALL ON FUNCTION privacy_tags._referenced_by(regclass, boolean) FROM PUBLIC;
 
@@ -414,6 +421,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r record;
+    v_h record;
+    v_pred text;
     v_anchor_type regtype;
     v_lo text;
     v_hi text;
@@ -435,7 +444,13 @@ BEGIN
                 SELECT max(depth) AS height FROM up) h ON true
          WHERE c.retention IS NOT NULL AND c.anchor IS NOT NULL
            AND (_purge_plan.rel IS NULL OR c.relation = _purge_plan.rel)
-           AND k.relkind IN ('r', 'p', 'f') AND NOT k.relispartition
+           AND k.relkind IN ('r', 'p', 'f')
+           -- a partition's own tag counts where its tree's root has none for
+           -- the column (a table tagged before it was attached)
+           AND (NOT k.relispartition
+                OR NOT EXISTS (SELECT FROM privacy_tags.columns rc
+                                WHERE rc.relation = pg_partition_root(c.relation)
+                                  AND rc.column_name = c.column_name))
          ORDER BY h.height, c.relation::text, c.on_expiry, c.column_name
     LOOP
         -- (constants are written as values of the anchor's base type: a
@@ -473,20 +488,26 @@ BEGIN
         -- an index-friendly bound that every expired anchor satisfies (month
         -- arithmetic moves a date by at most 3 days at the end of a month)
         bound := format('t.%1$I <= %2$L::%3$s', r.anc, v_hi, v_anchor_type);
-        -- rows of held subjects: the held ids of each subject column are a
-        -- parameter of the statement, compared with the column's text form
-        -- (subject ids are stored normalised to it)
-        SELECT string_agg(format('(t.%I)::text OPERATOR(pg_catalog.=) ANY ($%s::text[])', x.column_name, x.n), ' OR '),
-               array_agg(x.ids::text ORDER BY x.n)
-          INTO held, held_ids
-          FROM (SELECT s.column_name, row_number() OVER (ORDER BY s.column_name) AS n, ids.ids
-                  FROM privacy_tags.subjects s
-                  CROSS JOIN LATERAL (
-                        SELECT array_agg(DISTINCT h.subject_id) AS ids
-                          FROM privacy_tags.legal_holds h
-                         WHERE h.subject_type = s.subject_type AND h.released_at IS NULL
-                           AND (h.held_until IS NULL OR h.held_until > as_of)) ids
-                 WHERE s.relation = r.rel AND ids.ids IS NOT NULL) x;
+        -- rows of held subjects, wherever the subject graph reaches them
+        -- (a held customer's orders without a subject column of their own
+        -- too): one parameter per subject type, the array of its held ids
+        held := NULL;
+        held_ids := NULL;
+        FOR v_h IN
+            SELECT h.subject_type, array_agg(DISTINCT h.subject_id ORDER BY h.subject_id) AS ids
+              FROM privacy_tags.legal_holds h
+             WHERE h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > as_of)
+               AND EXISTS (SELECT FROM privacy_tags.subjects s WHERE s.subject_type = h.subject_type)
+             GROUP BY h.subject_type ORDER BY h.subject_type
+        LOOP
+            SELECT g.pred INTO v_pred
+              FROM privacy_tags._subject_graph(v_h.subject_type, '$' || (coalesce(cardinality(held_ids), 0) + 1), true) g
+             WHERE g.relation = coalesce(pg_partition_root(r.rel), r.rel);
+            IF v_pred IS NOT NULL THEN
+                held := coalesce(held || ' OR ', '') || v_pred;
+                held_ids := coalesce(held_ids, '{}') || v_h.ids::text;
+            END IF;
+        END LOOP;
         -- rows that other rows point at with ON DELETE NO ACTION/RESTRICT
         blocked := NULL;
         IF r.act = 'delete' THEN

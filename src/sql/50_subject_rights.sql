@@ -6,6 +6,7 @@ CREATE TABLE privacy_tags.consents (
     purpose      text NOT NULL CHECK (purpose ~ '^[a-z][a-z0-9_]*$'),
     granted_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     withdrawn_at timestamptz,
+    withdrawn_reason text CHECK (withdrawn_reason IN ('withdrawn', 'erased', 'suppressed')),
     PRIMARY KEY (subject_type, subject_id, purpose)
 );
 COMMENT ON TABLE privacy_tags.consents IS
@@ -44,114 +45,6 @@ REVOKE ALL ON privacy_tags.suppressions FROM PUBLIC;
 GRANT SELECT ON privacy_tags.suppressions TO privacy_admin;
 SELECT pg_catalog.pg_extension_config_dump('privacy_tags.suppressions', '');
 
--- The tables that hold a subject's rows: the tables with a subject column of
--- the type (roots), and the tables reached from them through foreign keys
--- (children pointing at them, at any depth; cycles and tables that are
--- roots themselves are not entered twice).  pred selects the subject's rows
--- of the table under the alias t, for the subject whose normalised id is
--- the statement's parameter $1 (never a literal in the text: no personal
--- data in statement text or the server log); height orders children
--- before parents.  Reads only the catalogs: no table owner's code runs.
-CREATE FUNCTION privacy_tags._subject_tables(p_type text)
-RETURNS TABLE (relation regclass, pred text, depth integer, height integer,
-               collected_at name, is_root boolean)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_nodes jsonb := '{}';      -- relid -> {pred, depth, collected_at, root}
-    v_frontier oid[] := '{}';
-    v_next oid[];
-    r record;
-    f record;
-    v_pred text;
-    v_level integer := 0;
-    v_roots oid[];
-    v_key regtype := privacy_tags.subject_key_type(p_type);
-    v_op text;
-BEGIN
-    -- roots: one predicate per subject column, ORed per table
-    FOR r IN
-        SELECT s.relation::oid AS relid, s.column_name, s.collected_at,
-               privacy_tags._base_type(a.atttypid) AS base
-          FROM privacy_tags.subjects s
-          JOIN pg_attribute a ON a.attrelid = s.relation AND a.attname = s.column_name
-          JOIN pg_class k ON k.oid = s.relation
-         WHERE s.subject_type = p_type AND NOT k.relispartition
-         ORDER BY s.relation::text, s.column_name
-    LOOP
-        -- the column compared with the id as a value of the key type, by
-        -- the equality of the column's type (wherever its schema)
-        SELECT format('OPERATOR(%I.=)', n.nspname) INTO v_op
-          FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
-         WHERE o.oprname = '=' AND o.oprleft = r.base AND o.oprright = v_key
-         ORDER BY n.nspname = 'pg_catalog' DESC LIMIT 1;
-        v_pred := format('t.%I %s $1::%s', r.column_name, coalesce(v_op, 'OPERATOR(pg_catalog.=)'), v_key);
-        IF v_nodes ? r.relid::text THEN
-            v_nodes := jsonb_set(v_nodes, ARRAY[r.relid::text, 'pred'],
-                                 to_jsonb((v_nodes -> r.relid::text ->> 'pred') || ' OR ' || v_pred));
-        ELSE
-            v_nodes := v_nodes || jsonb_build_object(r.relid::text,
-                          jsonb_build_object('pred', v_pred, 'depth', 0, 'collected_at', r.collected_at, 'root', true));
-            v_frontier := v_frontier || r.relid;
-        END IF;
-    END LOOP;
-    v_roots := v_frontier;
-
-    -- children, breadth first
-    WHILE cardinality(v_frontier) > 0 AND v_level < 16 LOOP
-        v_level := v_level + 1;
-        v_next := '{}';
-        FOR f IN
-            SELECT c.conrelid AS child, c.confrelid AS parent,
-                   (SELECT string_agg(format('t.%I', a.attname), ', ' ORDER BY k.n)
-                      FROM unnest(c.conkey) WITH ORDINALITY k(attnum, n)
-                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS fk_cols,
-                   (SELECT string_agg(format('t.%I', a.attname), ', ' ORDER BY k.n)
-                      FROM unnest(c.confkey) WITH ORDINALITY k(attnum, n)
-                      JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum) AS ref_cols
-              FROM pg_constraint c
-             WHERE c.contype = 'f' AND c.confrelid = ANY (v_frontier) AND c.conparentid = 0
-               AND c.conrelid <> c.confrelid
-               AND NOT c.conrelid = ANY (v_roots)
-             ORDER BY c.conrelid, c.conname
-        LOOP
-            v_pred := format('(%s) IN (SELECT %s FROM %s t WHERE %s)',
-                             f.fk_cols, f.ref_cols, f.parent::regclass, v_nodes -> f.parent::text ->> 'pred');
-            IF v_nodes ? f.child::text THEN
-                -- a second way in at the same depth widens the set; a deeper one is a cycle
-                IF (v_nodes -> f.child::text ->> 'depth')::int = v_level THEN
-                    v_nodes := jsonb_set(v_nodes, ARRAY[f.child::text, 'pred'],
-                                         to_jsonb((v_nodes -> f.child::text ->> 'pred') || ' OR ' || v_pred));
-                END IF;
-            ELSE
-                v_nodes := v_nodes || jsonb_build_object(f.child::text,
-                              jsonb_build_object('pred', v_pred, 'depth', v_level, 'collected_at', NULL, 'root', false));
-                v_next := v_next || f.child;
-            END IF;
-        END LOOP;
-        v_frontier := v_next;
-    END LOOP;
-
-    FOR r IN SELECT key::oid AS relid, value AS v FROM jsonb_each(v_nodes) LOOP
-        relation := r.relid::regclass;
-        pred := r.v ->> 'pred';
-        depth := (r.v ->> 'depth')::int;
-        collected_at := r.v ->> 'collected_at';
-        is_root := (r.v ->> 'root')::boolean;
-        -- children of a table are purged and erased before it
-        WITH RECURSIVE up(relid, h) AS (
-            SELECT r.relid, 0
-            UNION
-            SELECT c.conrelid, up.h + 1 FROM up JOIN pg_constraint c
-                ON c.confrelid = up.relid AND c.contype = 'f' AND c.conrelid <> up.relid
-             WHERE up.h < 16 AND v_nodes ? c.conrelid::text)
-        SELECT max(h) INTO height FROM up;
-        RETURN NEXT;
-    END LOOP;
-END
-$$;
-
 -- The tagged columns of a relation, with the facts the export and erasure
 -- need.  Reads pg_seclabel through its index on the relation (not the
 -- inventory view, which decodes every label of the database).
@@ -163,20 +56,26 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     -- PL/pgSQL keeps this query's plan for the session
+    -- (a partition's own tag counts for its tree where the root has none:
+    -- a table tagged before it was attached is never invisible)
     RETURN QUERY
-    SELECT a.attname, t.tag, privacy_tags.legal_basis(t.tag), a.attnotnull,
+    SELECT x.attname, x.tag, privacy_tags.legal_basis(x.tag), x.attnotnull,
            EXISTS (SELECT FROM pg_constraint k
-                    WHERE k.conrelid = rel AND k.contype IN ('p', 'u', 'f') AND a.attnum = ANY (k.conkey))
+                    WHERE k.conrelid = rel AND k.contype IN ('p', 'u', 'f') AND x.attnum = ANY (k.conkey))
            OR EXISTS (SELECT FROM pg_seclabel k
                        WHERE k.objoid = rel AND k.classoid = 'pg_class'::regclass
-                         AND k.objsubid = a.attnum AND k.provider = 'privacy_tags_subject'),
-           privacy_tags.retention_anchor(t.tag)
-      FROM pg_seclabel s
-      JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid
-      CROSS JOIN LATERAL (SELECT s.label::privacy_tags.privacy_tag AS tag) t
-     WHERE s.objoid = rel AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
-       AND s.objsubid > 0 AND NOT a.attisdropped
-     ORDER BY a.attnum;
+                         AND k.objsubid = x.attnum AND k.provider = 'privacy_tags_subject'),
+           privacy_tags.retention_anchor(x.tag)
+      FROM (SELECT DISTINCT ON (ra.attnum) ra.attname, ra.attnum, ra.attnotnull,
+                   s.label::privacy_tags.privacy_tag AS tag
+              FROM pg_seclabel s
+              JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid
+              JOIN pg_attribute ra ON ra.attrelid = rel AND ra.attname = a.attname AND NOT ra.attisdropped
+             WHERE s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
+               AND s.objsubid > 0 AND NOT a.attisdropped
+               AND (s.objoid = rel OR s.objoid IN (SELECT p.relid FROM pg_partition_tree(rel) p WHERE p.level > 0))
+             ORDER BY ra.attnum, s.objoid = rel DESC, s.objoid) x
+     ORDER BY x.attnum;
 END
 $$;
 
@@ -215,7 +114,7 @@ BEGIN
 
     -- every statement below reads a user table as its owner, with the id
     -- ($1), since ($2) and the columns left out ($3) as parameters
-    FOR t IN SELECT * FROM privacy_tags._subject_tables(subject_type) ORDER BY depth, relation::text LOOP
+    FOR t IN SELECT * FROM privacy_tags._subject_graph(subject_type) ORDER BY depth, relation::text LOOP
         v_name := t.relation::text;
         v_where := t.pred;
         IF since IS NOT NULL THEN
@@ -239,10 +138,13 @@ BEGIN
                 CONTINUE;
             END IF;
         END IF;
-        v_params := ARRAY[v_id, since::text, v_drop::text];
+        -- a row shared with other subjects is shown without their keys and
+        -- references ($4)
+        v_params := ARRAY[v_id, since::text, v_drop::text, t.other_columns::text];
         v_rows := privacy_tags._owner_query(t.relation,
-                      format('SELECT coalesce(jsonb_agg(to_jsonb(t) - $3::text[] ORDER BY t.ctid), ''[]'') FROM %s t WHERE %s',
-                             t.relation, v_where), v_params);
+                      format('SELECT coalesce(jsonb_agg(to_jsonb(t) - $3::text[] - CASE WHEN %s THEN $4::text[] ELSE ''{}'' END '
+                             'ORDER BY t.tableoid, t.ctid), ''[]'') FROM %s t WHERE %s',
+                             coalesce(t.shared, 'false'), t.relation, v_where), v_params);
         IF jsonb_array_length(v_rows) = 0 THEN
             CONTINUE;
         END IF;
@@ -327,11 +229,17 @@ COMMENT ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean
 REVOKE ALL ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean) TO privacy_admin;
 
--- Erase (or, with p_purpose, withdraw consent): the shared engine.  Works
--- children first; a row goes when nothing in it must be kept and no row
--- points at it, otherwise its erasable values are nulled.  Raises (so that
--- nothing changes) when an erasable value sits in a NOT NULL column of a
--- row that must stay.  p_scope: 'erase' or 'withdraw'.
+-- Erase (or, with p_purposes, withdraw consent): the shared engine, over the
+-- subject graph (_subject_graph()).  Own rows of tagged tables: a row goes
+-- when nothing in it must be kept and no row points at it, otherwise its
+-- erasable values are nulled; rows the subject's rows point at (parents)
+-- are nulled, first, while they can still be reached.  Shared rows (they
+-- also belong to another subject) are never deleted: the subject's
+-- references in them are masked where the column allows, and they are kept
+-- with reason shared.  Rows of untagged tables are never changed
+-- (unclassified).  Every erasable value in a NOT NULL column of a row that
+-- must stay is named in one error at the end (so nothing changes).
+-- p_scope: 'erase' or 'withdraw'.
 CREATE FUNCTION privacy_tags._erase(p_type text, p_id text, p_scope text, p_purposes text[],
                                     p_held boolean DEFAULT false)
 RETURNS jsonb
@@ -340,32 +248,59 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     t record;
+    m jsonb;
     v_report jsonb := '{}';
     v_erasable text[];          -- columns whose values go
     v_all boolean;              -- every tagged column of the table goes
     v_legal text;
     v_refs text;
     v_keep text;
+    v_own text;
     v_set text;
     v_any text;
+    v_counts jsonb;
     v_n_deleted bigint;
     v_n_nulled bigint;
     v_n_legal bigint;
     v_n_refs bigint;
-    v_counts jsonb;
-    v_bad name;
+    v_n_shared bigint;
+    v_n_masked bigint;
+    v_masked text[];
+    v_bad text[];
+    v_blockers text[] := '{}';
+    v_n bigint;
+    v_params text[] := ARRAY[p_id];
 BEGIN
     -- a withdrawal is recorded even for a held subject, whose data then stays
     IF p_scope = 'withdraw' THEN
-        UPDATE privacy_tags.consents k SET withdrawn_at = now()
+        UPDATE privacy_tags.consents k SET withdrawn_at = now(), withdrawn_reason = 'withdrawn'
          WHERE k.subject_type = p_type AND k.subject_id = p_id AND k.withdrawn_at IS NULL
            AND (p_purposes IS NULL OR k.purpose = ANY (p_purposes));
     END IF;
     IF p_held THEN
         RETURN '{}';
     END IF;
-    -- (every statement on a user table runs as its owner, the id as $1)
-    FOR t IN SELECT * FROM privacy_tags._subject_tables(p_type) ORDER BY height, depth DESC, relation::text LOOP
+    -- the subject's root rows first: writers that reference them through
+    -- foreign keys wait until the erasure is done
+    FOR t IN SELECT * FROM privacy_tags._subject_graph(p_type) g WHERE g.kind = 'root' AND g.tagged LOOP
+        PERFORM privacy_tags._owner_exec(t.relation,
+                    format('SELECT FROM %s t WHERE %s FOR UPDATE', t.relation, t.pred), v_params);
+    END LOOP;
+    -- (every statement on a user table runs as its owner, the id as $1;
+    -- parents first, then children before what they point at)
+    FOR t IN SELECT * FROM privacy_tags._subject_graph(p_type) g
+              ORDER BY g.kind = 'parent' DESC, g.erase_order, g.depth DESC, g.relation::text LOOP
+        v_own := CASE WHEN t.shared IS NULL THEN 'true' ELSE format('NOT coalesce(%s, false)', t.shared) END;
+        IF NOT t.tagged THEN
+            -- unclassified: never changed
+            v_n := privacy_tags._owner_query(t.relation,
+                       format('SELECT to_jsonb(count(*)) FROM %s t WHERE %s', t.relation, t.pred), v_params);
+            IF v_n > 0 THEN
+                v_report := v_report || jsonb_build_object(t.relation::text, jsonb_build_object(
+                    'deleted', 0, 'nulled', 0, 'kept', v_n, 'kept_because', jsonb_build_object('unclassified', v_n)));
+            END IF;
+            CONTINUE;
+        END IF;
         IF p_scope = 'erase' THEN
             SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.basis IS DISTINCT FROM 'legal_obligation' AND NOT c.is_key), '{}'),
                    coalesce(string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ') FILTER (WHERE c.basis = 'legal_obligation'), 'false'),
@@ -394,60 +329,89 @@ BEGIN
         END IF;
         -- rows that other rows point at stay (children were handled first:
         -- what still points at a row is kept data, or another subject's)
-        v_refs := privacy_tags._referenced_by(t.relation, false);
-        v_refs := coalesce(v_refs, 'false');
+        v_refs := coalesce(privacy_tags._referenced_by(t.relation, false), 'false');
         v_keep := format('(%s) OR (%s)', v_legal, v_refs);
 
         v_counts := privacy_tags._owner_query(t.relation,
-                        format('SELECT jsonb_build_array(count(*) FILTER (WHERE %s), count(*) FILTER (WHERE NOT (%s) AND (%s))) '
-                               'FROM %s t WHERE %s', v_legal, v_legal, v_refs, t.relation, t.pred), ARRAY[p_id]);
+                        format('SELECT jsonb_build_array(count(*) FILTER (WHERE (%1$s) AND (%2$s)), '
+                               'count(*) FILTER (WHERE (%1$s) AND NOT (%2$s) AND (%3$s)), '
+                               'count(*) FILTER (WHERE NOT (%1$s))) '
+                               'FROM %4$s t WHERE %5$s', v_own, v_legal, v_refs, t.relation, t.pred), v_params);
         v_n_legal := (v_counts ->> 0)::bigint;
         v_n_refs := (v_counts ->> 1)::bigint;
+        v_n_shared := (v_counts ->> 2)::bigint;
+
+        -- shared rows: the subject's references in them go where the column allows
+        v_n_masked := 0;
+        v_masked := '{}';
+        IF v_n_shared > 0 AND p_scope = 'erase' THEN
+            FOR m IN SELECT * FROM jsonb_array_elements(t.masks) LOOP
+                v_n := privacy_tags._owner_exec(t.relation,
+                           format('UPDATE %s t SET %s WHERE (%s) AND NOT (%s) AND (%s)',
+                                  t.relation, m ->> 'set', t.pred, v_own, m ->> 'where'), v_params);
+                IF v_n > 0 THEN
+                    v_n_masked := v_n_masked + v_n;
+                    v_masked := v_masked || ARRAY(SELECT jsonb_array_elements_text(m -> 'columns'));
+                END IF;
+            END LOOP;
+        END IF;
 
         v_n_deleted := 0;
-        IF v_all THEN
+        IF v_all AND t.kind <> 'parent' THEN
             v_n_deleted := privacy_tags._owner_exec(t.relation,
-                               format('DELETE FROM %s t WHERE (%s) AND NOT (%s)', t.relation, t.pred, v_keep), ARRAY[p_id]);
+                               format('DELETE FROM %s t WHERE (%s) AND (%s) AND NOT (%s)', t.relation, t.pred, v_own, v_keep),
+                               v_params);
         END IF;
 
         v_n_nulled := 0;
-        -- (after a DELETE of every row, no row is left to null)
-        IF cardinality(v_erasable) > 0 AND NOT (v_all AND v_n_legal + v_n_refs = 0) THEN
+        -- (after a DELETE of every own row, no own row is left to null)
+        IF cardinality(v_erasable) > 0 AND NOT (v_all AND t.kind <> 'parent' AND v_n_legal + v_n_refs = 0) THEN
             SELECT string_agg(format('%I = NULL', e), ', '), string_agg(format('t.%I IS NOT NULL', e), ' OR ')
               INTO v_set, v_any FROM unnest(v_erasable) e;
-            -- a value that must go from a row that must stay, in a NOT NULL column
-            SELECT c.column_name INTO v_bad
+            -- values that must go from rows that must stay, in NOT NULL columns
+            SELECT array_agg(c.column_name::text ORDER BY c.column_name) INTO v_bad
               FROM privacy_tags._tagged_columns(t.relation) c
-             WHERE c.column_name::text = ANY (v_erasable) AND c.notnull
-             LIMIT 1;
+             WHERE c.column_name::text = ANY (v_erasable) AND c.notnull;
             IF v_bad IS NOT NULL THEN
-                v_n_nulled := privacy_tags._owner_query(t.relation,
-                                  format('SELECT to_jsonb(count(*)) FROM %s t WHERE (%s) AND (%s)', t.relation, t.pred,
-                                         CASE WHEN v_all THEN v_keep ELSE 'true' END), ARRAY[p_id]);
-                IF v_n_nulled > 0 THEN
-                    RAISE EXCEPTION 'cannot erase column "%" of relation "%": it is NOT NULL in rows that must be kept',
-                                    v_bad, t.relation
-                        USING ERRCODE = 'not_null_violation',
-                              DETAIL = format('%s row(s) stay because of legal_obligation data or rows pointing at them.', v_n_nulled),
-                              HINT = 'Drop the NOT NULL constraint of the column, or tag it with the basis that keeps it.';
+                v_n := privacy_tags._owner_query(t.relation,
+                           format('SELECT to_jsonb(count(*)) FROM %s t WHERE (%s) AND (%s) AND (%s)', t.relation, t.pred, v_own,
+                                  CASE WHEN v_all AND t.kind <> 'parent' THEN v_keep ELSE 'true' END), v_params);
+                IF v_n > 0 THEN
+                    v_blockers := v_blockers || ARRAY(SELECT format('%s.%I (%s rows)', t.relation, b, v_n) FROM unnest(v_bad) b);
+                    CONTINUE;
                 END IF;
             END IF;
             v_n_nulled := privacy_tags._owner_exec(t.relation,
-                              format('UPDATE %s t SET %s WHERE (%s) AND (%s)', t.relation, v_set, t.pred, v_any), ARRAY[p_id]);
+                              format('UPDATE %s t SET %s WHERE (%s) AND (%s) AND (%s)', t.relation, v_set, t.pred, v_own, v_any),
+                              v_params);
         END IF;
 
-        IF v_n_deleted + v_n_nulled + v_n_legal + v_n_refs > 0 THEN
+        IF v_n_deleted + v_n_nulled + v_n_legal + v_n_refs + v_n_shared > 0 THEN
             v_report := v_report || jsonb_build_object(t.relation::text, jsonb_strip_nulls(jsonb_build_object(
                 'deleted', v_n_deleted,
                 'nulled', v_n_nulled,
                 'nulled_columns', CASE WHEN v_n_nulled > 0 THEN to_jsonb(v_erasable) END,
-                'kept', v_n_legal + v_n_refs,
-                'kept_because', CASE WHEN v_n_legal + v_n_refs > 0 THEN jsonb_strip_nulls(jsonb_build_object(
+                'masked', nullif(v_n_masked, 0),
+                'masked_columns', CASE WHEN v_n_masked > 0 THEN to_jsonb(ARRAY(SELECT DISTINCT x FROM unnest(v_masked) x ORDER BY 1)) END,
+                'kept', v_n_legal + v_n_refs + v_n_shared,
+                'kept_because', CASE WHEN v_n_legal + v_n_refs + v_n_shared > 0 THEN jsonb_strip_nulls(jsonb_build_object(
                     CASE WHEN p_scope = 'erase' THEN 'legal_obligation' ELSE 'other_basis' END,
                     nullif(v_n_legal, 0),
-                    'referenced', nullif(v_n_refs, 0))) END)));
+                    'referenced', nullif(v_n_refs, 0),
+                    'shared', nullif(v_n_shared, 0))) END)));
         END IF;
     END LOOP;
+    IF cardinality(v_blockers) > 0 THEN
+        RAISE EXCEPTION 'cannot erase %: NOT NULL in rows that must be kept', array_to_string(v_blockers, ', ')
+            USING ERRCODE = 'not_null_violation',
+                  DETAIL = 'Those rows stay because of legal_obligation data or rows pointing at them; nothing was changed.',
+                  HINT = 'Give each column a mask (mask=redact or a literal) in its tag, drop its NOT NULL constraint, or tag it with the basis that keeps it.';
+    END IF;
+    -- after an erasure no consent of the subject is active
+    IF p_scope = 'erase' THEN
+        UPDATE privacy_tags.consents k SET withdrawn_at = now(), withdrawn_reason = 'erased'
+         WHERE k.subject_type = p_type AND k.subject_id = p_id AND k.withdrawn_at IS NULL;
+    END IF;
     RETURN v_report;
 END
 $$;
@@ -700,7 +664,6 @@ $$;
 
 -- Internal functions: only for the extension's own SECURITY DEFINER code and
 -- privacy_admin (run_purge calls _purge_plan as its caller).
-REVOKE ALL ON FUNCTION privacy_tags._subject_tables(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy_tags._tagged_columns(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy_tags._erase(text, text, text, text[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy_tags._erase_audited(text, text, text, text, text[], boolean) FROM PUBLIC;

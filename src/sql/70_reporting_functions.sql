@@ -161,7 +161,7 @@ BEGIN
         SELECT v_subjects || coalesce(jsonb_object_agg(t.relation::text,
                    coalesce(v_subjects -> t.relation::text, '[]') || to_jsonb(r.subject_type)), '{}')
           INTO v_subjects
-          FROM privacy_tags._subject_tables(r.subject_type) t;
+          FROM privacy_tags._subject_graph(r.subject_type) t;
     END LOOP;
 
     RETURN jsonb_build_object(

@@ -1,0 +1,1022 @@
+/*
+ * subject_graph.c
+ *	  Which tables hold a data subject's rows, and how: the subject graph
+ *	  that access, erasure, consent withdrawal, suppression, holds in purge
+ *	  and the record of processing all use.
+ *
+ * For one subject type the graph has
+ *
+ *	 roots		the tables with a key column of the type (set_subject());
+ *	 children	tables whose rows point at rows of the graph, through a
+ *				foreign key or a declared link (privacy_tags.link()), at any
+ *				depth, by every path;
+ *	 parents	tagged tables that rows of the graph point at (an address, a
+ *				payment card), at any depth.
+ *
+ * A partition is governed by its partitioned table: keys, tags, foreign keys
+ * and links declared on partitions count for the root of the partition tree,
+ * and only that root appears in the graph.
+ *
+ * Every node gets a predicate on alias t that selects the subject's rows,
+ * for the subject whose id is a statement parameter ($1 by default, or an
+ * array of ids for the holds of purge): the OR of its key columns and of one
+ * IN-subquery per edge by which it is reached.  A row reached by any path is
+ * in, whatever the path lengths; an edge that would make a predicate depend
+ * on itself (a cycle) is left out.  A second predicate says when a reached
+ * row is shared: it also belongs to another subject (it holds another
+ * subject's key, points at a row of another subject type's root, or, for a
+ * parent, is pointed at by rows outside the subject's).  Statement text
+ * holds identifiers and the key type only; ids are always parameters.
+ *
+ * The graph of a subject type is built from the catalogs (pg_seclabel,
+ * pg_constraint, pg_attribute, privacy_tags.links) and cached per backend;
+ * any relcache invalidation drops the cache (a label, key, link, foreign key
+ * or partition change invalidates the tables involved).  Predicates are
+ * rendered from the cached graph on each call.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+#include "utils/tuplestore.h"
+
+#include "subject_graph.h"
+
+#define MAX_DEPTH 16
+#define MAX_PRED_BYTES (4 * 1024 * 1024)
+
+typedef enum NodeKind
+{
+	NODE_ROOT,
+	NODE_CHILD,
+	NODE_PARENT
+} NodeKind;
+
+/* A reference between two tables: a foreign key or a declared link. */
+typedef struct Edge
+{
+	Oid			child;			/* the referencing table (tree root) */
+	Oid			parent;			/* the referenced table (tree root) */
+	int			ncols;
+	char	  **child_cols;
+	char	  **parent_cols;
+	bool		child_nullable; /* every child column may be NULL */
+	bool		as_text;		/* a link across types: compare as text */
+	char	   *via;			/* "foreign key x" or "link" */
+	char	   *child_name;		/* qualified, quoted */
+	char	   *parent_name;
+} Edge;
+
+/* A key column of some subject type. */
+typedef struct KeyCol
+{
+	Oid			relid;			/* tree root */
+	char	   *column;
+	char	   *subject_type;
+	char	   *collected_at;
+	char	   *op;				/* "OPERATOR(nsp.=)" against the key type */
+} KeyCol;
+
+typedef struct GNode
+{
+	Oid			relid;
+	NodeKind	kind;			/* how it was first reached */
+	int			depth;
+	int			order;			/* erasure order: children before parents */
+	bool		tagged;
+	char	   *collected_at;
+	List	   *keys;			/* KeyCol * of this subject type */
+	List	   *other_keys;		/* KeyCol * of other subject types */
+	List	   *in_edges;		/* Edge *: child edges (node is child) or parent edges */
+	List	   *in_dirs;		/* int: 0 = node is the edge's child, 1 = its parent */
+	char	   *name;			/* qualified, quoted */
+} GNode;
+
+typedef struct Graph
+{
+	char	   *subject_type;
+	char	   *key_type;		/* format_type of the key type */
+	List	   *nodes;			/* GNode * */
+	List	   *edges;			/* Edge *: every reference between tree roots */
+	List	   *all_keys;		/* KeyCol *: every subject key column */
+	MemoryContext cxt;
+} Graph;
+
+typedef struct GraphEntry
+{
+	char		subject_type[NAMEDATALEN * 2];
+	Graph	   *graph;
+} GraphEntry;
+
+static HTAB *graph_cache = NULL;
+static MemoryContext graph_cache_cxt = NULL;
+static uint64 graph_generation = 0;
+static bool graph_cache_stale = false;
+static int	graph_users = 0;	/* calls rendering from a cached graph */
+
+/*
+ * Any relcache invalidation makes every cached graph stale.  The memory is
+ * freed by the next get_graph() that no call is using it in: a graph is
+ * never freed under a caller.
+ */
+static void
+graph_cache_invalidate(Datum arg, Oid relid)
+{
+	graph_generation++;
+	graph_cache_stale = true;
+}
+
+static void
+graph_cache_reset(void)
+{
+	if (graph_cache_stale && graph_users == 0 && graph_cache_cxt != NULL)
+	{
+		MemoryContextReset(graph_cache_cxt);
+		graph_cache = NULL;
+		graph_cache_stale = false;
+	}
+}
+
+static char *
+qualified_name(Oid relid)
+{
+	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
+	char	   *rel = get_rel_name(relid);
+
+	if (nsp == NULL || rel == NULL)
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	return quote_qualified_identifier(nsp, rel);
+}
+
+static GNode *
+find_node(Graph *g, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, g->nodes)
+	{
+		GNode	   *n = lfirst(lc);
+
+		if (n->relid == relid)
+			return n;
+	}
+	return NULL;
+}
+
+static char *
+spi_text(HeapTuple tup, TupleDesc desc, int col)
+{
+	char	   *v = SPI_getvalue(tup, desc, col);
+
+	return v ? pstrdup(v) : NULL;
+}
+
+static char **
+text_array(Datum d, int *n)
+{
+	ArrayType  *a = DatumGetArrayTypeP(d);
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **out;
+
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
+	out = palloc(sizeof(char *) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+		out[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
+	return out;
+}
+
+/* Does pred(from) depend on node to (through in-edges)? */
+static bool
+depends_on(Graph *g, GNode *from, GNode *to, int guard)
+{
+	ListCell   *le,
+			   *ld;
+
+	if (from == to)
+		return true;
+	if (guard > 4 * MAX_DEPTH)
+		return true;			/* treat as a cycle */
+	forboth(le, from->in_edges, ld, from->in_dirs)
+	{
+		Edge	   *e = lfirst(le);
+		GNode	   *src = find_node(g, lfirst_int(ld) == 0 ? e->parent : e->child);
+
+		if (src && depends_on(g, src, to, guard + 1))
+			return true;
+	}
+	return false;
+}
+
+static void
+add_in_edge(Graph *g, GNode *n, Edge *e, int dir)
+{
+	GNode	   *src = find_node(g, dir == 0 ? e->parent : e->child);
+	ListCell   *le,
+			   *ld;
+
+	if (src == NULL || src == n || depends_on(g, src, n, 0))
+		return;
+	forboth(le, n->in_edges, ld, n->in_dirs)
+		if (lfirst(le) == e && lfirst_int(ld) == dir)
+			return;
+	n->in_edges = lappend(n->in_edges, e);
+	n->in_dirs = lappend_int(n->in_dirs, dir);
+}
+
+/* Is relid a root of a subject type other than g's? */
+static bool
+is_other_root(Graph *g, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, g->all_keys)
+	{
+		KeyCol	   *k = lfirst(lc);
+
+		if (k->relid == relid && strcmp(k->subject_type, g->subject_type) != 0)
+			return true;
+	}
+	return false;
+}
+
+/* Read the catalogs and build the graph of subject_type (in CurrentMemoryContext). */
+static Graph *
+build_graph(const char *subject_type)
+{
+	Graph	   *g = palloc0(sizeof(Graph));
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	List	   *tagged = NIL;
+	MemoryContext cxt = CurrentMemoryContext;
+	int			rc;
+	bool		grew;
+
+	g->subject_type = pstrdup(subject_type);
+	values[0] = CStringGetTextDatum(subject_type);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* the key type */
+	rc = SPI_execute_with_args("SELECT pg_catalog.format_type(privacy_tags.subject_key_type($1), NULL)",
+							   1, argtypes, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not find the key type of subject type \"%s\"", subject_type);
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		g->key_type = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (g->key_type == NULL)
+			g->key_type = pstrdup("text");	/* no key column: nothing matches */
+		MemoryContextSwitchTo(old);
+	}
+
+	/* every subject key column, with the equality against this type's key */
+	rc = SPI_execute_with_args(
+		"SELECT coalesce(pg_catalog.pg_partition_root(s.objoid), s.objoid::pg_catalog.regclass)::pg_catalog.oid,"
+		"       a.attname::pg_catalog.text, privacy_tags.subject_label_type(s.label),"
+		"       privacy_tags.subject_label_collected_at(s.label)::pg_catalog.text,"
+		"       (SELECT pg_catalog.format('OPERATOR(%I.=)', n.nspname) FROM pg_catalog.pg_operator o"
+		"          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace"
+		"         WHERE o.oprname OPERATOR(pg_catalog.=) '='"
+		"           AND o.oprleft OPERATOR(pg_catalog.=) privacy_tags._base_type(a.atttypid)"
+		"           AND o.oprright OPERATOR(pg_catalog.=) privacy_tags.subject_key_type($1)"
+		"         ORDER BY n.nspname OPERATOR(pg_catalog.=) 'pg_catalog' DESC LIMIT 1)"
+		"  FROM pg_catalog.pg_seclabel s"
+		"  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) s.objoid"
+		"                              AND a.attnum OPERATOR(pg_catalog.=) s.objsubid"
+		" WHERE s.provider OPERATOR(pg_catalog.=) 'privacy_tags_subject'"
+		"   AND s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+		"   AND s.objsubid OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
+		" ORDER BY 1, 2, 3",
+		1, argtypes, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the subject keys: %s", SPI_result_code_string(rc));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		KeyCol	   *k = palloc0(sizeof(KeyCol));
+		bool		isnull;
+		ListCell   *lc;
+		bool		dup = false;
+
+		k->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		k->column = spi_text(tup, desc, 2);
+		k->subject_type = spi_text(tup, desc, 3);
+		k->collected_at = spi_text(tup, desc, 4);
+		k->op = spi_text(tup, desc, 5);
+		if (k->op == NULL)
+			k->op = pstrdup("OPERATOR(pg_catalog.=)");
+		/* a key set on several partitions counts once, for the root */
+		foreach(lc, g->all_keys)
+		{
+			KeyCol	   *o = lfirst(lc);
+
+			if (o->relid == k->relid && strcmp(o->column, k->column) == 0 &&
+				strcmp(o->subject_type, k->subject_type) == 0)
+				dup = true;
+		}
+		if (!dup)
+			g->all_keys = lappend(g->all_keys, k);
+		MemoryContextSwitchTo(old);
+	}
+
+	/* tables with tags (a partition's tags count for its tree) */
+	rc = SPI_execute("SELECT DISTINCT coalesce(pg_catalog.pg_partition_root(s.objoid), s.objoid::pg_catalog.regclass)::pg_catalog.oid"
+					 "  FROM pg_catalog.pg_seclabel s"
+					 " WHERE s.provider OPERATOR(pg_catalog.=) 'privacy_tags'"
+					 "   AND s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+					 "   AND s.objsubid OPERATOR(pg_catalog.>) 0", true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the tags: %s", SPI_result_code_string(rc));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		tagged = lappend_oid(tagged, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	 SPI_tuptable->tupdesc, 1, &isnull)));
+		MemoryContextSwitchTo(old);
+	}
+
+	/*
+	 * Every reference between tree roots: foreign keys (those declared on a
+	 * partition only count for its tree; the copies on partitions of a
+	 * partitioned table's key are left out) and declared links.
+	 */
+	rc = SPI_execute(
+		"WITH r AS ("
+		" SELECT coalesce(pg_catalog.pg_partition_root(c.conrelid), c.conrelid::pg_catalog.regclass)::pg_catalog.oid AS child,"
+		"        coalesce(pg_catalog.pg_partition_root(c.confrelid), c.confrelid::pg_catalog.regclass)::pg_catalog.oid AS parent,"
+		"        ARRAY(SELECT a.attname::pg_catalog.text FROM pg_catalog.unnest(c.conkey) WITH ORDINALITY k(n, o)"
+		"                JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid"
+		"                                             AND a.attnum OPERATOR(pg_catalog.=) k.n ORDER BY k.o) AS ccols,"
+		"        ARRAY(SELECT a.attname::pg_catalog.text FROM pg_catalog.unnest(c.confkey) WITH ORDINALITY k(n, o)"
+		"                JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.confrelid"
+		"                                             AND a.attnum OPERATOR(pg_catalog.=) k.n ORDER BY k.o) AS pcols,"
+		"        false AS as_text, 'foreign key ' OPERATOR(pg_catalog.||) c.conname::pg_catalog.text AS via"
+		"   FROM pg_catalog.pg_constraint c"
+		"  WHERE c.contype OPERATOR(pg_catalog.=) 'f' AND c.conparentid OPERATOR(pg_catalog.=) 0"
+		" UNION ALL"
+		" SELECT coalesce(pg_catalog.pg_partition_root(l.child), l.child)::pg_catalog.oid,"
+		"        coalesce(pg_catalog.pg_partition_root(l.parent), l.parent)::pg_catalog.oid,"
+		"        l.child_columns::pg_catalog.text[], l.parent_columns::pg_catalog.text[],"
+		"        EXISTS (SELECT FROM ROWS FROM (pg_catalog.unnest(l.child_columns), pg_catalog.unnest(l.parent_columns)) x(cc, pc)"
+		"                 WHERE privacy_tags._base_type((SELECT a.atttypid FROM pg_catalog.pg_attribute a"
+		"                                                  WHERE a.attrelid OPERATOR(pg_catalog.=) l.child"
+		"                                                    AND a.attname OPERATOR(pg_catalog.=) x.cc))"
+		"                       OPERATOR(pg_catalog.<>)"
+		"                       privacy_tags._base_type((SELECT a.atttypid FROM pg_catalog.pg_attribute a"
+		"                                                  WHERE a.attrelid OPERATOR(pg_catalog.=) l.parent"
+		"                                                    AND a.attname OPERATOR(pg_catalog.=) x.pc))),"
+		"        'link'"
+		"   FROM privacy_tags.links l"
+		"  WHERE EXISTS (SELECT FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) l.child)"
+		"    AND EXISTS (SELECT FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) l.parent))"
+		" SELECT DISTINCT ON (child, parent, ccols, pcols) child, parent, ccols, pcols, as_text, via,"
+		"        NOT EXISTS (SELECT FROM pg_catalog.unnest(ccols) cc JOIN pg_catalog.pg_attribute a"
+		"                      ON a.attrelid OPERATOR(pg_catalog.=) r.child AND a.attname OPERATOR(pg_catalog.=) cc"
+		"                   WHERE a.attnotnull)"
+		"   FROM r WHERE child OPERATOR(pg_catalog.<>) parent"
+		"  ORDER BY child, parent, ccols, pcols, via", true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the foreign keys and links: %s", SPI_result_code_string(rc));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		Edge	   *e = palloc0(sizeof(Edge));
+		bool		isnull;
+		int			n1,
+					n2;
+
+		e->child = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		e->parent = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+		e->child_cols = text_array(SPI_getbinval(tup, desc, 3, &isnull), &n1);
+		e->parent_cols = text_array(SPI_getbinval(tup, desc, 4, &isnull), &n2);
+		e->ncols = Min(n1, n2);
+		e->as_text = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		e->via = spi_text(tup, desc, 6);
+		e->child_nullable = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+		if (e->ncols > 0 && n1 == n2)
+			g->edges = lappend(g->edges, e);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+
+	/* roots */
+	{
+		ListCell   *lc;
+
+		foreach(lc, g->all_keys)
+		{
+			KeyCol	   *k = lfirst(lc);
+			GNode	   *n;
+
+			if (strcmp(k->subject_type, subject_type) != 0)
+				continue;
+			n = find_node(g, k->relid);
+			if (n == NULL)
+			{
+				n = palloc0(sizeof(GNode));
+				n->relid = k->relid;
+				n->kind = NODE_ROOT;
+				n->depth = 0;
+				g->nodes = lappend(g->nodes, n);
+			}
+			n->keys = lappend(n->keys, k);
+			if (n->collected_at == NULL && k->collected_at != NULL)
+				n->collected_at = k->collected_at;
+		}
+	}
+
+	/* children, breadth first, then parents of everything reached */
+	for (int depth = 1; depth <= MAX_DEPTH; depth++)
+	{
+		ListCell   *lc;
+		List	   *fresh = NIL;
+
+		foreach(lc, g->edges)
+		{
+			Edge	   *e = lfirst(lc);
+			GNode	   *p = find_node(g, e->parent);
+			GNode	   *c;
+
+			if (p == NULL || p->kind == NODE_PARENT || p->depth != depth - 1)
+				continue;
+			c = find_node(g, e->child);
+			if (c == NULL)
+			{
+				c = palloc0(sizeof(GNode));
+				c->relid = e->child;
+				c->kind = NODE_CHILD;
+				c->depth = depth;
+				fresh = lappend(fresh, c);
+				g->nodes = lappend(g->nodes, c);
+			}
+		}
+		if (fresh == NIL)
+			break;
+	}
+	do
+	{
+		ListCell   *lc;
+
+		grew = false;
+		foreach(lc, g->edges)
+		{
+			Edge	   *e = lfirst(lc);
+			GNode	   *c = find_node(g, e->child);
+			GNode	   *p;
+
+			/* (another subject type's root holds that subject's rows) */
+			if (c == NULL || c->depth >= MAX_DEPTH || find_node(g, e->parent) != NULL ||
+				!list_member_oid(tagged, e->parent) || is_other_root(g, e->parent))
+				continue;
+			p = palloc0(sizeof(GNode));
+			p->relid = e->parent;
+			p->kind = NODE_PARENT;
+			p->depth = c->depth + 1;
+			g->nodes = lappend(g->nodes, p);
+			grew = true;
+		}
+	} while (grew);
+
+	/*
+	 * The ways in: every edge into a node from a node of the graph (children
+	 * from what they point at, parents from what points at them), shortest
+	 * first, leaving out those that close a cycle.
+	 */
+	for (int pass = 0; pass <= 2 * MAX_DEPTH; pass++)
+	{
+		ListCell   *lc;
+
+		foreach(lc, g->edges)
+		{
+			Edge	   *e = lfirst(lc);
+			GNode	   *c = find_node(g, e->child);
+			GNode	   *p = find_node(g, e->parent);
+
+			if (c == NULL || p == NULL)
+				continue;
+			/* child direction: c reached from p (p not a parent node) */
+			if (c->kind != NODE_PARENT && p->kind != NODE_PARENT &&
+				p->depth + c->depth == pass)
+				add_in_edge(g, c, e, 0);
+			/* parent direction: p reached from c */
+			if (p->kind == NODE_PARENT && p->depth + c->depth == pass)
+				add_in_edge(g, p, e, 1);
+		}
+	}
+
+	/* other subjects' keys, tags, names */
+	{
+		ListCell   *lc;
+
+		foreach(lc, g->nodes)
+		{
+			GNode	   *n = lfirst(lc);
+			ListCell   *lk;
+
+			n->tagged = list_member_oid(tagged, n->relid);
+			foreach(lk, g->all_keys)
+			{
+				KeyCol	   *k = lfirst(lk);
+
+				if (k->relid == n->relid && strcmp(k->subject_type, subject_type) != 0)
+					n->other_keys = lappend(n->other_keys, k);
+			}
+			n->name = qualified_name(n->relid);
+		}
+		foreach(lc, g->edges)
+		{
+			Edge	   *e = lfirst(lc);
+
+			e->child_name = qualified_name(e->child);
+			e->parent_name = qualified_name(e->parent);
+		}
+	}
+
+	/* erasure order: a node after every node whose rows point at it */
+	{
+		bool		changed = true;
+
+		for (int iter = 0; changed && iter < 4 * MAX_DEPTH; iter++)
+		{
+			ListCell   *lc;
+
+			changed = false;
+			foreach(lc, g->edges)
+			{
+				Edge	   *e = lfirst(lc);
+				GNode	   *c = find_node(g, e->child);
+				GNode	   *p = find_node(g, e->parent);
+
+				if (c && p && p->order < c->order + 1 && c->order < 4 * MAX_DEPTH)
+				{
+					p->order = c->order + 1;
+					changed = true;
+				}
+			}
+		}
+	}
+	return g;
+}
+
+/* The graph of subject_type: cached, or built now. */
+pg_noinline static Graph *
+get_graph(const char *subject_type)
+{
+	GraphEntry *entry;
+	bool		found;
+	char		key[NAMEDATALEN * 2];
+	uint64		generation;
+	MemoryContext build_cxt;
+	MemoryContext old;
+	Graph	   *g;
+
+	if (graph_cache_cxt == NULL)
+	{
+		graph_cache_cxt = AllocSetContextCreate(CacheMemoryContext, "privacy_tags subject graphs",
+												ALLOCSET_DEFAULT_SIZES);
+		CacheRegisterRelcacheCallback(graph_cache_invalidate, (Datum) 0);
+	}
+	graph_cache_reset();
+	if (graph_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(key);
+		ctl.entrysize = sizeof(GraphEntry);
+		ctl.hcxt = graph_cache_cxt;
+		graph_cache = hash_create("privacy_tags subject graphs", 16, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	memset(key, 0, sizeof(key));
+	strlcpy(key, subject_type, sizeof(key));
+	entry = hash_search(graph_cache, key, HASH_FIND, &found);
+	if (found && !graph_cache_stale)
+		return entry->graph;
+
+	/*
+	 * Build in a context of the caller's; cache it only when no
+	 * invalidation arrived meanwhile (else it serves this call alone).
+	 */
+	generation = graph_generation;
+	build_cxt = AllocSetContextCreate(CurrentMemoryContext, "privacy_tags subject graph",
+									  ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(build_cxt);
+	g = build_graph(subject_type);
+	MemoryContextSwitchTo(old);
+	g->cxt = build_cxt;
+	if (generation == graph_generation && !graph_cache_stale)
+	{
+		MemoryContextSetParent(build_cxt, graph_cache_cxt);
+		entry = hash_search(graph_cache, key, HASH_ENTER, &found);
+		entry->graph = g;
+	}
+	return g;
+}
+
+/* The id parameter compared with a key column: "$1::bigint" or "ANY ($2::bigint[])". */
+static void
+render_param(StringInfo buf, Graph *g, const char *param, bool as_array)
+{
+	if (as_array)
+		appendStringInfo(buf, "ANY (%s::%s[])", param, g->key_type);
+	else
+		appendStringInfo(buf, "%s::%s", param, g->key_type);
+}
+
+static void render_pred(StringInfo buf, Graph *g, GNode *n, const char *alias, int level,
+						const char *param, bool as_array);
+
+static void
+render_cols(StringInfo buf, const char *alias, char **cols, int ncols, bool as_text)
+{
+	appendStringInfoChar(buf, '(');
+	for (int i = 0; i < ncols; i++)
+		appendStringInfo(buf, "%s%s.%s%s", i ? ", " : "", alias, quote_identifier(cols[i]),
+						 as_text ? "::pg_catalog.text" : "");
+	appendStringInfoChar(buf, ')');
+}
+
+/* The rows of n that edge e (dir 0: n is its child; 1: its parent) reaches. */
+static void
+render_edge(StringInfo buf, Graph *g, GNode *n, Edge *e, int dir, const char *alias, int level,
+			const char *param, bool as_array)
+{
+	GNode	   *src = find_node(g, dir == 0 ? e->parent : e->child);
+	char	   *sub = psprintf("s%d", level + 1);
+
+	render_cols(buf, alias, dir == 0 ? e->child_cols : e->parent_cols, e->ncols, e->as_text);
+	appendStringInfoString(buf, " IN (SELECT ");
+	for (int i = 0; i < e->ncols; i++)
+		appendStringInfo(buf, "%s%s.%s%s", i ? ", " : "", sub,
+						 quote_identifier(dir == 0 ? e->parent_cols[i] : e->child_cols[i]),
+						 e->as_text ? "::pg_catalog.text" : "");
+	appendStringInfo(buf, " FROM %s %s WHERE ", src->name, sub);
+	render_pred(buf, g, src, sub, level + 1, param, as_array);
+	appendStringInfoChar(buf, ')');
+}
+
+static void
+render_pred(StringInfo buf, Graph *g, GNode *n, const char *alias, int level,
+			const char *param, bool as_array)
+{
+	ListCell   *lc,
+			   *ld;
+	bool		first = true;
+
+	if (buf->len > MAX_PRED_BYTES || level > 4 * MAX_DEPTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the subject graph of \"%s\" has too many paths to relation \"%s\"",
+						g->subject_type, get_rel_name(n->relid)),
+				 errhint("Declare a subject key (set_subject()) on the tables in between, so that they are roots.")));
+	appendStringInfoChar(buf, '(');
+	foreach(lc, n->keys)
+	{
+		KeyCol	   *k = lfirst(lc);
+
+		appendStringInfo(buf, "%s%s.%s %s ", first ? "" : " OR ", alias, quote_identifier(k->column), k->op);
+		render_param(buf, g, param, as_array);
+		first = false;
+	}
+	forboth(lc, n->in_edges, ld, n->in_dirs)
+	{
+		if (!first)
+			appendStringInfoString(buf, " OR ");
+		render_edge(buf, g, n, lfirst(lc), lfirst_int(ld), alias, level, param, as_array);
+		first = false;
+	}
+	if (first)
+		appendStringInfoString(buf, "false");
+	appendStringInfoChar(buf, ')');
+}
+
+/*
+ * When a reached row of n is shared: it holds a key of another subject (of
+ * this type or another), points at a row of another subject type's root or
+ * at a row of the graph that is not the subject's, or (a parent) is pointed
+ * at by rows that are not the subject's.  NULL when no row can be.
+ */
+static char *
+render_shared(Graph *g, GNode *n, const char *param, bool as_array)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	bool		first = true;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '(');
+	foreach(lc, n->keys)
+	{
+		KeyCol	   *k = lfirst(lc);
+
+		appendStringInfo(&buf, "%s(t.%s IS NOT NULL AND NOT (t.%s %s ", first ? "" : " OR ",
+						 quote_identifier(k->column), quote_identifier(k->column), k->op);
+		render_param(&buf, g, param, as_array);
+		appendStringInfoString(&buf, "))");
+		first = false;
+	}
+	foreach(lc, n->other_keys)
+	{
+		KeyCol	   *k = lfirst(lc);
+
+		appendStringInfo(&buf, "%st.%s IS NOT NULL", first ? "" : " OR ", quote_identifier(k->column));
+		first = false;
+	}
+	foreach(lc, g->edges)
+	{
+		Edge	   *e = lfirst(lc);
+		GNode	   *p = find_node(g, e->parent);
+		GNode	   *c = find_node(g, e->child);
+
+		if (n->kind != NODE_PARENT && e->child == n->relid)
+		{
+			/* a reference out of the row */
+			if (is_other_root(g, e->parent) && (p == NULL || p->keys == NIL))
+			{
+				appendStringInfoString(&buf, first ? "(" : " OR (");
+				for (int i = 0; i < e->ncols; i++)
+					appendStringInfo(&buf, "%st.%s IS NOT NULL", i ? " AND " : "",
+									 quote_identifier(e->child_cols[i]));
+				appendStringInfoChar(&buf, ')');
+				first = false;
+			}
+			else if (p != NULL && p->kind != NODE_PARENT)
+			{
+				appendStringInfoString(&buf, first ? "(" : " OR (");
+				for (int i = 0; i < e->ncols; i++)
+					appendStringInfo(&buf, "t.%s IS NOT NULL AND ", quote_identifier(e->child_cols[i]));
+				appendStringInfoString(&buf, "NOT ");
+				render_edge(&buf, g, n, e, 0, "t", 0, param, as_array);
+				appendStringInfoChar(&buf, ')');
+				first = false;
+			}
+		}
+		else if (n->kind == NODE_PARENT && e->parent == n->relid)
+		{
+			/* a reference into the row from a row that is not the subject's */
+			appendStringInfo(&buf, "%sEXISTS (SELECT FROM %s x WHERE ", first ? "" : " OR ",
+							 e->child_name);
+			for (int i = 0; i < e->ncols; i++)
+				appendStringInfo(&buf, "%sx.%s%s OPERATOR(pg_catalog.=) t.%s%s", i ? " AND " : "",
+								 quote_identifier(e->child_cols[i]), e->as_text ? "::pg_catalog.text" : "",
+								 quote_identifier(e->parent_cols[i]), e->as_text ? "::pg_catalog.text" : "");
+			if (c != NULL)
+			{
+				appendStringInfoString(&buf, " AND NOT coalesce(");
+				render_pred(&buf, g, c, "x", 0, param, as_array);
+				appendStringInfoString(&buf, ", false)");
+			}
+			appendStringInfoChar(&buf, ')');
+			first = false;
+		}
+	}
+	if (first)
+		return NULL;
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
+/*
+ * The columns of n that name other subjects: their keys and references to
+ * other subject types' roots (left out of an export's shared rows).
+ */
+static Datum
+other_columns(Graph *g, GNode *n)
+{
+	List	   *cols = NIL;
+	ListCell   *lc;
+	Datum	   *elems;
+	int			i = 0;
+
+	foreach(lc, n->other_keys)
+		cols = lappend(cols, ((KeyCol *) lfirst(lc))->column);
+	foreach(lc, n->keys)
+		cols = lappend(cols, ((KeyCol *) lfirst(lc))->column);
+	foreach(lc, g->edges)
+	{
+		Edge	   *e = lfirst(lc);
+		GNode	   *p = find_node(g, e->parent);
+
+		if (e->child == n->relid && is_other_root(g, e->parent) && (p == NULL || p->keys == NIL))
+			for (int k = 0; k < e->ncols; k++)
+				cols = lappend(cols, e->child_cols[k]);
+	}
+	elems = palloc(sizeof(Datum) * Max(list_length(cols), 1));
+	foreach(lc, cols)
+		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * The masks of n's shared rows: for every way in whose columns may be NULL,
+ * "SET c = NULL" where the row points at the subject's rows that way.
+ * A jsonb array of {"set": ..., "where": ...}.
+ */
+static char *
+render_masks(Graph *g, GNode *n, const char *param, bool as_array)
+{
+	StringInfoData buf;
+	ListCell   *lc,
+			   *ld;
+	bool		first = true;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	forboth(lc, n->in_edges, ld, n->in_dirs)
+	{
+		Edge	   *e = lfirst(lc);
+		StringInfoData set;
+		StringInfoData where;
+
+		if (lfirst_int(ld) != 0 || !e->child_nullable)
+			continue;
+		initStringInfo(&set);
+		for (int i = 0; i < e->ncols; i++)
+			appendStringInfo(&set, "%s%s = NULL", i ? ", " : "", quote_identifier(e->child_cols[i]));
+		initStringInfo(&where);
+		render_edge(&where, g, n, e, 0, "t", 0, param, as_array);
+		if (!first)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, "{\"set\": ");
+		escape_json(&buf, set.data);
+		appendStringInfoString(&buf, ", \"where\": ");
+		escape_json(&buf, where.data);
+		appendStringInfoString(&buf, ", \"columns\": [");
+		for (int i = 0; i < e->ncols; i++)
+		{
+			if (i)
+				appendStringInfoString(&buf, ", ");
+			escape_json(&buf, e->child_cols[i]);
+		}
+		appendStringInfoString(&buf, "]}");
+		first = false;
+	}
+	appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
+static const char *
+kind_name(NodeKind k)
+{
+	return k == NODE_ROOT ? "root" : k == NODE_CHILD ? "child" : "parent";
+}
+
+/* How n was reached, for the DBA: "key id", "foreign key x -> public.customers". */
+static char *
+describe_via(Graph *g, GNode *n)
+{
+	StringInfoData buf;
+	ListCell   *lc,
+			   *ld;
+	bool		first = true;
+
+	initStringInfo(&buf);
+	foreach(lc, n->keys)
+	{
+		appendStringInfo(&buf, "%skey %s", first ? "" : "; ", quote_identifier(((KeyCol *) lfirst(lc))->column));
+		first = false;
+	}
+	forboth(lc, n->in_edges, ld, n->in_dirs)
+	{
+		Edge	   *e = lfirst(lc);
+
+		if (lfirst_int(ld) == 0)
+			appendStringInfo(&buf, "%s%s -> %s", first ? "" : "; ", e->via, e->parent_name);
+		else
+			appendStringInfo(&buf, "%s%s of %s", first ? "" : "; ", e->via, e->child_name);
+		first = false;
+	}
+	return buf.data;
+}
+
+/*
+ * _subject_graph(subject_type, param, as_array): one row per table of the
+ * graph: relation, kind, via, depth, erase_order, tagged, collected_at,
+ * pred, shared, other_columns, masks.
+ */
+PG_FUNCTION_INFO_V1(privacy_tags_subject_graph);
+Datum
+privacy_tags_subject_graph(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *subject_type;
+	const char *param;
+	bool		as_array;
+	TupleDesc	tupdesc;
+	Tuplestorestate *store;
+	MemoryContext old;
+	Graph	   *volatile g;
+	ListCell   *lc;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("subject_graph: subject_type must not be NULL")));
+	subject_type = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	param = PG_ARGISNULL(1) ? "$1" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	as_array = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
+	if (strlen(param) < 2 || param[0] != '$' || strspn(param + 1, "0123456789") != strlen(param) - 1)
+		elog(ERROR, "_subject_graph: param must be a parameter reference like $1");
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	g = get_graph(subject_type);
+
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	tupdesc = CreateTupleDescCopy(tupdesc);
+	store = tuplestore_begin_heap(true, false, work_mem);
+	MemoryContextSwitchTo(old);
+
+	graph_users++;
+	PG_TRY();
+	{
+	foreach(lc, g->nodes)
+	{
+		GNode	   *n = lfirst(lc);
+		Datum		values[11];
+		bool		nulls[11];
+		StringInfoData pred;
+		char	   *shared;
+
+		memset(nulls, 0, sizeof(nulls));
+		initStringInfo(&pred);
+		render_pred(&pred, g, n, "t", 0, param, as_array);
+		shared = n->tagged || n->kind != NODE_PARENT ? render_shared(g, n, param, as_array) : NULL;
+
+		values[0] = ObjectIdGetDatum(n->relid);
+		values[1] = CStringGetTextDatum(kind_name(n->kind));
+		values[2] = CStringGetTextDatum(describe_via(g, n));
+		values[3] = Int32GetDatum(n->depth);
+		values[4] = Int32GetDatum(n->order);
+		values[5] = BoolGetDatum(n->tagged);
+		if (n->collected_at)
+			values[6] = DirectFunctionCall1(namein, CStringGetDatum(n->collected_at));
+		else
+			nulls[6] = true;
+		values[7] = CStringGetTextDatum(pred.data);
+		if (shared)
+			values[8] = CStringGetTextDatum(shared);
+		else
+			nulls[8] = true;
+		values[9] = other_columns(g, n);
+		values[10] = DirectFunctionCall1(jsonb_in, CStringGetDatum(render_masks(g, n, param, as_array)));
+
+		old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+		tuplestore_putvalues(store, tupdesc, values, nulls);
+		MemoryContextSwitchTo(old);
+	}
+	}
+	PG_FINALLY();
+	{
+		graph_users--;
+	}
+	PG_END_TRY();
+	/* a graph that served this call alone goes with it */
+	if (g->cxt && MemoryContextGetParent(g->cxt) != graph_cache_cxt)
+		MemoryContextDelete(g->cxt);
+
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = store;
+	rsinfo->setDesc = tupdesc;
+	return (Datum) 0;
+}
+
+/* _invalidate(rel): drop what backends cached about rel (the graph, plans). */
+PG_FUNCTION_INFO_V1(privacy_tags_invalidate);
+Datum
+privacy_tags_invalidate(PG_FUNCTION_ARGS)
+{
+	CacheInvalidateRelcacheByRelid(PG_GETARG_OID(0));
+	PG_RETURN_VOID();
+}
