@@ -148,7 +148,7 @@ SELECT is_suppressed('customer', '44'), is_suppressed('customer', '43');
 
 -- the audit log records every request, without personal data
 SELECT action, rows, subject_type FROM audit_log
- WHERE coalesce(subject_type, '') !~ 'hostile' AND action IN ('access', 'erase', 'grant_consent', 'withdraw_consent', 'restrict', 'lift_restriction')
+ WHERE coalesce(subject_type, '') !~ '^(hostile|rent)' AND action IN ('access', 'erase', 'grant_consent', 'withdraw_consent', 'restrict', 'lift_restriction')
  ORDER BY id;
 SELECT count(*) AS audit_entries_with_personal_data FROM audit_log
  WHERE details::text ~ '(ada|brita|Ada|Brita|@example)' OR subject_hash IN ('42', '43', '44');

@@ -730,7 +730,8 @@ render_shared(Graph *g, GNode *n, const char *param, bool as_array)
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '(');
-	foreach(lc, n->keys)
+	/* a root reached by references too: rows of other subjects of the type */
+	foreach(lc, n->in_edges != NIL ? n->keys : NIL)
 	{
 		KeyCol	   *k = lfirst(lc);
 

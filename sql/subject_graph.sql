@@ -1,0 +1,159 @@
+-- The subject graph on schemas like real ones (issue 11): partitions with
+-- foreign keys on some partitions only, rows that mention two subjects,
+-- paths of different lengths, references both ways, schemas without foreign
+-- keys (link()), composite keys, cascades, holds.
+SET search_path = public, privacy_tags;
+CREATE SCHEMA rent;
+
+-- staff and customers, both data subjects; rentals and payments mention both
+CREATE TABLE rent.address (address_id int PRIMARY KEY, street text, postal_code text, phone text);
+CREATE TABLE rent.staff (staff_id int PRIMARY KEY, name text NOT NULL, email text, address_id int REFERENCES rent.address);
+CREATE TABLE rent.customer (customer_id int PRIMARY KEY, name text, email text,
+                            address_id int REFERENCES rent.address);
+CREATE TABLE rent.rental (rental_id int PRIMARY KEY, rented_at timestamptz NOT NULL,
+                          customer_id int NOT NULL REFERENCES rent.customer,
+                          staff_id int REFERENCES rent.staff, note text);
+-- payments: partitioned by month; the foreign key to customers exists on
+-- one partition only (as in a well-known sample database)
+CREATE TABLE rent.payment (payment_id int, paid_at date NOT NULL, customer_id int NOT NULL,
+                           staff_id int, rental_id int, amount numeric NOT NULL,
+                           PRIMARY KEY (payment_id, paid_at)) PARTITION BY RANGE (paid_at);
+CREATE TABLE rent.payment_2026_10 PARTITION OF rent.payment FOR VALUES FROM ('2026-10-01') TO ('2026-11-01');
+CREATE TABLE rent.payment_2026_11 PARTITION OF rent.payment FOR VALUES FROM ('2026-11-01') TO ('2026-12-01');
+ALTER TABLE rent.payment_2026_10 ADD FOREIGN KEY (customer_id) REFERENCES rent.customer;
+ALTER TABLE rent.payment_2026_10 ADD FOREIGN KEY (staff_id) REFERENCES rent.staff;
+
+SELECT set_subject('rent.customer', 'customer_id', 'rent_customer');
+SELECT set_subject('rent.staff', 'staff_id', 'rent_employee');
+SELECT tag('rent.customer', 'name', 'identifiers.name; basis=contract');
+SELECT tag('rent.customer', 'email', 'contact.email; basis=consent; purpose=news');
+SELECT tag('rent.staff', 'name', 'identifiers.name; basis=contract');
+SELECT tag('rent.staff', 'email', 'contact.email; basis=contract');
+SELECT tag('rent.address', 'street', 'contact.postal_address; basis=contract');
+SELECT tag('rent.address', 'postal_code', 'contact.postal_address; basis=contract');
+SELECT tag('rent.address', 'phone', 'contact.phone; basis=contract');
+SELECT tag('rent.rental', 'note', 'commercial.order; basis=contract');
+-- the policy keeps payments 7 years (Bokföringslagen): on the partitioned table
+SELECT tag('rent.payment', 'amount', 'financial.invoice; basis=legal_obligation; retain=7 years after paid_at');
+
+INSERT INTO rent.address VALUES (1, 'Storgatan 1', '111 22', '+46 8 123'), (2, 'Lillgatan 2', '333 44', '+46 8 456'),
+                                (3, 'Kontorsvägen 3', '555 66', NULL);
+INSERT INTO rent.staff VALUES (1, 'Stina Staff', 'stina@example.com', 3);
+INSERT INTO rent.customer VALUES (10, 'Ada', 'ada@example.com', 1), (11, 'Bo', 'bo@example.com', 2),
+                                 (12, 'Cai', 'cai@example.com', 2);
+INSERT INTO rent.rental VALUES (100, '2026-10-05', 10, 1, 'a van'), (101, '2026-11-05', 10, NULL, 'a bike'),
+                               (102, '2026-11-06', 11, 1, 'a car');
+INSERT INTO rent.payment VALUES (1000, '2026-10-05', 10, 1, 100, 50), (1001, '2026-11-05', 10, NULL, 101, 10),
+                                (1002, '2026-11-06', 11, 1, 102, 70);
+
+-- the graph, as the DBA sees it: the partitioned table once, its partition's
+-- foreign keys counted for it; the address a parent; rentals and payments
+-- may be shared (they mention the employee too)
+SELECT relation, kind, via, depth, erase_order, classification FROM subject_graph('rent_customer');
+SELECT relation, kind, via, depth, erase_order, classification FROM subject_graph('rent_employee');
+
+-- Ada's export: her rentals and payments (the partition without a foreign
+-- key included, the partitioned table named once, with its fields), her
+-- address; without the employee's key in the rows that mention the employee
+SELECT jsonb_pretty(subject_access('rent_customer', '10') -> 'data') AS ada;
+SELECT jsonb_pretty(subject_access('rent_customer', '10') -> 'fields' -> 'rent.payment') AS payment_fields;
+-- the employee's export: the employee's own row and address; the rentals and
+-- payments they handled, without the customers' keys
+SELECT jsonb_pretty(subject_access('rent_employee', '1') -> 'data') AS stina;
+
+-- erasing the employee deletes no customer's rentals or payments: their
+-- reference to the employee goes (masked) where the column allows
+SELECT jsonb_pretty(erase('rent_employee', '1', dry_run => true) -> 'tables') AS erase_employee;
+-- erasing Ada keeps her payments (legal obligation), her shared address is
+-- hers alone here, rentals that mention the employee are shared
+SELECT jsonb_pretty(erase('rent_customer', '10') -> 'tables') AS erase_ada;
+SELECT * FROM rent.customer ORDER BY customer_id;
+SELECT * FROM rent.address ORDER BY address_id;
+SELECT rental_id, customer_id, staff_id, note FROM rent.rental ORDER BY rental_id;
+SELECT payment_id, customer_id, staff_id, amount, tableoid::regclass FROM rent.payment ORDER BY payment_id;
+-- the shared address (Bo and Cai) stays as it is when Bo is erased
+SELECT erase('rent_customer', '11') -> 'tables' -> 'rent.address' AS bo_address;
+SELECT * FROM rent.address WHERE address_id = 2;
+
+-- two paths of different length: c <- o <- i and c <- i; a row reached by
+-- the longer path only is in
+CREATE TABLE rent.c (id int PRIMARY KEY, name text);
+CREATE TABLE rent.o (id int PRIMARY KEY, c_id int REFERENCES rent.c, what text);
+CREATE TABLE rent.i (id int PRIMARY KEY, o_id int REFERENCES rent.o, c_id int REFERENCES rent.c, what text);
+SELECT set_subject('rent.c', 'id', 'rent_c');
+SELECT tag('rent.c', 'name', 'identifiers.name; basis=contract');
+SELECT tag('rent.o', 'what', 'commercial.order; basis=contract');
+SELECT tag('rent.i', 'what', 'commercial.order; basis=contract');
+INSERT INTO rent.c VALUES (1, 'one'), (2, 'two');
+INSERT INTO rent.o VALUES (10, 1, 'order of one'), (20, 2, 'order of two');
+INSERT INTO rent.i VALUES (100, 10, 1, 'both paths'), (101, 10, NULL, 'only through the order'),
+                          (102, NULL, 1, 'only directly'), (200, 20, 2, 'of two');
+SELECT relation, kind, via FROM subject_graph('rent_c');
+SELECT subject_access('rent_c', '1') -> 'data' -> 'rent.i' AS items_of_one;
+SELECT erase('rent_c', '1') -> 'tables' AS erased_one;
+SELECT id, what FROM rent.i ORDER BY id;
+
+-- no foreign keys at all: declared links, one across types (a varchar id
+-- pointing at an integer key), one with a composite key
+CREATE TABLE rent.members (member_no int PRIMARY KEY, email text);
+CREATE TABLE rent.visits (visit_id int PRIMARY KEY, member_ref varchar(20), page text);
+CREATE TABLE rent.cards (region text, card_no int, member_no int, PRIMARY KEY (region, card_no));
+CREATE TABLE rent.card_uses (use_id int PRIMARY KEY, region text, card_no int, place text);
+SELECT set_subject('rent.members', 'member_no', 'rent_member');
+SELECT tag('rent.members', 'email', 'contact.email; basis=contract');
+SELECT tag('rent.visits', 'page', 'network.browsing_history; basis=legitimate_interests');
+SELECT tag('rent.card_uses', 'place', 'location.precise; basis=contract');
+SELECT link('rent.visits', '{member_ref}', 'rent.members', '{member_no}');
+SELECT link('rent.cards', '{member_no}', 'rent.members', '{member_no}');
+SELECT link('rent.card_uses', '{region,card_no}', 'rent.cards', '{region,card_no}');
+SELECT child, child_columns, parent, parent_columns FROM links ORDER BY 1::text, 3::text;
+INSERT INTO rent.members VALUES (7, 'm7@example.com'), (8, 'm8@example.com');
+INSERT INTO rent.visits VALUES (1, '7', '/home'), (2, '8', '/away'), (3, 'seven', '/junk');
+INSERT INTO rent.cards VALUES ('se', 1, 7), ('no', 1, 8);
+INSERT INTO rent.card_uses VALUES (1, 'se', 1, 'Stockholm'), (2, 'no', 1, 'Oslo');
+SELECT relation, kind, via, classification FROM subject_graph('rent_member');
+SELECT jsonb_pretty(subject_access('rent_member', '7') -> 'data') AS member_7;
+SELECT erase('rent_member', '7') -> 'tables' AS erased_7;
+SELECT count(*) AS visits_left, count(*) FILTER (WHERE member_ref = '7') AS of_7 FROM rent.visits;
+SELECT unlink('rent.visits', '{member_ref}', 'rent.members', '{member_no}') AS unlinked,
+       unlink('rent.visits', '{member_ref}', 'rent.members', '{member_no}') AS again;
+-- who may link: the child's owner, with REFERENCES on the parent
+CREATE ROLE rent_other;
+GRANT USAGE ON SCHEMA rent TO rent_other;
+SET ROLE rent_other;
+SELECT state, message FROM try($$SELECT privacy_tags.link('rent.visits', '{member_ref}', 'rent.members', '{member_no}')$$);
+RESET ROLE;
+REVOKE USAGE ON SCHEMA rent FROM rent_other;
+DROP ROLE rent_other;
+
+-- a purge never cascades into rows their own tags keep: an expired account
+-- whose invoices (ON DELETE CASCADE, kept 7 years) are not expired stays
+CREATE TABLE rent.accounts (id int PRIMARY KEY, holder text, closed_on date);
+CREATE TABLE rent.invoices (id int PRIMARY KEY, account_id int REFERENCES rent.accounts ON DELETE CASCADE,
+                            amount numeric, issued_on date);
+SELECT tag('rent.accounts', 'holder', 'identifiers.name; basis=contract; retain=1 year after closed_on');
+SELECT tag('rent.invoices', 'amount', 'financial.invoice; basis=legal_obligation; retain=7 years after issued_on');
+INSERT INTO rent.accounts VALUES (1, 'closed long ago', '2020-01-01'), (2, 'closed, no invoices', '2020-01-01');
+INSERT INTO rent.invoices VALUES (1, 1, 100, current_date - 30);
+SELECT relation, column_name, action, rows FROM purge('rent.accounts');
+SELECT id FROM rent.accounts ORDER BY id;
+SELECT count(*) AS invoices_kept FROM rent.invoices;
+
+-- holds follow the graph: a held customer's rentals, which have no subject
+-- column of their own, are not purged
+CREATE TABLE rent.loans (id int PRIMARY KEY, customer_id int REFERENCES rent.customer, item text, returned_on date);
+SELECT tag('rent.loans', 'item', 'commercial.order; basis=contract; retain=1 year after returned_on');
+INSERT INTO rent.loans VALUES (1, 12, 'held', '2020-01-01'), (2, 11, 'not held', '2020-01-01');
+SELECT hold('rent_customer', '12', 'dispute') > 0 AS held;
+SELECT relation, column_name, action, rows FROM purge('rent.loans') ORDER BY action;
+SELECT id, item FROM rent.loans ORDER BY id;
+SELECT release('rent_customer', '12');
+
+-- after an erasure, the subject's consents are withdrawn (reason erased)
+SELECT grant_consent('rent_customer', '12', 'news');
+SELECT erase('rent_customer', '12') -> 'tables' ? 'rent.customer' AS erased_cai;
+SELECT purpose, withdrawn_at IS NOT NULL AS withdrawn, withdrawn_reason FROM consents
+ WHERE subject_type = 'rent_customer' AND subject_id = '12';
+
+DROP SCHEMA rent CASCADE;
+DELETE FROM links;
