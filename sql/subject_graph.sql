@@ -149,6 +149,13 @@ SELECT relation, column_name, action, rows FROM purge('rent.loans') ORDER BY act
 SELECT id, item FROM rent.loans ORDER BY id;
 SELECT release('rent_customer', '12');
 
+-- a partial erasure: only contact data (dot boundaries), in place, no row
+-- deleted; legal-obligation data stays
+SELECT jsonb_pretty(erase('rent_customer', '12', categories => '{contact}')) AS partial;
+SELECT customer_id, name, email FROM rent.customer WHERE customer_id = 12;
+SELECT state, message FROM try($$SELECT privacy_tags.erase('rent_customer', '12', categories => '{contactless}')$$);
+SELECT state, message FROM try($$SELECT privacy_tags.erase('rent_customer', '12', categories => '{}')$$);
+
 -- after an erasure, the subject's consents are withdrawn (reason erased)
 SELECT grant_consent('rent_customer', '12', 'news');
 SELECT erase('rent_customer', '12') -> 'tables' ? 'rent.customer' AS erased_cai;

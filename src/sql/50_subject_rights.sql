@@ -239,7 +239,8 @@ GRANT EXECUTE ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, b
 -- with reason shared.  Rows of untagged tables are never changed
 -- (unclassified).  Every erasable value in a NOT NULL column of a row that
 -- must stay is named in one error at the end (so nothing changes).
--- p_scope: 'erase' or 'withdraw'.
+-- p_scope: 'erase', 'withdraw' (p_purposes: the purposes withdrawn) or
+-- 'partial' (p_purposes: the categories to erase; no row is deleted).
 CREATE FUNCTION privacy_tags._erase(p_type text, p_id text, p_scope text, p_purposes text[],
                                     p_held boolean DEFAULT false)
 RETURNS jsonb
@@ -301,7 +302,17 @@ BEGIN
             END IF;
             CONTINUE;
         END IF;
-        IF p_scope = 'erase' THEN
+        IF p_scope = 'partial' THEN
+            -- only the columns of the categories, in place: no row goes
+            SELECT coalesce(array_agg(c.column_name::text)
+                              FILTER (WHERE c.basis IS DISTINCT FROM 'legal_obligation' AND NOT c.is_key
+                                        AND EXISTS (SELECT FROM unnest(p_purposes) k
+                                                     WHERE c.tag OPERATOR(privacy_tags.<@) k)), '{}'),
+                   'false', false
+              INTO v_erasable, v_legal, v_all
+              FROM privacy_tags._tagged_columns(t.relation) c;
+            CONTINUE WHEN cardinality(v_erasable) = 0;
+        ELSIF p_scope = 'erase' THEN
             SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.basis IS DISTINCT FROM 'legal_obligation' AND NOT c.is_key), '{}'),
                    coalesce(string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ') FILTER (WHERE c.basis = 'legal_obligation'), 'false'),
                    coalesce(bool_and(c.basis IS DISTINCT FROM 'legal_obligation'), true)
@@ -329,7 +340,8 @@ BEGIN
         END IF;
         -- rows that other rows point at stay (children were handled first:
         -- what still points at a row is kept data, or another subject's)
-        v_refs := coalesce(privacy_tags._referenced_by(t.relation, false), 'false');
+        v_refs := CASE WHEN p_scope = 'partial' THEN 'false'
+                       ELSE coalesce(privacy_tags._referenced_by(t.relation, false), 'false') END;
         v_keep := format('(%s) OR (%s)', v_legal, v_refs);
 
         v_counts := privacy_tags._owner_query(t.relation,
@@ -458,35 +470,55 @@ BEGIN
     v_report := jsonb_build_object('legal_hold', v_held, 'tables', v_tables);
     SELECT coalesce(sum((value->>'deleted')::bigint + (value->>'nulled')::bigint), 0) INTO v_rows
       FROM jsonb_each(v_report->'tables');
-    v_report := jsonb_build_object('format', 'privacy_tags.erasure/1',
+    v_report := jsonb_build_object('format', 'privacy_tags.erasure/2',
                                    'subject', jsonb_build_object('type', p_type),
-                                   'dry_run', p_dry_run) || v_report;
+                                   'dry_run', p_dry_run) || v_report
+                || CASE WHEN p_scope = 'partial' THEN jsonb_build_object('categories', to_jsonb(p_purposes)) ELSE '{}' END;
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
     VALUES (p_action, p_type, privacy_tags.subject_hash(p_type, p_id), v_rows,
-            jsonb_build_object('dry_run', p_dry_run, 'purposes', p_purposes, 'tables', v_report->'tables',
+            jsonb_build_object('dry_run', p_dry_run, CASE WHEN p_scope = 'partial' THEN 'categories' ELSE 'purposes' END,
+                               p_purposes, 'tables', v_report->'tables',
                                'legal_hold', v_report->'legal_hold'));
     RETURN v_report;
 END
 $$;
 
-CREATE FUNCTION privacy_tags.erase(subject_type text, subject_id text, dry_run boolean DEFAULT false)
+CREATE FUNCTION privacy_tags.erase(subject_type text, subject_id text, dry_run boolean DEFAULT false,
+                                   categories text[] DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET privacy_tags.purging = on
 AS $$
+DECLARE
+    v_bad text;
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL OR dry_run IS NULL THEN
         RAISE EXCEPTION 'erase: subject_type, subject_id and dry_run must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    IF categories IS NOT NULL THEN
+        IF cardinality(categories) = 0 OR array_position(categories, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'erase: categories must name at least one category, and no NULL'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Leave categories out for a full erasure.';
+        END IF;
+        SELECT c INTO v_bad FROM unnest(categories) c
+         WHERE NOT EXISTS (SELECT FROM privacy_tags.categories k WHERE k.name = c) LIMIT 1;
+        IF v_bad IS NOT NULL THEN
+            RAISE EXCEPTION 'erase: unknown privacy category "%"', CASE WHEN length(v_bad) > 200 THEN left(v_bad, 200) || '...' ELSE v_bad END
+                USING ERRCODE = 'undefined_object',
+                      HINT = 'Name categories of privacy_tags.categories; a category takes every category below it.';
+        END IF;
+    END IF;
     RETURN privacy_tags._erase_audited('erase', subject_type,
                                        privacy_tags._check_subject('erase', erase.subject_type, erase.subject_id),
-                                       'erase', NULL, dry_run);
+                                       CASE WHEN categories IS NULL THEN 'erase' ELSE 'partial' END,
+                                       categories, dry_run);
 END
 $$;
-COMMENT ON FUNCTION privacy_tags.erase(text, text, boolean) IS
-    'Right to erasure: deletes or nulls everything of the subject in one transaction, keeping legal_obligation data and held subjects; returns a report per table.';
+COMMENT ON FUNCTION privacy_tags.erase(text, text, boolean, text[]) IS
+    'Right to erasure: deletes or nulls everything of the subject in one transaction (or, with categories, nulls only the columns of those categories), keeping legal_obligation data, shared and unclassified rows and held subjects; returns a report per table.';
 
 -- A purpose as tags write it (grant_consent, withdraw_consent).
 CREATE FUNCTION privacy_tags._check_purpose(purpose text)
@@ -649,7 +681,7 @@ DO $$
 DECLARE
     f text;
 BEGIN
-    FOREACH f IN ARRAY ARRAY['privacy_tags.erase(text, text, boolean)',
+    FOREACH f IN ARRAY ARRAY['privacy_tags.erase(text, text, boolean, text[])',
                              'privacy_tags.grant_consent(text, text, text)',
                              'privacy_tags.withdraw_consent(text, text, text, boolean)',
                              'privacy_tags.restrict(text, text, text)',
