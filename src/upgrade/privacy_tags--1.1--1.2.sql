@@ -21,6 +21,29 @@ DROP FUNCTION privacy_tags._delete_retrying(text);
 DROP FUNCTION privacy_tags._purge_batch(regclass, regclass, name, timestamptz, integer);
 DROP FUNCTION privacy_tags._purge_plan(regclass, timestamptz);
 DROP PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer);
+DROP FUNCTION privacy_tags.erase(text, text, boolean);
+
+-- Declared links (link()), for schemas without foreign keys.
+CREATE TABLE privacy_tags.links (
+    child          regclass NOT NULL,
+    child_columns  name[] NOT NULL,
+    parent         regclass NOT NULL,
+    parent_columns name[] NOT NULL,
+    created_by     name NOT NULL DEFAULT SESSION_USER,
+    created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (child, child_columns, parent, parent_columns),
+    CHECK (pg_catalog.cardinality(child_columns) OPERATOR(pg_catalog.=) pg_catalog.cardinality(parent_columns))
+);
+COMMENT ON TABLE privacy_tags.links IS
+    'Declared references (link()): child_columns of child point at parent_columns of parent, like a foreign key.';
+REVOKE ALL ON privacy_tags.links FROM PUBLIC;
+GRANT SELECT ON privacy_tags.links TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.links', '');
+
+-- Why a consent ended: withdrawn, erased (erase() ends every consent), suppressed.
+ALTER TABLE privacy_tags.consents
+    ADD COLUMN withdrawn_reason text CHECK (withdrawn_reason IN ('withdrawn', 'erased', 'suppressed'));
+UPDATE privacy_tags.consents SET withdrawn_reason = 'withdrawn' WHERE withdrawn_at IS NOT NULL;
 
 -- New and changed functions, as in a fresh install of 1.2.
 
@@ -370,6 +393,29 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION privacy_tags._referenced_by(rel regclass, blocking_only boolean)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(format('EXISTS (SELECT FROM %s x WHERE (%s) = (%s))', f.conrelid::regclass,
+                             (SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.n)
+                                FROM unnest(f.conkey) WITH ORDINALITY k(attnum, n)
+                                JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum),
+                             (SELECT string_agg(format('t.%I', a.attname), ', ' ORDER BY k.n)
+                                FROM unnest(f.confkey) WITH ORDINALITY k(attnum, n)
+                                JOIN pg_attribute a ON a.attrelid = f.confrelid AND a.attnum = k.attnum)),
+                      ' OR ' ORDER BY f.conname)
+      FROM pg_constraint f
+     WHERE f.contype = 'f' AND f.confrelid = rel AND f.conparentid = 0
+       AND (NOT blocking_only OR f.confdeltype IN ('a', 'r')
+            -- a delete must not cascade into rows their own tags keep
+            OR (f.confdeltype = 'c'
+                AND EXISTS (SELECT FROM pg_seclabel s
+                             WHERE s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
+                               AND s.objoid IN (f.conrelid, coalesce(pg_partition_root(f.conrelid)::oid, f.conrelid)))))
+$$;
+
 CREATE OR REPLACE FUNCTION privacy_tags._purge_plan(rel regclass, as_of timestamptz)
 RETURNS TABLE (relation regclass, column_name name, action text, expired text, bound text, held text,
                blocked text, held_ids text[], problem text)
@@ -378,6 +424,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r record;
+    v_h record;
+    v_pred text;
     v_anchor_type regtype;
     v_lo text;
     v_hi text;
@@ -399,7 +447,13 @@ BEGIN
                 SELECT max(depth) AS height FROM up) h ON true
          WHERE c.retention IS NOT NULL AND c.anchor IS NOT NULL
            AND (_purge_plan.rel IS NULL OR c.relation = _purge_plan.rel)
-           AND k.relkind IN ('r', 'p', 'f') AND NOT k.relispartition
+           AND k.relkind IN ('r', 'p', 'f')
+           -- a partition's own tag counts where its tree's root has none for
+           -- the column (a table tagged before it was attached)
+           AND (NOT k.relispartition
+                OR NOT EXISTS (SELECT FROM privacy_tags.columns rc
+                                WHERE rc.relation = pg_partition_root(c.relation)
+                                  AND rc.column_name = c.column_name))
          ORDER BY h.height, c.relation::text, c.on_expiry, c.column_name
     LOOP
         -- (constants are written as values of the anchor's base type: a
@@ -437,20 +491,26 @@ BEGIN
         -- an index-friendly bound that every expired anchor satisfies (month
         -- arithmetic moves a date by at most 3 days at the end of a month)
         bound := format('t.%1$I <= %2$L::%3$s', r.anc, v_hi, v_anchor_type);
-        -- rows of held subjects: the held ids of each subject column are a
-        -- parameter of the statement, compared with the column's text form
-        -- (subject ids are stored normalised to it)
-        SELECT string_agg(format('(t.%I)::text OPERATOR(pg_catalog.=) ANY ($%s::text[])', x.column_name, x.n), ' OR '),
-               array_agg(x.ids::text ORDER BY x.n)
-          INTO held, held_ids
-          FROM (SELECT s.column_name, row_number() OVER (ORDER BY s.column_name) AS n, ids.ids
-                  FROM privacy_tags.subjects s
-                  CROSS JOIN LATERAL (
-                        SELECT array_agg(DISTINCT h.subject_id) AS ids
-                          FROM privacy_tags.legal_holds h
-                         WHERE h.subject_type = s.subject_type AND h.released_at IS NULL
-                           AND (h.held_until IS NULL OR h.held_until > as_of)) ids
-                 WHERE s.relation = r.rel AND ids.ids IS NOT NULL) x;
+        -- rows of held subjects, wherever the subject graph reaches them
+        -- (a held customer's orders without a subject column of their own
+        -- too): one parameter per subject type, the array of its held ids
+        held := NULL;
+        held_ids := NULL;
+        FOR v_h IN
+            SELECT h.subject_type, array_agg(DISTINCT h.subject_id ORDER BY h.subject_id) AS ids
+              FROM privacy_tags.legal_holds h
+             WHERE h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > as_of)
+               AND EXISTS (SELECT FROM privacy_tags.subjects s WHERE s.subject_type = h.subject_type)
+             GROUP BY h.subject_type ORDER BY h.subject_type
+        LOOP
+            SELECT g.pred INTO v_pred
+              FROM privacy_tags._subject_graph(v_h.subject_type, '$' || (coalesce(cardinality(held_ids), 0) + 1), true) g
+             WHERE g.relation = coalesce(pg_partition_root(r.rel), r.rel);
+            IF v_pred IS NOT NULL THEN
+                held := coalesce(held || ' OR ', '') || v_pred;
+                held_ids := coalesce(held_ids, '{}') || v_h.ids::text;
+            END IF;
+        END LOOP;
         -- rows that other rows point at with ON DELETE NO ACTION/RESTRICT
         blocked := NULL;
         IF r.act = 'delete' THEN
@@ -765,103 +825,159 @@ $$;
 COMMENT ON PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer, bigint, interval) IS
     'Purges like purge(), committing every batch_size rows, until no expired row is left or the budget (max_rows, max_duration) is spent.';
 
-CREATE OR REPLACE FUNCTION privacy_tags._subject_tables(p_type text)
-RETURNS TABLE (relation regclass, pred text, depth integer, height integer,
-               collected_at name, is_root boolean)
+CREATE OR REPLACE FUNCTION privacy_tags._invalidate(rel regclass) RETURNS void
+    AS 'MODULE_PATHNAME', 'privacy_tags_invalidate' LANGUAGE C VOLATILE STRICT;
+
+CREATE OR REPLACE FUNCTION privacy_tags._subject_graph(subject_type text, param text DEFAULT '$1', as_array boolean DEFAULT false)
+RETURNS TABLE (relation regclass, kind text, via text, depth integer, erase_order integer, tagged boolean,
+               collected_at name, pred text, shared text, other_columns text[], masks jsonb)
+AS 'MODULE_PATHNAME', 'privacy_tags_subject_graph' LANGUAGE C STABLE;
+
+CREATE OR REPLACE FUNCTION privacy_tags.subject_graph(subject_type text)
+RETURNS TABLE (relation regclass, kind text, via text, depth integer, erase_order integer, classification text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF subject_graph.subject_type IS NULL THEN
+        RAISE EXCEPTION 'subject_graph: subject_type must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM privacy_tags._check_subject('subject_graph', subject_graph.subject_type, NULL);
+    RETURN QUERY
+    SELECT g.relation, g.kind, g.via, g.depth, g.erase_order,
+           CASE WHEN NOT g.tagged THEN 'unclassified'
+                WHEN g.shared IS NULL THEN 'own'
+                ELSE 'own or shared' END
+      FROM privacy_tags._subject_graph(subject_graph.subject_type) g
+     ORDER BY g.erase_order, g.depth, g.relation::text;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.subject_graph(text) IS
+    'The tables that hold a subject type''s rows: how each is reached (key, foreign key or link, either direction), whether its rows are the subject''s own, may be shared with other subjects, or are unclassified (no tags), and the order erasure works in.';
+
+CREATE OR REPLACE FUNCTION privacy_tags.link(child regclass, child_columns name[], parent regclass, parent_columns name[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'privacy_tags_call_internal' LANGUAGE C;
+COMMENT ON FUNCTION privacy_tags.link(regclass, name[], regclass, name[]) IS
+    'Declares a reference the schema has no foreign key for (possibly across types): the subject graph follows it like a foreign key.';
+
+CREATE OR REPLACE FUNCTION privacy_tags.unlink(child regclass, child_columns name[], parent regclass, parent_columns name[])
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'privacy_tags_call_internal' LANGUAGE C;
+COMMENT ON FUNCTION privacy_tags.unlink(regclass, name[], regclass, name[]) IS
+    'Removes a reference declared with link(); returns whether it was there.';
+
+CREATE OR REPLACE FUNCTION privacy_tags._check_link(fn text, child regclass, child_columns name[], parent regclass,
+                                         parent_columns name[], caller regrole)
+RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_nodes jsonb := '{}';      -- relid -> {pred, depth, collected_at, root}
-    v_frontier oid[] := '{}';
-    v_next oid[];
-    r record;
-    f record;
-    v_pred text;
-    v_level integer := 0;
-    v_roots oid[];
-    v_key regtype := privacy_tags.subject_key_type(p_type);
-    v_op text;
+    c name;
 BEGIN
-    -- roots: one predicate per subject column, ORed per table
-    FOR r IN
-        SELECT s.relation::oid AS relid, s.column_name, s.collected_at,
-               privacy_tags._base_type(a.atttypid) AS base
-          FROM privacy_tags.subjects s
-          JOIN pg_attribute a ON a.attrelid = s.relation AND a.attname = s.column_name
-          JOIN pg_class k ON k.oid = s.relation
-         WHERE s.subject_type = p_type AND NOT k.relispartition
-         ORDER BY s.relation::text, s.column_name
-    LOOP
-        -- the column compared with the id as a value of the key type, by
-        -- the equality of the column's type (wherever its schema)
-        SELECT format('OPERATOR(%I.=)', n.nspname) INTO v_op
-          FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
-         WHERE o.oprname = '=' AND o.oprleft = r.base AND o.oprright = v_key
-         ORDER BY n.nspname = 'pg_catalog' DESC LIMIT 1;
-        v_pred := format('t.%I %s $1::%s', r.column_name, coalesce(v_op, 'OPERATOR(pg_catalog.=)'), v_key);
-        IF v_nodes ? r.relid::text THEN
-            v_nodes := jsonb_set(v_nodes, ARRAY[r.relid::text, 'pred'],
-                                 to_jsonb((v_nodes -> r.relid::text ->> 'pred') || ' OR ' || v_pred));
-        ELSE
-            v_nodes := v_nodes || jsonb_build_object(r.relid::text,
-                          jsonb_build_object('pred', v_pred, 'depth', 0, 'collected_at', r.collected_at, 'root', true));
-            v_frontier := v_frontier || r.relid;
+    IF child IS NULL OR child_columns IS NULL OR parent IS NULL OR parent_columns IS NULL THEN
+        RAISE EXCEPTION '%: child, child_columns, parent and parent_columns must not be NULL', fn
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM privacy_tags._check_table(fn, child);
+    PERFORM privacy_tags._check_table(fn, parent);
+    IF cardinality(child_columns) NOT BETWEEN 1 AND 32 OR cardinality(child_columns) <> cardinality(parent_columns) THEN
+        RAISE EXCEPTION '%: child_columns and parent_columns must name as many columns, 1 to 32', fn
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOREACH c IN ARRAY child_columns LOOP
+        IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = child AND a.attname = c AND a.attnum > 0
+                                                    AND NOT a.attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist', left(c, 63), child
+                USING ERRCODE = 'undefined_column';
         END IF;
     END LOOP;
-    v_roots := v_frontier;
-
-    -- children, breadth first
-    WHILE cardinality(v_frontier) > 0 AND v_level < 16 LOOP
-        v_level := v_level + 1;
-        v_next := '{}';
-        FOR f IN
-            SELECT c.conrelid AS child, c.confrelid AS parent,
-                   (SELECT string_agg(format('t.%I', a.attname), ', ' ORDER BY k.n)
-                      FROM unnest(c.conkey) WITH ORDINALITY k(attnum, n)
-                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS fk_cols,
-                   (SELECT string_agg(format('t.%I', a.attname), ', ' ORDER BY k.n)
-                      FROM unnest(c.confkey) WITH ORDINALITY k(attnum, n)
-                      JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum) AS ref_cols
-              FROM pg_constraint c
-             WHERE c.contype = 'f' AND c.confrelid = ANY (v_frontier) AND c.conparentid = 0
-               AND c.conrelid <> c.confrelid
-               AND NOT c.conrelid = ANY (v_roots)
-             ORDER BY c.conrelid, c.conname
-        LOOP
-            v_pred := format('(%s) IN (SELECT %s FROM %s t WHERE %s)',
-                             f.fk_cols, f.ref_cols, f.parent::regclass, v_nodes -> f.parent::text ->> 'pred');
-            IF v_nodes ? f.child::text THEN
-                -- a second way in at the same depth widens the set; a deeper one is a cycle
-                IF (v_nodes -> f.child::text ->> 'depth')::int = v_level THEN
-                    v_nodes := jsonb_set(v_nodes, ARRAY[f.child::text, 'pred'],
-                                         to_jsonb((v_nodes -> f.child::text ->> 'pred') || ' OR ' || v_pred));
-                END IF;
-            ELSE
-                v_nodes := v_nodes || jsonb_build_object(f.child::text,
-                              jsonb_build_object('pred', v_pred, 'depth', v_level, 'collected_at', NULL, 'root', false));
-                v_next := v_next || f.child;
-            END IF;
-        END LOOP;
-        v_frontier := v_next;
+    FOREACH c IN ARRAY parent_columns LOOP
+        IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = parent AND a.attname = c AND a.attnum > 0
+                                                    AND NOT a.attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist', left(c, 63), parent
+                USING ERRCODE = 'undefined_column';
+        END IF;
     END LOOP;
+    IF NOT pg_has_role(caller, (SELECT k.relowner FROM pg_class k WHERE k.oid = child), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', child
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = format('%s changes what erasures do to the child table: run it as its owner.', fn);
+    END IF;
+    IF NOT pg_has_role(caller, (SELECT k.relowner FROM pg_class k WHERE k.oid = parent), 'USAGE')
+       AND NOT has_table_privilege(caller, parent, 'REFERENCES') THEN
+        RAISE EXCEPTION 'permission denied for table %', parent
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'A link needs the REFERENCES privilege on the parent table, as a foreign key does.';
+    END IF;
+END
+$$;
 
-    FOR r IN SELECT key::oid AS relid, value AS v FROM jsonb_each(v_nodes) LOOP
-        relation := r.relid::regclass;
-        pred := r.v ->> 'pred';
-        depth := (r.v ->> 'depth')::int;
-        collected_at := r.v ->> 'collected_at';
-        is_root := (r.v ->> 'root')::boolean;
-        -- children of a table are purged and erased before it
-        WITH RECURSIVE up(relid, h) AS (
-            SELECT r.relid, 0
-            UNION
-            SELECT c.conrelid, up.h + 1 FROM up JOIN pg_constraint c
-                ON c.confrelid = up.relid AND c.contype = 'f' AND c.conrelid <> up.relid
-             WHERE up.h < 16 AND v_nodes ? c.conrelid::text)
-        SELECT max(h) INTO height FROM up;
-        RETURN NEXT;
-    END LOOP;
+CREATE OR REPLACE FUNCTION privacy_tags._link(child regclass, child_columns name[], parent regclass, parent_columns name[],
+                                   caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy_tags._check_link('link', child, child_columns, parent, parent_columns, caller);
+    INSERT INTO privacy_tags.links (child, child_columns, parent, parent_columns, created_by)
+    VALUES (child, child_columns, parent, parent_columns, caller::name)
+    ON CONFLICT DO NOTHING;
+    PERFORM privacy_tags._invalidate(child);
+    PERFORM privacy_tags._invalidate(parent);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._unlink(child regclass, child_columns name[], parent regclass, parent_columns name[],
+                                     caller regrole)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_n integer;
+BEGIN
+    PERFORM privacy_tags._check_link('unlink', child, child_columns, parent, parent_columns, caller);
+    DELETE FROM privacy_tags.links l
+     WHERE l.child = _unlink.child AND l.child_columns = _unlink.child_columns
+       AND l.parent = _unlink.parent AND l.parent_columns = _unlink.parent_columns;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    PERFORM privacy_tags._invalidate(child);
+    PERFORM privacy_tags._invalidate(parent);
+    RETURN v_n > 0;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._tagged_columns(rel regclass)
+RETURNS TABLE (column_name name, tag privacy_tags.privacy_tag, basis text, notnull boolean,
+               is_key boolean, anchor name)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- PL/pgSQL keeps this query's plan for the session
+    -- (a partition's own tag counts for its tree where the root has none:
+    -- a table tagged before it was attached is never invisible)
+    RETURN QUERY
+    SELECT x.attname, x.tag, privacy_tags.legal_basis(x.tag), x.attnotnull,
+           EXISTS (SELECT FROM pg_constraint k
+                    WHERE k.conrelid = rel AND k.contype IN ('p', 'u', 'f') AND x.attnum = ANY (k.conkey))
+           OR EXISTS (SELECT FROM pg_seclabel k
+                       WHERE k.objoid = rel AND k.classoid = 'pg_class'::regclass
+                         AND k.objsubid = x.attnum AND k.provider = 'privacy_tags_subject'),
+           privacy_tags.retention_anchor(x.tag)
+      FROM (SELECT DISTINCT ON (ra.attnum) ra.attname, ra.attnum, ra.attnotnull,
+                   s.label::privacy_tags.privacy_tag AS tag
+              FROM pg_seclabel s
+              JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid
+              JOIN pg_attribute ra ON ra.attrelid = rel AND ra.attname = a.attname AND NOT ra.attisdropped
+             WHERE s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
+               AND s.objsubid > 0 AND NOT a.attisdropped
+               AND (s.objoid = rel OR s.objoid IN (SELECT p.relid FROM pg_partition_tree(rel) p WHERE p.level > 0))
+             ORDER BY ra.attnum, s.objoid = rel DESC, s.objoid) x
+     ORDER BY x.attnum;
 END
 $$;
 
@@ -900,7 +1016,7 @@ BEGIN
 
     -- every statement below reads a user table as its owner, with the id
     -- ($1), since ($2) and the columns left out ($3) as parameters
-    FOR t IN SELECT * FROM privacy_tags._subject_tables(subject_type) ORDER BY depth, relation::text LOOP
+    FOR t IN SELECT * FROM privacy_tags._subject_graph(subject_type) ORDER BY depth, relation::text LOOP
         v_name := t.relation::text;
         v_where := t.pred;
         IF since IS NOT NULL THEN
@@ -924,10 +1040,13 @@ BEGIN
                 CONTINUE;
             END IF;
         END IF;
-        v_params := ARRAY[v_id, since::text, v_drop::text];
+        -- a row shared with other subjects is shown without their keys and
+        -- references ($4)
+        v_params := ARRAY[v_id, since::text, v_drop::text, t.other_columns::text];
         v_rows := privacy_tags._owner_query(t.relation,
-                      format('SELECT coalesce(jsonb_agg(to_jsonb(t) - $3::text[] ORDER BY t.ctid), ''[]'') FROM %s t WHERE %s',
-                             t.relation, v_where), v_params);
+                      format('SELECT coalesce(jsonb_agg(to_jsonb(t) - $3::text[] - CASE WHEN %s THEN $4::text[] ELSE ''{}'' END '
+                             'ORDER BY t.tableoid, t.ctid), ''[]'') FROM %s t WHERE %s',
+                             coalesce(t.shared, 'false'), t.relation, v_where), v_params);
         IF jsonb_array_length(v_rows) = 0 THEN
             CONTINUE;
         END IF;
@@ -1018,33 +1137,70 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     t record;
+    m jsonb;
     v_report jsonb := '{}';
     v_erasable text[];          -- columns whose values go
     v_all boolean;              -- every tagged column of the table goes
     v_legal text;
     v_refs text;
     v_keep text;
+    v_own text;
     v_set text;
     v_any text;
+    v_counts jsonb;
     v_n_deleted bigint;
     v_n_nulled bigint;
     v_n_legal bigint;
     v_n_refs bigint;
-    v_counts jsonb;
-    v_bad name;
+    v_n_shared bigint;
+    v_n_masked bigint;
+    v_masked text[];
+    v_bad text[];
+    v_blockers text[] := '{}';
+    v_n bigint;
+    v_params text[] := ARRAY[p_id];
 BEGIN
     -- a withdrawal is recorded even for a held subject, whose data then stays
     IF p_scope = 'withdraw' THEN
-        UPDATE privacy_tags.consents k SET withdrawn_at = now()
+        UPDATE privacy_tags.consents k SET withdrawn_at = now(), withdrawn_reason = 'withdrawn'
          WHERE k.subject_type = p_type AND k.subject_id = p_id AND k.withdrawn_at IS NULL
            AND (p_purposes IS NULL OR k.purpose = ANY (p_purposes));
     END IF;
     IF p_held THEN
         RETURN '{}';
     END IF;
-    -- (every statement on a user table runs as its owner, the id as $1)
-    FOR t IN SELECT * FROM privacy_tags._subject_tables(p_type) ORDER BY height, depth DESC, relation::text LOOP
-        IF p_scope = 'erase' THEN
+    -- the subject's root rows first: writers that reference them through
+    -- foreign keys wait until the erasure is done
+    FOR t IN SELECT * FROM privacy_tags._subject_graph(p_type) g WHERE g.kind = 'root' AND g.tagged LOOP
+        PERFORM privacy_tags._owner_exec(t.relation,
+                    format('SELECT FROM %s t WHERE %s FOR UPDATE', t.relation, t.pred), v_params);
+    END LOOP;
+    -- (every statement on a user table runs as its owner, the id as $1;
+    -- parents first, then children before what they point at)
+    FOR t IN SELECT * FROM privacy_tags._subject_graph(p_type) g
+              ORDER BY g.kind = 'parent' DESC, g.erase_order, g.depth DESC, g.relation::text LOOP
+        v_own := CASE WHEN t.shared IS NULL THEN 'true' ELSE format('NOT coalesce(%s, false)', t.shared) END;
+        IF NOT t.tagged THEN
+            -- unclassified: never changed
+            v_n := privacy_tags._owner_query(t.relation,
+                       format('SELECT to_jsonb(count(*)) FROM %s t WHERE %s', t.relation, t.pred), v_params);
+            IF v_n > 0 THEN
+                v_report := v_report || jsonb_build_object(t.relation::text, jsonb_build_object(
+                    'deleted', 0, 'nulled', 0, 'kept', v_n, 'kept_because', jsonb_build_object('unclassified', v_n)));
+            END IF;
+            CONTINUE;
+        END IF;
+        IF p_scope = 'partial' THEN
+            -- only the columns of the categories, in place: no row goes
+            SELECT coalesce(array_agg(c.column_name::text)
+                              FILTER (WHERE c.basis IS DISTINCT FROM 'legal_obligation' AND NOT c.is_key
+                                        AND EXISTS (SELECT FROM unnest(p_purposes) k
+                                                     WHERE c.tag OPERATOR(privacy_tags.<@) k)), '{}'),
+                   'false', false
+              INTO v_erasable, v_legal, v_all
+              FROM privacy_tags._tagged_columns(t.relation) c;
+            CONTINUE WHEN cardinality(v_erasable) = 0;
+        ELSIF p_scope = 'erase' THEN
             SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.basis IS DISTINCT FROM 'legal_obligation' AND NOT c.is_key), '{}'),
                    coalesce(string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ') FILTER (WHERE c.basis = 'legal_obligation'), 'false'),
                    coalesce(bool_and(c.basis IS DISTINCT FROM 'legal_obligation'), true)
@@ -1072,82 +1228,183 @@ BEGIN
         END IF;
         -- rows that other rows point at stay (children were handled first:
         -- what still points at a row is kept data, or another subject's)
-        v_refs := privacy_tags._referenced_by(t.relation, false);
-        v_refs := coalesce(v_refs, 'false');
+        v_refs := CASE WHEN p_scope = 'partial' THEN 'false'
+                       ELSE coalesce(privacy_tags._referenced_by(t.relation, false), 'false') END;
         v_keep := format('(%s) OR (%s)', v_legal, v_refs);
 
         v_counts := privacy_tags._owner_query(t.relation,
-                        format('SELECT jsonb_build_array(count(*) FILTER (WHERE %s), count(*) FILTER (WHERE NOT (%s) AND (%s))) '
-                               'FROM %s t WHERE %s', v_legal, v_legal, v_refs, t.relation, t.pred), ARRAY[p_id]);
+                        format('SELECT jsonb_build_array(count(*) FILTER (WHERE (%1$s) AND (%2$s)), '
+                               'count(*) FILTER (WHERE (%1$s) AND NOT (%2$s) AND (%3$s)), '
+                               'count(*) FILTER (WHERE NOT (%1$s))) '
+                               'FROM %4$s t WHERE %5$s', v_own, v_legal, v_refs, t.relation, t.pred), v_params);
         v_n_legal := (v_counts ->> 0)::bigint;
         v_n_refs := (v_counts ->> 1)::bigint;
+        v_n_shared := (v_counts ->> 2)::bigint;
+
+        -- shared rows: the subject's references in them go where the column allows
+        v_n_masked := 0;
+        v_masked := '{}';
+        IF v_n_shared > 0 AND p_scope = 'erase' THEN
+            FOR m IN SELECT * FROM jsonb_array_elements(t.masks) LOOP
+                v_n := privacy_tags._owner_exec(t.relation,
+                           format('UPDATE %s t SET %s WHERE (%s) AND NOT (%s) AND (%s)',
+                                  t.relation, m ->> 'set', t.pred, v_own, m ->> 'where'), v_params);
+                IF v_n > 0 THEN
+                    v_n_masked := v_n_masked + v_n;
+                    v_masked := v_masked || ARRAY(SELECT jsonb_array_elements_text(m -> 'columns'));
+                END IF;
+            END LOOP;
+        END IF;
 
         v_n_deleted := 0;
-        IF v_all THEN
+        IF v_all AND t.kind <> 'parent' THEN
             v_n_deleted := privacy_tags._owner_exec(t.relation,
-                               format('DELETE FROM %s t WHERE (%s) AND NOT (%s)', t.relation, t.pred, v_keep), ARRAY[p_id]);
+                               format('DELETE FROM %s t WHERE (%s) AND (%s) AND NOT (%s)', t.relation, t.pred, v_own, v_keep),
+                               v_params);
         END IF;
 
         v_n_nulled := 0;
-        -- (after a DELETE of every row, no row is left to null)
-        IF cardinality(v_erasable) > 0 AND NOT (v_all AND v_n_legal + v_n_refs = 0) THEN
+        -- (after a DELETE of every own row, no own row is left to null)
+        IF cardinality(v_erasable) > 0 AND NOT (v_all AND t.kind <> 'parent' AND v_n_legal + v_n_refs = 0) THEN
             SELECT string_agg(format('%I = NULL', e), ', '), string_agg(format('t.%I IS NOT NULL', e), ' OR ')
               INTO v_set, v_any FROM unnest(v_erasable) e;
-            -- a value that must go from a row that must stay, in a NOT NULL column
-            SELECT c.column_name INTO v_bad
+            -- values that must go from rows that must stay, in NOT NULL columns
+            SELECT array_agg(c.column_name::text ORDER BY c.column_name) INTO v_bad
               FROM privacy_tags._tagged_columns(t.relation) c
-             WHERE c.column_name::text = ANY (v_erasable) AND c.notnull
-             LIMIT 1;
+             WHERE c.column_name::text = ANY (v_erasable) AND c.notnull;
             IF v_bad IS NOT NULL THEN
-                v_n_nulled := privacy_tags._owner_query(t.relation,
-                                  format('SELECT to_jsonb(count(*)) FROM %s t WHERE (%s) AND (%s)', t.relation, t.pred,
-                                         CASE WHEN v_all THEN v_keep ELSE 'true' END), ARRAY[p_id]);
-                IF v_n_nulled > 0 THEN
-                    RAISE EXCEPTION 'cannot erase column "%" of relation "%": it is NOT NULL in rows that must be kept',
-                                    v_bad, t.relation
-                        USING ERRCODE = 'not_null_violation',
-                              DETAIL = format('%s row(s) stay because of legal_obligation data or rows pointing at them.', v_n_nulled),
-                              HINT = 'Drop the NOT NULL constraint of the column, or tag it with the basis that keeps it.';
+                v_n := privacy_tags._owner_query(t.relation,
+                           format('SELECT to_jsonb(count(*)) FROM %s t WHERE (%s) AND (%s) AND (%s)', t.relation, t.pred, v_own,
+                                  CASE WHEN v_all AND t.kind <> 'parent' THEN v_keep ELSE 'true' END), v_params);
+                IF v_n > 0 THEN
+                    v_blockers := v_blockers || ARRAY(SELECT format('%s.%I (%s rows)', t.relation, b, v_n) FROM unnest(v_bad) b);
+                    CONTINUE;
                 END IF;
             END IF;
             v_n_nulled := privacy_tags._owner_exec(t.relation,
-                              format('UPDATE %s t SET %s WHERE (%s) AND (%s)', t.relation, v_set, t.pred, v_any), ARRAY[p_id]);
+                              format('UPDATE %s t SET %s WHERE (%s) AND (%s) AND (%s)', t.relation, v_set, t.pred, v_own, v_any),
+                              v_params);
         END IF;
 
-        IF v_n_deleted + v_n_nulled + v_n_legal + v_n_refs > 0 THEN
+        IF v_n_deleted + v_n_nulled + v_n_legal + v_n_refs + v_n_shared > 0 THEN
             v_report := v_report || jsonb_build_object(t.relation::text, jsonb_strip_nulls(jsonb_build_object(
                 'deleted', v_n_deleted,
                 'nulled', v_n_nulled,
                 'nulled_columns', CASE WHEN v_n_nulled > 0 THEN to_jsonb(v_erasable) END,
-                'kept', v_n_legal + v_n_refs,
-                'kept_because', CASE WHEN v_n_legal + v_n_refs > 0 THEN jsonb_strip_nulls(jsonb_build_object(
+                'masked', nullif(v_n_masked, 0),
+                'masked_columns', CASE WHEN v_n_masked > 0 THEN to_jsonb(ARRAY(SELECT DISTINCT x FROM unnest(v_masked) x ORDER BY 1)) END,
+                'kept', v_n_legal + v_n_refs + v_n_shared,
+                'kept_because', CASE WHEN v_n_legal + v_n_refs + v_n_shared > 0 THEN jsonb_strip_nulls(jsonb_build_object(
                     CASE WHEN p_scope = 'erase' THEN 'legal_obligation' ELSE 'other_basis' END,
                     nullif(v_n_legal, 0),
-                    'referenced', nullif(v_n_refs, 0))) END)));
+                    'referenced', nullif(v_n_refs, 0),
+                    'shared', nullif(v_n_shared, 0))) END)));
         END IF;
     END LOOP;
+    IF cardinality(v_blockers) > 0 THEN
+        RAISE EXCEPTION 'cannot erase %: NOT NULL in rows that must be kept', array_to_string(v_blockers, ', ')
+            USING ERRCODE = 'not_null_violation',
+                  DETAIL = 'Those rows stay because of legal_obligation data or rows pointing at them; nothing was changed.',
+                  HINT = 'Give each column a mask (mask=redact or a literal) in its tag, drop its NOT NULL constraint, or tag it with the basis that keeps it.';
+    END IF;
+    -- after an erasure no consent of the subject is active
+    IF p_scope = 'erase' THEN
+        UPDATE privacy_tags.consents k SET withdrawn_at = now(), withdrawn_reason = 'erased'
+         WHERE k.subject_type = p_type AND k.subject_id = p_id AND k.withdrawn_at IS NULL;
+    END IF;
     RETURN v_report;
 END
 $$;
 
-CREATE OR REPLACE FUNCTION privacy_tags.erase(subject_type text, subject_id text, dry_run boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION privacy_tags._erase_audited(p_action text, p_type text, p_id text, p_scope text,
+                                            p_purposes text[], p_dry_run boolean)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_held boolean;
+    v_tables jsonb;
+    v_report jsonb;
+    v_rows bigint;
+    v_try integer;
+BEGIN
+    PERFORM privacy_tags._serialize_changes();
+    v_held := EXISTS (SELECT FROM privacy_tags.legal_holds h
+                       WHERE h.subject_type = p_type AND h.subject_id = p_id AND h.released_at IS NULL
+                         AND (h.held_until IS NULL OR h.held_until > now()));
+    -- A row that another session made a referrer of after a statement's
+    -- snapshot fails the foreign key check: the erasure is run again (its
+    -- statements' new snapshots see the referrer).  A dry run is always
+    -- rolled back.
+    FOR v_try IN 1..5 LOOP
+        BEGIN
+            v_tables := privacy_tags._erase(p_type, p_id, p_scope, p_purposes, v_held);
+            IF p_dry_run THEN
+                RAISE EXCEPTION USING ERRCODE = 'PTDRY';
+            END IF;
+            EXIT;
+        EXCEPTION
+            WHEN SQLSTATE 'PTDRY' THEN
+                EXIT;
+            WHEN foreign_key_violation THEN
+                IF v_try = 5 THEN
+                    RAISE;
+                END IF;
+        END;
+    END LOOP;
+    v_report := jsonb_build_object('legal_hold', v_held, 'tables', v_tables);
+    SELECT coalesce(sum((value->>'deleted')::bigint + (value->>'nulled')::bigint), 0) INTO v_rows
+      FROM jsonb_each(v_report->'tables');
+    v_report := jsonb_build_object('format', 'privacy_tags.erasure/2',
+                                   'subject', jsonb_build_object('type', p_type),
+                                   'dry_run', p_dry_run) || v_report
+                || CASE WHEN p_scope = 'partial' THEN jsonb_build_object('categories', to_jsonb(p_purposes)) ELSE '{}' END;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
+    VALUES (p_action, p_type, privacy_tags.subject_hash(p_type, p_id), v_rows,
+            jsonb_build_object('dry_run', p_dry_run, CASE WHEN p_scope = 'partial' THEN 'categories' ELSE 'purposes' END,
+                               p_purposes, 'tables', v_report->'tables',
+                               'legal_hold', v_report->'legal_hold'));
+    RETURN v_report;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.erase(subject_type text, subject_id text, dry_run boolean DEFAULT false,
+                                   categories text[] DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET privacy_tags.purging = on
 AS $$
+DECLARE
+    v_bad text;
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL OR dry_run IS NULL THEN
         RAISE EXCEPTION 'erase: subject_type, subject_id and dry_run must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    IF categories IS NOT NULL THEN
+        IF cardinality(categories) = 0 OR array_position(categories, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'erase: categories must name at least one category, and no NULL'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Leave categories out for a full erasure.';
+        END IF;
+        SELECT c INTO v_bad FROM unnest(categories) c
+         WHERE NOT EXISTS (SELECT FROM privacy_tags.categories k WHERE k.name = c) LIMIT 1;
+        IF v_bad IS NOT NULL THEN
+            RAISE EXCEPTION 'erase: unknown privacy category "%"', CASE WHEN length(v_bad) > 200 THEN left(v_bad, 200) || '...' ELSE v_bad END
+                USING ERRCODE = 'undefined_object',
+                      HINT = 'Name categories of privacy_tags.categories; a category takes every category below it.';
+        END IF;
+    END IF;
     RETURN privacy_tags._erase_audited('erase', subject_type,
                                        privacy_tags._check_subject('erase', erase.subject_type, erase.subject_id),
-                                       'erase', NULL, dry_run);
+                                       CASE WHEN categories IS NULL THEN 'erase' ELSE 'partial' END,
+                                       categories, dry_run);
 END
 $$;
-COMMENT ON FUNCTION privacy_tags.erase(text, text, boolean) IS
-    'Right to erasure: deletes or nulls everything of the subject in one transaction, keeping legal_obligation data and held subjects; returns a report per table.';
+COMMENT ON FUNCTION privacy_tags.erase(text, text, boolean, text[]) IS
+    'Right to erasure: deletes or nulls everything of the subject in one transaction (or, with categories, nulls only the columns of those categories), keeping legal_obligation data, shared and unclassified rows and held subjects; returns a report per table.';
 
 CREATE OR REPLACE FUNCTION privacy_tags.grant_consent(subject_type text, subject_id text, purpose text)
 RETURNS void
@@ -1450,7 +1707,7 @@ BEGIN
         SELECT v_subjects || coalesce(jsonb_object_agg(t.relation::text,
                    coalesce(v_subjects -> t.relation::text, '[]') || to_jsonb(r.subject_type)), '{}')
           INTO v_subjects
-          FROM privacy_tags._subject_tables(r.subject_type) t;
+          FROM privacy_tags._subject_graph(r.subject_type) t;
     END LOOP;
 
     RETURN jsonb_build_object(
@@ -1486,6 +1743,8 @@ END
 $$;
 COMMENT ON FUNCTION privacy_tags.processing_record() IS
     'GDPR Art. 30 record of processing built from the tags: per purpose, the categories of data and of data subjects, legal bases, Art. 9 conditions, retention and tables.';
+REVOKE ALL ON FUNCTION privacy_tags.erase(text, text, boolean, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy_tags.erase(text, text, boolean, text[]) TO privacy_admin;
 REVOKE ALL ON FUNCTION privacy_tags.purge_batch(regclass, timestamptz, integer, regclass[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy_tags.purge_batch(regclass, timestamptz, integer, regclass[]) TO privacy_admin;
 REVOKE ALL ON PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer, bigint, interval) FROM PUBLIC;

@@ -22,6 +22,10 @@ psql -X -A -t -v ON_ERROR_STOP=1 -d $db -c "
     JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'privacy_tags'
    ORDER BY p.oid::regprocedure::text" >"$dir/catalog.txt"
 sed -n '/<!-- privileges:begin -->/,/<!-- privileges:end -->/p' README.md | grep -E '^\| [a-z_]+\.' >"$dir/readme.txt" || true
+if [ -n "${PRIVILEGES_PRINT:-}" ]; then	# print the table (to paste into README.md)
+	cat "$dir/catalog.txt"
+	exit 0
+fi
 n=0
 n=$((n + 1))
 if diff -u "$dir/readme.txt" "$dir/catalog.txt" >"$dir/diff"; then

@@ -106,11 +106,11 @@ members() {
 	    FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
 	   WHERE d.refclassid = 'pg_extension'::regclass AND e.extname = 'privacy_tags' AND d.deptype = 'e'
 	   ORDER BY 1" -c "
-	  SELECT string_agg(format('%s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid)), E'\n' ORDER BY 1)
-	    FROM pg_constraint WHERE connamespace = 'privacy_tags'::regnamespace" -c "
-	  SELECT string_agg(pg_get_indexdef(indexrelid), E'\n' ORDER BY 1)
+	  SELECT string_agg(x, E'\n' ORDER BY x) FROM (SELECT format('%s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid)) AS x
+	    FROM pg_constraint WHERE connamespace = 'privacy_tags'::regnamespace) c" -c "
+	  SELECT string_agg(pg_get_indexdef(indexrelid), E'\n' ORDER BY pg_get_indexdef(indexrelid))
 	    FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'privacy_tags'::regnamespace" -c "
-	  SELECT string_agg(format('%s %s', tgrelid::regclass, pg_get_triggerdef(t.oid)), E'\n' ORDER BY 1)
+	  SELECT string_agg(format('%s %s', tgrelid::regclass, pg_get_triggerdef(t.oid)), E'\n' ORDER BY format('%s %s', tgrelid::regclass, pg_get_triggerdef(t.oid)))
 	    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = 'privacy_tags'::regnamespace"
 }
 members $old >"$dir/members_updated.txt"
