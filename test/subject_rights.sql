@@ -30,8 +30,10 @@ INSERT INTO tap_likes VALUES (10, 'x'), (11, 'x'), (12, 'y'), (10, 'z');
 -- it only through tap_members, which member_ids points at (not the other way):
 -- so make members the root instead, with a text key
 SELECT set_subject('tap_members', 'org', 'org');   -- another subject type on the same table
-SELECT is(subject_access('member', 'M-1') -> 'data' -> 'public.tap_member_ids' -> 0 ->> 'org', 'acme',
+SELECT is(subject_access('member', 'M-1') -> 'data' -> 'public.tap_member_ids' -> 0 ->> 'member_id', 'M-1',
           'the root row is found by its subject column');
+-- (its reference to the organisation, another subject type's root, makes it
+-- shared: the export leaves the organisation's key out)
 SELECT is(jsonb_array_length(subject_access('org', 'acme') -> 'data' -> 'public.tap_members'), 2,
           'a subject type names one table''s rows by its column');
 SELECT is(jsonb_array_length(subject_access('org', 'acme') -> 'data' -> 'public.tap_accounts'), 2,
