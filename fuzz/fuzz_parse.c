@@ -8,7 +8,9 @@
  * failure the PtError is checked for a sane position and a non-empty,
  * NUL-terminated detail.  An input that could be a column name (no zero
  * byte, at most PT_MAX_IDENT bytes) is also written with pt_format_ident and
- * must parse back to itself as collected_at and as a retention anchor.  Any
+ * must parse back to itself as collected_at and as a retention anchor; one
+ * that could be a mask literal (no zero byte, at most PT_MAX_MASK bytes) is
+ * written with pt_format_mask and must parse back to itself as a mask.  Any
  * violated invariant calls abort(), which libFuzzer reports as a crash and
  * saves the input.
  *
@@ -129,6 +131,11 @@ check_parsed(const PtParsed *p)
 		if (i > 0)
 			CHECK(strcmp(p->purposes[i - 1], p->purposes[i]) < 0);	/* sorted, unique */
 	}
+	CHECK(p->mask < PT_MASK_COUNT);
+	CHECK(p->mask_len >= 0 && p->mask_len <= PT_MAX_MASK);
+	CHECK(p->mask == PT_MASK_LITERAL || p->mask_len == 0);
+	CHECK(p->mask_literal[p->mask_len] == '\0');
+	CHECK(memchr(p->mask_literal, '\0', p->mask_len) == NULL);	/* no NUL inside */
 }
 
 /* Field-by-field equality of two parsed tags. */
@@ -144,6 +151,9 @@ parsed_equal(const PtParsed *a, const PtParsed *b)
 	if (a->months != b->months || a->days != b->days || a->usecs != b->usecs)
 		return false;
 	if (a->anchor_len != b->anchor_len || strcmp(a->anchor, b->anchor) != 0)
+		return false;
+	if (a->mask != b->mask || a->mask_len != b->mask_len ||
+		memcmp(a->mask_literal, b->mask_literal, a->mask_len) != 0)
 		return false;
 	if (a->npurposes != b->npurposes)
 		return false;
@@ -389,6 +399,39 @@ fuzz_ident(const uint8_t *data, size_t size)
 	CHECK(parsed.anchor_len == (int) size && strcmp(parsed.anchor, name) == 0);
 }
 
+/*
+ * Any NUL-free string of up to PT_MAX_MASK bytes, written by
+ * pt_format_mask as a literal, parses back to itself as a mask.
+ */
+static void
+fuzz_mask_literal(const uint8_t *data, size_t size)
+{
+	char		quoted[PT_MAX_MASK_TEXT + 1];
+	char		text[sizeof(quoted) + 16];
+	size_t		qlen;
+	int			n;
+	PtParsed	parsed;
+	PtError		err;
+	char	   *copy;
+
+	if (size > PT_MAX_MASK || memchr(data, '\0', size) != NULL)
+		return;
+	qlen = pt_format_mask(PT_MASK_LITERAL, (const char *) data, size, quoted, sizeof(quoted));
+	CHECK(qlen <= PT_MAX_MASK_TEXT && strlen(quoted) == qlen);
+	n = snprintf(text, sizeof(text), "a; mask=%s", quoted);
+	CHECK(n > 0 && (size_t) n < sizeof(text));
+	copy = exact_copy(text, n);
+	poison_error(&err);
+	if (!pt_parse(copy, n, &parsed, &err))
+	{
+		fprintf(stderr, "quoted mask does not parse: \"%s\"\n  %s\n", text, err.detail);
+		fail(__LINE__, "pt_parse of a formatted mask literal succeeds");
+	}
+	free(copy);
+	CHECK(parsed.mask == PT_MASK_LITERAL && parsed.mask_len == (int) size &&
+		  memcmp(parsed.mask_literal, data, size) == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -396,5 +439,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_subject(data, size);
 	fuzz_category(data, size);
 	fuzz_ident(data, size);
+	fuzz_mask_literal(data, size);
 	return 0;
 }

@@ -24,6 +24,36 @@ SELECT t::privacy_tag AS canonical FROM (VALUES
   (E'contact.email;\tbasis=vital_interests\n')
 ) v(t);
 
+-- masks: the kind case-insensitive, after on_expiry in the output; the
+-- default mask=null is not written; a literal is re-quoted ('' for a quote)
+SELECT t::privacy_tag AS canonical FROM (VALUES
+  ('contact.email; mask=redact'),
+  ('contact.email; MASK = Hash'),
+  ('contact.email; mask=NULL'),
+  ('contact.email; mask=null; basis=consent'),
+  ($$contact.email; mask='n/a'$$),
+  ($$contact.email; mask =  'it''s'  ; basis=contract$$),
+  ($$contact.email; mask=''$$),
+  ($$contact.email; mask=''''$$),
+  ($$contact.email; mask='a; b=c, "d"'$$),
+  ($$contact.email; mask='Ünïcode ✓'$$),
+  (E'contact.email; mask=\'tab\there\''),
+  ($$network.ip_address; mask=redact; on_expiry=nullify; retain=30 days after created_at; basis=legitimate_interests$$)
+) v(t);
+-- a literal of 255 bytes is the longest
+SELECT octet_length(mask(t)) AS quoted_bytes, t = t::text::privacy_tag AS round_trip
+  FROM (SELECT ($$a; mask='$$ || repeat('m', 255) || $$'$$)::privacy_tag AS t) v;
+SELECT octet_length(mask(t)) AS quoted_bytes, t = t::text::privacy_tag AS round_trip
+  FROM (SELECT ($$a; mask='$$ || repeat($$''$$, 255) || $$'$$)::privacy_tag AS t) v;
+-- round trip of masked tags: the canonical text parses to the same value
+-- and is a fixed point
+SELECT count(*) AS masked,
+       count(*) FILTER (WHERE t::text::privacy_tag = t
+                          AND t::text = (t::text::privacy_tag)::text) AS round_trips
+  FROM (VALUES ('a; mask=redact'::privacy_tag), ('a; mask=hash'), ($$a; mask='x'$$),
+               ($$a; mask=''''$$), ($$a; mask=''$$), ($$a; retain=1 day after b; mask='q'$$),
+               ($$a; mask='; mask=hash'$$)) v(t);
+
 -- the output does not depend on IntervalStyle or DateStyle
 SET IntervalStyle = sql_standard;
 SET DateStyle = 'German, DMY';
@@ -95,6 +125,20 @@ INSERT INTO bad(input) VALUES
   ('contact.email; retain=3 years after x; on_expiry=delete; on_expiry=nullify'),
   (E'contact.email\x01'),
   ('contact.email; basis=consent extra'),
+  ('contact.email; mask='),
+  ('contact.email; mask=blur'),
+  ('contact.email; mask=redacted_by_hr'),
+  ('contact.email; mask="n/a"'),
+  ($$contact.email; mask='n/a$$),
+  ($$contact.email; mask='it''s$$),
+  ($$contact.email; mask='$$ || repeat('m', 256) || $$'$$),
+  ($$contact.email; mask='$$ || repeat($$''$$, 256) || $$'$$),
+  ('contact.email; mask=hash; mask=redact'),
+  ('contact.email; mask=null; mask=null'),
+  ($$contact.email; mask='a' 'b'$$),
+  ($$contact.email; mask='a'b$$),
+  ('contact.email; mask=hash extra'),
+  ('contact.email; mask=-'),
   -- found by review of a fuzz round trip: the canonical text must parse back
   ('contact.email; retain=2147483647 hours 2147483647 minutes');
 SELECT n, left(input, 60) AS input, r.state, r.detail, r.hint

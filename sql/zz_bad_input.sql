@@ -326,7 +326,11 @@ INSERT INTO bad_calls (fn, stmt) VALUES
 ('subject_key_type', $$SELECT subject_key_type(NULL)$$),
 ('subject_key_type', $$SELECT subject_key_type('')$$),
 ('subject_key_type', $$SELECT subject_key_type(repeat('p', 1000000))$$),
-('subject_key_type', $$SELECT subject_key_type('person')$$);
+('subject_key_type', $$SELECT subject_key_type('person')$$),
+-- the mask accessor (1.2)
+('mask', $$SELECT mask(NULL)$$),
+('mask', $$SELECT mask('contact.email; mask=blur')$$),
+('mask', $$SELECT mask((E'contact.email; mask=\'' || repeat('x', 1000000) || E'\'')::privacy_tag)$$);
 
 CREATE TABLE bad_results AS
 SELECT c.id, c.fn, c.stmt, r.state, r.message

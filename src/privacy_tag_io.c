@@ -65,9 +65,13 @@ privacy_tag_from_parsed(const PtParsed *p)
 	}
 
 	size = offsetof(PrivacyTag, data) + p->category_len + 1 + p->anchor_len + 1 + plen + 1;
+	/* version 2 only with a mask: see privacy_tag.h */
+	if (p->mask != PT_MASK_NULL)
+		size += 1 + p->mask_len + 1;
 	tag = (PrivacyTag *) palloc0(size);
 	SET_VARSIZE(tag, size);
-	tag->version = PRIVACY_TAG_DISK_VERSION;
+	tag->version = p->mask != PT_MASK_NULL ?
+		PRIVACY_TAG_DISK_VERSION : PRIVACY_TAG_DISK_VERSION_1;
 	tag->basis = p->basis;
 	tag->special = p->special;
 	tag->action = p->action;
@@ -86,6 +90,12 @@ privacy_tag_from_parsed(const PtParsed *p)
 	memcpy(d, p->anchor, p->anchor_len);
 	d += p->anchor_len + 1;
 	memcpy(d, purposes, plen);
+	if (p->mask != PT_MASK_NULL)
+	{
+		d += plen + 1;
+		*d++ = (char) p->mask;
+		memcpy(d, p->mask_literal, p->mask_len);
+	}
 	return tag;
 }
 
@@ -105,7 +115,8 @@ privacy_tag_parse_or_error(const char *str)
 void
 privacy_tag_check_version(const PrivacyTag *tag)
 {
-	if (tag->version != PRIVACY_TAG_DISK_VERSION)
+	if (tag->version != PRIVACY_TAG_DISK_VERSION_1 &&
+		tag->version != PRIVACY_TAG_DISK_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("privacy_tag value has unknown format version %d",
@@ -164,6 +175,16 @@ privacy_tag_to_cstring(const PrivacyTag *tag)
 		append_str(&buf, "; on_expiry=");
 		append_str(&buf, pt_action_names[tag->action]);
 	}
+	if (PT_MASK_KIND(tag) != PT_MASK_NULL)
+	{
+		const char *lit = PT_MASK_LITERAL(tag);
+		char		tmp[PT_MAX_MASK_TEXT + 1];
+
+		append_str(&buf, "; mask=");
+		appendBinaryStringInfo(&buf, tmp,
+							   pt_format_mask(PT_MASK_KIND(tag), lit, strlen(lit),
+											  tmp, sizeof(tmp)));
+	}
 	return buf.data;
 }
 
@@ -197,13 +218,19 @@ privacy_tag_send(PG_FUNCTION_ARGS)
 	char	   *text = privacy_tag_to_cstring(tag);
 
 	pq_begintypsend(&buf);
-	pq_sendint8(&buf, PRIVACY_TAG_SEND_VERSION);
+	/* version 1, as 1.x sent, unless the tag has a mask */
+	pq_sendint8(&buf, PT_MASK_KIND(tag) != PT_MASK_NULL ?
+				PRIVACY_TAG_SEND_VERSION : PRIVACY_TAG_SEND_VERSION_1);
 	pq_sendtext(&buf, text, strlen(text));
 	pfree(text);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
-/* Binary input: check the version byte, then parse the text like input. */
+/*
+ * Binary input: check the version byte, then parse the text like input.
+ * Both versions carry the canonical text; version 2 is sent for a tag with
+ * a mask, which the text says itself.
+ */
 PG_FUNCTION_INFO_V1(privacy_tag_recv);
 Datum
 privacy_tag_recv(PG_FUNCTION_ARGS)
@@ -214,11 +241,12 @@ privacy_tag_recv(PG_FUNCTION_ARGS)
 	int			nbytes;
 	PrivacyTag *tag;
 
-	if (version != PRIVACY_TAG_SEND_VERSION)
+	if (version != PRIVACY_TAG_SEND_VERSION_1 && version != PRIVACY_TAG_SEND_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("unsupported privacy_tag binary format version %d", version),
-				 errhint("This build reads version %d.", PRIVACY_TAG_SEND_VERSION)));
+				 errhint("This build reads versions %d and %d.",
+						 PRIVACY_TAG_SEND_VERSION_1, PRIVACY_TAG_SEND_VERSION)));
 	str = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
 	tag = privacy_tag_parse_or_error(str);
 	pfree(str);

@@ -16,7 +16,9 @@
 /*
  * Total order: category (a path sorts right before its children, because
  * "." sorts below every identifier character), then basis, special
- * condition, purposes, retention window, anchor and expiry action.
+ * condition, purposes, retention window, anchor, expiry action and mask
+ * (kind, then literal).  Equal tags have equal bytes (see privacy_tag.h),
+ * which the hash support relies on.
  */
 static int
 privacy_tag_cmp_internal(const PrivacyTag *a, const PrivacyTag *b)
@@ -43,7 +45,9 @@ privacy_tag_cmp_internal(const PrivacyTag *a, const PrivacyTag *b)
 		return c;
 	if (a->action != b->action)
 		return a->action < b->action ? -1 : 1;
-	return 0;
+	if (PT_MASK_KIND(a) != PT_MASK_KIND(b))
+		return PT_MASK_KIND(a) < PT_MASK_KIND(b) ? -1 : 1;
+	return strcmp(PT_MASK_LITERAL(a), PT_MASK_LITERAL(b));
 }
 
 #define PT_CMP_FUNC(name, expr) \
@@ -267,4 +271,20 @@ privacy_tag_expiry_action(PG_FUNCTION_ARGS)
 	if (a->action == PT_ACTION_NONE || a->action >= PT_ACTION_COUNT)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(pt_action_names[a->action]));
+}
+
+/* mask(tag): null, redact, hash, or the literal in single quotes. */
+PG_FUNCTION_INFO_V1(privacy_tag_mask);
+Datum
+privacy_tag_mask(PG_FUNCTION_ARGS)
+{
+	PrivacyTag *a = PG_GETARG_PRIVACY_TAG_P(0);
+	const char *lit;
+	char		buf[PT_MAX_MASK_TEXT + 1];
+	size_t		len;
+
+	privacy_tag_check_version(a);
+	lit = PT_MASK_LITERAL(a);
+	len = pt_format_mask(PT_MASK_KIND(a), lit, strlen(lit), buf, sizeof(buf));
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf, len));
 }

@@ -11,7 +11,10 @@
  *			   | 'purpose' '=' ident { ',' ident }
  *			   | 'retain' '=' quantity unit { quantity unit } [ 'after' column ]
  *			   | 'on_expiry' '=' ( 'delete' | 'nullify' )
+ *			   | 'mask' '=' ( 'null' | 'redact' | 'hash' | literal )
  *	 column   := SQL identifier, double-quoted where needed
+ *	 literal  := SQL string constant: single quotes, '' for a quote inside,
+ *				 any bytes but NUL, at most 255 bytes unquoted
  *
  * Everything here is plain C: no palloc, no ereport.  The caller turns a
  * PtError into an ereport (server) or ignores it (fuzz target).
@@ -36,6 +39,10 @@ const char *const pt_special_names[PT_SPECIAL_COUNT] = {
 
 const char *const pt_action_names[PT_ACTION_COUNT] = {
 	NULL, "delete", "nullify"
+};
+
+const char *const pt_mask_names[PT_MASK_COUNT] = {
+	"null", "redact", "hash", NULL
 };
 
 /* Interval units accepted after a quantity, with their scale. */
@@ -89,10 +96,11 @@ enum
 	KEY_PURPOSE,
 	KEY_RETAIN,
 	KEY_ON_EXPIRY,
+	KEY_MASK,
 	KEY_COUNT
 };
 static const char *const pt_key_names[KEY_COUNT] = {
-	"basis", "special", "purpose", "retain", "on_expiry"
+	"basis", "special", "purpose", "retain", "on_expiry", "mask"
 };
 
 /* The state of one parse. */
@@ -107,7 +115,7 @@ typedef struct PtScan
 static const char *const hint_grammar =
 "A tag reads: <category> [; basis=<basis>] [; special=<condition>] "
 "[; purpose=<name>[,<name>...]] [; retain=<interval> [after <column>]] "
-"[; on_expiry=delete|nullify].";
+"[; on_expiry=delete|nullify] [; mask=null|redact|hash|'<literal>'].";
 
 static inline bool
 is_blank(char c)
@@ -455,6 +463,77 @@ scan_column(PtScan *sc, PtParsed *out)
 	return true;
 }
 
+/*
+ * mask=null|redact|hash|'<literal>': the kind case-insensitive, the literal
+ * an SQL string constant ('' for a quote), kept unquoted.
+ */
+static bool
+scan_mask(PtScan *sc, PtParsed *out)
+{
+	size_t		start = sc->pos;
+	static const char *hint_mask =
+	"Masks are null, redact, hash, or a literal in single quotes, e.g. mask='n/a'.";
+
+	if (!at_end(sc) && sc->s[sc->pos] == '\'')
+	{
+		int			n = 0;
+
+		sc->pos++;
+		for (;;)
+		{
+			char		c;
+
+			if (at_end(sc))
+				return fail_at(sc, start,
+							   "Close the literal with a single quote; write '' for a quote inside it.",
+							   "unterminated mask literal");
+			c = sc->s[sc->pos];
+			if (c == '\'')
+			{
+				if (sc->pos + 1 < sc->len && sc->s[sc->pos + 1] == '\'')
+					sc->pos++;
+				else
+				{
+					sc->pos++;
+					break;
+				}
+			}
+			else if (c == '\0')
+				return fail_at(sc, sc->pos, NULL, "zero byte in mask literal");
+			if (n >= PT_MAX_MASK)
+				return fail_at(sc, start, "Use a shorter literal.",
+							   "mask literal is longer than %d bytes", PT_MAX_MASK);
+			out->mask_literal[n++] = c;
+			sc->pos++;
+		}
+		out->mask_literal[n] = '\0';
+		out->mask_len = n;
+		out->mask = PT_MASK_LITERAL;
+		return true;
+	}
+	else
+	{
+		char		word[16];
+		size_t		n = scan_word(sc, word, sizeof(word));
+		char		ch[24];
+
+		if (n == 0)
+		{
+			describe_char(sc, sc->pos, ch, sizeof(ch));
+			return fail_at(sc, start, hint_mask, "expected a mask, found %s", ch);
+		}
+		if (n < sizeof(word))
+			for (int i = 0; i < PT_MASK_COUNT; i++)
+				if (pt_mask_names[i] != NULL && strcmp(pt_mask_names[i], word) == 0)
+				{
+					out->mask = (uint8_t) i;
+					return true;
+				}
+		return fail_at(sc, start, hint_mask, "unknown mask kind \"%.15s%s\"",
+					   word, n >= sizeof(word) ? "..." : "");
+	}
+}
+
 /* retain=<quantity unit>... [after column] */
 static bool
 scan_retain(PtScan *sc, PtParsed *out)
@@ -642,7 +721,7 @@ pt_parse(const char *input, size_t len, PtParsed *out, PtError *err)
 					break;
 		if (k == KEY_COUNT)
 			return fail_at(&sc, kstart,
-						   "Keys are basis, special, purpose, retain and on_expiry.",
+						   "Keys are basis, special, purpose, retain, on_expiry and mask.",
 						   "unknown key \"%.20s%s\"", key, n >= sizeof(key) ? "..." : "");
 		if (seen[k])
 			return fail_at(&sc, kstart, "Give each key once.",
@@ -686,6 +765,10 @@ pt_parse(const char *input, size_t len, PtParsed *out, PtError *err)
 				if (!scan_enum(&sc, pt_action_names, PT_ACTION_COUNT, "expiry action",
 							   "Expiry actions are delete and nullify.",
 							   &out->action))
+					return false;
+				break;
+			case KEY_MASK:
+				if (!scan_mask(&sc, out))
 					return false;
 				break;
 		}
@@ -862,6 +945,33 @@ pt_format_ident(const char *name, char *buf, size_t bufsize)
 }
 
 size_t
+pt_format_mask(uint8_t mask, const char *literal, size_t len,
+			   char *buf, size_t bufsize)
+{
+	PtOut		o = {buf, bufsize, 0};
+
+	if (mask != PT_MASK_LITERAL)
+		out_str(&o, pt_mask_names[mask < PT_MASK_LITERAL ? mask : PT_MASK_NULL]);
+	else
+	{
+		size_t		from = 0;
+
+		out_append(&o, "'", 1);
+		/* copy runs up to and including each quote, then double it */
+		for (size_t i = 0; i < len; i++)
+			if (literal[i] == '\'')
+			{
+				out_append(&o, literal + from, i + 1 - from);
+				out_append(&o, "'", 1);
+				from = i + 1;
+			}
+		out_append(&o, literal + from, len - from);
+		out_append(&o, "'", 1);
+	}
+	return out_finish(&o);
+}
+
+size_t
 pt_format(const PtParsed *tag, char *buf, size_t bufsize)
 {
 	PtOut		o = {buf, bufsize, 0};
@@ -902,6 +1012,14 @@ pt_format(const PtParsed *tag, char *buf, size_t bufsize)
 		}
 		out_str(&o, "; on_expiry=");
 		out_str(&o, pt_action_names[tag->action]);
+	}
+	if (tag->mask != PT_MASK_NULL)
+	{
+		char		tmp[PT_MAX_MASK_TEXT + 1];
+
+		out_str(&o, "; mask=");
+		out_append(&o, tmp, pt_format_mask(tag->mask, tag->mask_literal,
+										   tag->mask_len, tmp, sizeof(tmp)));
 	}
 	return out_finish(&o);
 }

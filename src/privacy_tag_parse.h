@@ -17,6 +17,7 @@
 #define PT_MAX_CATEGORY		255		/* bytes of a category path */
 #define PT_MAX_IDENT		63		/* bytes of a purpose or column name */
 #define PT_MAX_PURPOSES		32		/* purposes in one tag */
+#define PT_MAX_MASK			255		/* bytes of a mask literal, unquoted */
 /* longest purpose list: 32 names of 63 bytes and 31 commas */
 #define PT_MAX_PURPOSE_LIST (PT_MAX_PURPOSES * (PT_MAX_IDENT + 1))
 
@@ -63,9 +64,24 @@ typedef enum PtAction
 } PtAction;
 #define PT_ACTION_COUNT 3
 
+/*
+ * What a kept row gets instead of the value when it is erased or expires
+ * with nullify; 0 (NULL) is the default and is not written out.
+ */
+typedef enum PtMask
+{
+	PT_MASK_NULL = 0,
+	PT_MASK_REDACT,				/* a fixed value of the column's type */
+	PT_MASK_HASH,				/* a keyed hash of the value: a pseudonym */
+	PT_MASK_LITERAL				/* the quoted literal of the tag */
+} PtMask;
+#define PT_MASK_COUNT 4
+
 extern const char *const pt_basis_names[PT_BASIS_COUNT];
 extern const char *const pt_special_names[PT_SPECIAL_COUNT];
 extern const char *const pt_action_names[PT_ACTION_COUNT];
+/* "null", "redact", "hash"; NULL for PT_MASK_LITERAL */
+extern const char *const pt_mask_names[PT_MASK_COUNT];
 
 /* A parsed tag: every string canonical (lower case, purposes sorted). */
 typedef struct PtParsed
@@ -84,6 +100,9 @@ typedef struct PtParsed
 	int			anchor_len;
 	int			npurposes;
 	char		purposes[PT_MAX_PURPOSES][PT_MAX_IDENT + 1];
+	uint8_t		mask;			/* PtMask; PT_MASK_NULL by default */
+	int			mask_len;		/* bytes of mask_literal, 0 unless LITERAL */
+	char		mask_literal[PT_MAX_MASK + 1];	/* unquoted, no NUL inside */
 } PtParsed;
 
 /* Where and why parsing failed. */
@@ -112,6 +131,17 @@ extern size_t pt_format_interval(int32_t months, int32_t days, int64_t usecs,
 
 /* Write an identifier, double-quoted where needed, into buf. */
 extern size_t pt_format_ident(const char *name, char *buf, size_t bufsize);
+
+/*
+ * Write the canonical value of a mask clause (null, redact, hash, or the
+ * literal in single quotes, '' for a quote) into buf; returns the length
+ * needed.
+ */
+extern size_t pt_format_mask(uint8_t mask, const char *literal, size_t len,
+							 char *buf, size_t bufsize);
+
+/* Longest canonical mask value: every byte a quote, doubled, and the quotes. */
+#define PT_MAX_MASK_TEXT	(2 * PT_MAX_MASK + 2)
 
 /* Write the canonical text of a tag into buf; returns the length needed. */
 extern size_t pt_format(const PtParsed *tag, char *buf, size_t bufsize);

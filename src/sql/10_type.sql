@@ -25,7 +25,7 @@ CREATE TYPE privacy_tags.privacy_tag (
     STORAGE = extended
 );
 COMMENT ON TYPE privacy_tags.privacy_tag IS
-    'The privacy policy of one column: category, legal basis, special-category condition, purposes, retention window and expiry action.';
+    'The privacy policy of one column: category, legal basis, special-category condition, purposes, retention window, expiry action and mask.';
 
 -- comparison
 CREATE FUNCTION privacy_tags.privacy_tag_eq(privacy_tags.privacy_tag, privacy_tags.privacy_tag) RETURNS bool
@@ -182,3 +182,8 @@ COMMENT ON FUNCTION privacy_tags.purposes(privacy_tags.privacy_tag) IS 'The tag'
 COMMENT ON FUNCTION privacy_tags.retention(privacy_tags.privacy_tag) IS 'The tag''s retention window, or NULL.';
 COMMENT ON FUNCTION privacy_tags.retention_anchor(privacy_tags.privacy_tag) IS 'The column the retention window counts from, or NULL.';
 COMMENT ON FUNCTION privacy_tags.expiry_action(privacy_tags.privacy_tag) IS 'delete or nullify; NULL without a retention window.';
+CREATE FUNCTION privacy_tags.mask(privacy_tags.privacy_tag) RETURNS text
+    AS 'MODULE_PATHNAME', 'privacy_tag_mask' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION privacy_tags.mask(privacy_tags.privacy_tag) IS
+    'What a kept row gets instead of the value when it is erased or expires with nullify: null, redact, hash, or the literal in single quotes.';
+
