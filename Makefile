@@ -9,6 +9,7 @@ OBJS = \
 	src/privacy_tag_parse.o \
 	src/privacy_tag_io.o \
 	src/privacy_tag_ops.o \
+	src/privacy_tag_mask.o \
 	src/tagging.o \
 	src/renames.o \
 	src/retention_trigger.o \

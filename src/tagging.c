@@ -39,6 +39,7 @@
 #include "utils/typcache.h"
 
 #include "privacy_tag.h"
+#include "privacy_tag_mask.h"
 #include "retention.h"
 #include "tagging.h"
 
@@ -203,6 +204,8 @@ check_tag(Oid relid, AttrNumber attnum, const char *label)
 	bool		notnull = att->attnotnull;
 	bool		generated = att->attgenerated != '\0';
 	Oid			typid = att->atttypid;
+	int32		typmod = att->atttypmod;
+	bool		masked = PT_MASK_KIND(tag) != PT_MASK_NULL;
 
 	ReleaseSysCache(atttup);
 	check_relation_kind(relid);
@@ -248,12 +251,13 @@ check_tag(Oid relid, AttrNumber attnum, const char *label)
 					 errmsg("retention window of column \"%s\" has no anchor column", colname),
 					 errhint("Say when the window starts, e.g. retain=3 years after last_contact_at, naming a date or timestamp column of the table.")));
 		check_temporal_column(relid, PT_ANCHOR(tag), "anchor", colname);
-		if (tag->action == PT_ACTION_NULLIFY && notnull)
+		/* with a mask, nullify writes the mask, not NULL */
+		if (tag->action == PT_ACTION_NULLIFY && notnull && !masked)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("column \"%s\" is NOT NULL and cannot be nullified on expiry", colname),
-					 errhint("Use on_expiry=delete, or drop the NOT NULL constraint.")));
-		if (tag->action == PT_ACTION_NULLIFY)
+					 errhint("Use on_expiry=delete, give the tag a mask (e.g. mask=redact) that the row gets instead of NULL, or drop the NOT NULL constraint.")));
+		if (tag->action == PT_ACTION_NULLIFY && !masked)
 		{
 			Oid			domain = not_null_domain(typid);
 
@@ -263,9 +267,10 @@ check_tag(Oid relid, AttrNumber attnum, const char *label)
 						 errmsg("column \"%s\" is of domain %s, which forbids NULL, and cannot be nullified on expiry",
 								colname, format_type_be(typid)),
 						 errdetail("Domain %s is declared NOT NULL.", format_type_be(domain)),
-						 errhint("Use on_expiry=delete, or give the column a type that allows NULL.")));
+						 errhint("Use on_expiry=delete, give the tag a mask (e.g. mask=redact) that the row gets instead of NULL, or give the column a type that allows NULL.")));
 		}
 	}
+	pt_check_mask(tag, colname, typid, typmod);
 	pfree(tag);
 }
 

@@ -187,3 +187,8 @@ CREATE FUNCTION privacy_tags.mask(privacy_tags.privacy_tag) RETURNS text
 COMMENT ON FUNCTION privacy_tags.mask(privacy_tags.privacy_tag) IS
     'What a kept row gets instead of the value when it is erased or expires with nullify: null, redact, hash, or the literal in single quotes.';
 
+-- internal: the value a kept row gets, for the engine that erases and purges
+CREATE FUNCTION privacy_tags._mask_value(tag privacy_tags.privacy_tag, col_type pg_catalog.regtype) RETURNS text
+    AS 'MODULE_PATHNAME', 'privacy_tag_mask_value' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION privacy_tags._mask_value(privacy_tags.privacy_tag, pg_catalog.regtype) IS
+    'Internal: the text of the value a kept row of a column of the given type gets for the tag''s mask (the literal, or the type''s redact value); NULL for mask=null and mask=hash.';
