@@ -23,6 +23,7 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -34,6 +35,7 @@
 #include "utils/array.h"
 #include "utils/syscache.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/date.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
@@ -402,12 +404,54 @@ row_getattr(TupleTableSlot *slot, HeapTuple tuple, TupleDesc tupdesc, AttrNumber
 	return heap_getattr(tuple, attnum, tupdesc, isnull);
 }
 
-/* Refuse a write to a restricted subject's row, or without consent. */
+/*
+ * Is attribute att the same in the new row as in the old one?  Binary
+ * equality (datum_image_eq), which is what "unchanged" means for an UPDATE
+ * that did not touch the column: its value is copied as it is.  So the
+ * same bytes settle it first, without fetching or decompressing anything:
+ * an unchanged out-of-line value keeps its TOAST pointer, a compressed one
+ * its compressed bytes.
+ */
+static inline bool
+same_value(Form_pg_attribute att, Datum newval, Datum oldval)
+{
+	if (att->attlen == -1)
+	{
+		Pointer		a = DatumGetPointer(newval);
+		Pointer		b = DatumGetPointer(oldval);
+
+		if (VARATT_IS_EXTERNAL(a) == VARATT_IS_EXTERNAL(b) &&
+			VARSIZE_ANY(a) == VARSIZE_ANY(b) &&
+			memcmp(a, b, VARSIZE_ANY(a)) == 0)
+			return true;
+	}
+	return datum_image_eq(newval, oldval, att->attbyval, att->attlen);
+}
+
+/* The subject's type and id as text: the parameters of the checks. */
+static void
+subject_args(RetentionColumn *s, Datum key, Datum *args)
+{
+	args[0] = CStringGetTextDatum(s->subject_type);
+	args[1] = CStringGetTextDatum(OidOutputFunctionCall(s->subject_typoutput, key));
+}
+
+/*
+ * Refuse a write to a restricted subject's row, or a consent-based value
+ * written without consent.  is_old: the row is the old row of an UPDATE,
+ * checked for restrictions only.  For the new row of an UPDATE, oldslot or
+ * oldtuple is the old row (else both are NULL): a consent-based value that
+ * the UPDATE leaves as it was, for the same subject, is not written by it
+ * and needs no consent now (it may predate enforce(), or the consent may
+ * have been withdrawn since: the erasure and purge deal with those, not a
+ * write to another column).
+ */
 static void
 check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, TupleTableSlot *slot,
-					HeapTuple tuple, bool is_old)
+					HeapTuple tuple, TupleTableSlot *oldslot, HeapTuple oldtuple, bool is_old)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
+	bool		has_old = oldslot != NULL || oldtuple != NULL;
 
 	for (int i = 0; i < plan->ncolumns; i++)
 	{
@@ -415,6 +459,8 @@ check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, Tup
 		bool		isnull;
 		Datum		key;
 		Datum		args[3];
+		bool		have_args = false;
+		bool		same_subject = false;
 		Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTARRAYOID};
 
 		if (s->subject_type == NULL)
@@ -422,34 +468,59 @@ check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, Tup
 		key = row_getattr(slot, tuple, tupdesc, s->attnum, &isnull);
 		if (isnull)
 			continue;			/* no subject, nothing to check */
-		args[0] = CStringGetTextDatum(s->subject_type);
-		args[1] = CStringGetTextDatum(OidOutputFunctionCall(s->subject_typoutput, key));
 
-		if (any_restriction &&
-			run_check(plan->checker, &restriction_plan,
-					  "SELECT EXISTS (SELECT FROM privacy_tags.restrictions "
-					  "WHERE subject_type OPERATOR(pg_catalog.=) $1 "
-					  "AND subject_id OPERATOR(pg_catalog.=) $2 AND lifted_at IS NULL)",
-					  2, argtypes, args))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("processing of this %s is restricted: relation \"%s\" cannot be changed for them",
-							s->subject_type, RelationGetRelationName(rel)),
-					 errdetail("The subject in column \"%s\" is under a restriction of processing (GDPR Art. 18).",
-							   s->name),
-					 errhint("privacy_tags.lift_restriction() ends the restriction.")));
+		if (any_restriction)
+		{
+			subject_args(s, key, args);
+			have_args = true;
+			if (run_check(plan->checker, &restriction_plan,
+						  "SELECT EXISTS (SELECT FROM privacy_tags.restrictions "
+						  "WHERE subject_type OPERATOR(pg_catalog.=) $1 "
+						  "AND subject_id OPERATOR(pg_catalog.=) $2 AND lifted_at IS NULL)",
+						  2, argtypes, args))
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("processing of this %s is restricted: relation \"%s\" cannot be changed for them",
+								s->subject_type, RelationGetRelationName(rel)),
+						 errdetail("The subject in column \"%s\" is under a restriction of processing (GDPR Art. 18).",
+								   s->name),
+						 errhint("privacy_tags.lift_restriction() ends the restriction.")));
+		}
 
 		if (is_old || !plan->nconsent)
 			continue;
+		if (has_old)
+		{
+			bool		oldnull;
+			Datum		oldkey = row_getattr(oldslot, oldtuple, tupdesc, s->attnum, &oldnull);
+
+			same_subject = !oldnull &&
+				same_value(TupleDescAttr(tupdesc, s->attnum - 1), key, oldkey);
+		}
 		for (int k = 0; k < plan->ncolumns; k++)
 		{
 			RetentionColumn *c = &plan->columns[k];
+			Datum		value;
 
 			if (c->subject_type != NULL || !c->consent)
 				continue;
-			(void) row_getattr(slot, tuple, tupdesc, c->attnum, &isnull);
+			value = row_getattr(slot, tuple, tupdesc, c->attnum, &isnull);
 			if (isnull)
 				continue;
+			if (same_subject)
+			{
+				bool		oldnull;
+				Datum		oldvalue = row_getattr(oldslot, oldtuple, tupdesc, c->attnum, &oldnull);
+
+				if (!oldnull &&
+					same_value(TupleDescAttr(tupdesc, c->attnum - 1), value, oldvalue))
+					continue;	/* not written by this UPDATE */
+			}
+			if (!have_args)
+			{
+				subject_args(s, key, args);
+				have_args = true;
+			}
 			args[2] = c->purposes;
 			if (!run_check(plan->checker, &consent_plan,
 						   "SELECT EXISTS (SELECT FROM privacy_tags.consents "
@@ -804,10 +875,14 @@ check_row(FunctionCallInfo fcinfo, RetentionPlan *plan)
 
 	if (plan->nsubjects > 0 && (state->any_restriction || plan->nconsent))
 	{
-		check_subject_rules(plan, state->any_restriction, rel, slot, tuple, false);
-		if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) && state->any_restriction)
+		bool		update = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event);
+
+		check_subject_rules(plan, state->any_restriction, rel, slot, tuple,
+							update ? trigdata->tg_trigslot : NULL,
+							update ? trigdata->tg_trigtuple : NULL, false);
+		if (update && state->any_restriction)
 			check_subject_rules(plan, state->any_restriction, rel, trigdata->tg_trigslot,
-								trigdata->tg_trigtuple, true);
+								trigdata->tg_trigtuple, NULL, NULL, true);
 	}
 
 	tupdesc = RelationGetDescr(rel);
