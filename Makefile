@@ -87,3 +87,6 @@ bench: deps
 .PHONY: loadtest
 loadtest: deps
 	./scripts/in_cluster.sh ./bench/loadtest.sh
+
+# Every object depends on the headers (PGXS tracks no header dependencies).
+$(OBJS): $(wildcard src/*.h)

@@ -6,7 +6,7 @@ SET search_path = public, privacy_tags;
 CREATE SCHEMA rent;
 
 -- staff and customers, both data subjects; rentals and payments mention both
-CREATE TABLE rent.address (address_id int PRIMARY KEY, street text, postal_code text, phone text);
+CREATE TABLE rent.address (address_id int PRIMARY KEY, street text NOT NULL, postal_code text, phone text);
 CREATE TABLE rent.staff (staff_id int PRIMARY KEY, name text NOT NULL, email text, address_id int REFERENCES rent.address);
 CREATE TABLE rent.customer (customer_id int PRIMARY KEY, name text, email text,
                             address_id int REFERENCES rent.address);
@@ -29,7 +29,8 @@ SELECT tag('rent.customer', 'name', 'identifiers.name; basis=contract');
 SELECT tag('rent.customer', 'email', 'contact.email; basis=consent; purpose=news');
 SELECT tag('rent.staff', 'name', 'identifiers.name; basis=contract');
 SELECT tag('rent.staff', 'email', 'contact.email; basis=contract');
-SELECT tag('rent.address', 'street', 'contact.postal_address; basis=contract');
+-- (a NOT NULL column that erasure may have to empty: its mask says how)
+SELECT tag('rent.address', 'street', 'contact.postal_address; basis=contract; mask=redact');
 SELECT tag('rent.address', 'postal_code', 'contact.postal_address; basis=contract');
 SELECT tag('rent.address', 'phone', 'contact.phone; basis=contract');
 SELECT tag('rent.rental', 'note', 'commercial.order; basis=contract');
@@ -155,6 +156,27 @@ SELECT jsonb_pretty(erase('rent_customer', '12', categories => '{contact}')) AS 
 SELECT customer_id, name, email FROM rent.customer WHERE customer_id = 12;
 SELECT state, message FROM try($$SELECT privacy_tags.erase('rent_customer', '12', categories => '{contactless}')$$);
 SELECT state, message FROM try($$SELECT privacy_tags.erase('rent_customer', '12', categories => '{}')$$);
+
+-- an email as the subject key: in a row that must stay it is replaced by a
+-- keyed hash (a stable pseudonym), so the person cannot be found by it
+CREATE TABLE rent.subscribers (email text PRIMARY KEY, name text NOT NULL, invoiced numeric);
+SELECT set_subject('rent.subscribers', 'email', 'rent_subscriber');
+SELECT tag('rent.subscribers', 'email', 'contact.email; basis=consent; mask=hash');
+SELECT tag('rent.subscribers', 'name', 'identifiers.name; basis=consent; mask=''(erased)''');
+SELECT tag('rent.subscribers', 'invoiced', 'financial.invoice; basis=legal_obligation');
+INSERT INTO rent.subscribers VALUES ('sub@example.com', 'Sub Scriber', 12), ('other@example.com', 'Other', NULL);
+SELECT erase('rent_subscriber', 'sub@example.com') -> 'tables' AS erased_subscriber;
+SELECT length(email) AS pseudonym_length, email ~ '^[0-9a-f]{32}$' AS hex, name, invoiced FROM rent.subscribers
+ WHERE email <> 'other@example.com';
+SELECT count(*) AS still_found FROM rent.subscribers WHERE email = 'sub@example.com';
+-- every NOT NULL blocker is named at once, dry run included
+CREATE TABLE rent.blocked (id int PRIMARY KEY, a text NOT NULL, b text NOT NULL, kept numeric);
+SELECT set_subject('rent.blocked', 'id', 'rent_blocked');
+SELECT tag('rent.blocked', 'a', 'identifiers.name; basis=contract');
+SELECT tag('rent.blocked', 'b', 'contact.email; basis=contract');
+SELECT tag('rent.blocked', 'kept', 'financial.invoice; basis=legal_obligation');
+INSERT INTO rent.blocked VALUES (1, 'x', 'y', 5);
+SELECT state, message FROM try($$SELECT privacy_tags.erase('rent_blocked', '1', dry_run => true)$$);
 
 -- after an erasure, the subject's consents are withdrawn (reason erased)
 SELECT grant_consent('rent_customer', '12', 'news');

@@ -131,7 +131,8 @@ SELECT c.oid::pg_catalog.regclass AS relation,
                 WHERE k.provider OPERATOR(pg_catalog.=) 'privacy_tags_subject'
                   AND k.classoid OPERATOR(pg_catalog.=) s.classoid
                   AND k.objoid OPERATOR(pg_catalog.=) s.objoid
-                  AND k.objsubid OPERATOR(pg_catalog.=) s.objsubid) AS is_subject_key
+                  AND k.objsubid OPERATOR(pg_catalog.=) s.objsubid) AS is_subject_key,
+       privacy_tags.mask(t.tag) AS mask
   FROM pg_catalog.pg_seclabel s
   JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.objoid
   JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) s.objoid

@@ -603,6 +603,7 @@ DECLARE
     v_keep text := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
     v_rows text := '';
     v_n bigint;
+    v_key text[];
 BEGIN
     IF batch_size IS NOT NULL THEN
         v_rows := format('t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.ctid FROM %s t '
@@ -614,10 +615,19 @@ BEGIN
                    format('DELETE FROM %s t WHERE %s%s AND %s AND NOT (%s)', target, v_rows, p.bound, p.expired, v_keep),
                    p.held_ids);
     ELSE
+        -- NULL, or the tag's mask (a hash mask's key follows the held ids)
+        SELECT ARRAY[encode(k.ipad, 'hex'), encode(k.opad, 'hex')] INTO v_key
+          FROM privacy_tags.audit_key k ORDER BY k.generated_at LIMIT 1;
         v_n := privacy_tags._owner_exec(target,
-                   format('UPDATE %s t SET %I = NULL WHERE %s%s AND %s AND NOT (%s)',
-                          target, p.column_name, v_rows, p.bound, p.expired, v_keep),
-                   p.held_ids);
+                   format('UPDATE %s t SET %s WHERE %s%s AND %s AND NOT (%s)',
+                          target,
+                          privacy_tags._mask_assignment(target, p.column_name,
+                              (SELECT c.tag FROM privacy_tags.columns c
+                                WHERE c.relation IN (p.relation, target) AND c.column_name = p.column_name
+                                ORDER BY c.relation = p.relation DESC LIMIT 1),
+                              coalesce(cardinality(p.held_ids), 0) + 1),
+                          v_rows, p.bound, p.expired, v_keep),
+                   coalesce(p.held_ids, '{}') || v_key);
     END IF;
     RETURN v_n;
 END

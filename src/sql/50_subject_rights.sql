@@ -66,7 +66,14 @@ BEGIN
                        WHERE k.objoid = rel AND k.classoid = 'pg_class'::regclass
                          AND k.objsubid = x.attnum AND k.provider = 'privacy_tags_subject'),
            privacy_tags.retention_anchor(x.tag)
-      FROM (SELECT DISTINCT ON (ra.attnum) ra.attname, ra.attnum, ra.attnotnull,
+      FROM (SELECT DISTINCT ON (ra.attnum) ra.attname, ra.attnum,
+                   ra.attnotnull OR EXISTS (WITH RECURSIVE d(oid) AS (
+                                                SELECT ra.atttypid
+                                                UNION ALL
+                                                SELECT ty.typbasetype FROM pg_type ty JOIN d ON ty.oid = d.oid
+                                                 WHERE ty.typtype = 'd')
+                                            SELECT FROM d JOIN pg_type ty ON ty.oid = d.oid
+                                             WHERE ty.typtype = 'd' AND ty.typnotnull) AS attnotnull,
                    s.label::privacy_tags.privacy_tag AS tag
               FROM pg_seclabel s
               JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid
@@ -229,6 +236,36 @@ COMMENT ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean
 REVOKE ALL ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean) TO privacy_admin;
 
+-- "col = <what a kept row gets>" for a tagged column of rel: NULL, the
+-- tag's redact value or literal (a constant of the column's type), or a
+-- keyed hash of the value (a stable pseudonym, 32 hex digits or a uuid),
+-- keyed with the audit key, which the statement gets as parameters
+-- $<key_param> and the next (never written into its text).
+CREATE FUNCTION privacy_tags._mask_assignment(rel regclass, col name, tag privacy_tags.privacy_tag,
+                                              key_param integer DEFAULT 2)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_type regtype;
+    v_typ text;
+    v_mask text := privacy_tags.mask(tag);
+BEGIN
+    SELECT a.atttypid, format_type(a.atttypid, a.atttypmod) INTO v_type, v_typ
+      FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = col AND NOT a.attisdropped;
+    IF v_mask IS NULL OR v_mask = 'null' THEN
+        RETURN format('%I = NULL', col);
+    ELSIF v_mask = 'hash' THEN
+        RETURN format('%1$I = (left(encode(sha256(decode($%4$s, ''hex'') || sha256(decode($%3$s, ''hex'') || '
+                      'convert_to(t.%1$I::text, ''UTF8''))), ''hex''), 32))%2$s',
+                      col, CASE WHEN privacy_tags._base_type(v_type) = 'uuid'::regtype THEN '::uuid' ELSE '' END,
+                      key_param, key_param + 1);
+    END IF;
+    RETURN format('%I = %L::%s', col, privacy_tags._mask_value(tag, v_type), v_typ);
+END
+$$;
+
 -- Erase (or, with p_purposes, withdraw consent): the shared engine, over the
 -- subject graph (_subject_graph()).  Own rows of tagged tables: a row goes
 -- when nothing in it must be kept and no row points at it, otherwise its
@@ -270,8 +307,11 @@ DECLARE
     v_bad text[];
     v_blockers text[] := '{}';
     v_n bigint;
-    v_params text[] := ARRAY[p_id];
+    v_params text[];
 BEGIN
+    -- $1 the id; $2, $3 the key of hash masks
+    SELECT ARRAY[p_id, encode(k.ipad, 'hex'), encode(k.opad, 'hex')] INTO v_params
+      FROM privacy_tags.audit_key k ORDER BY k.generated_at LIMIT 1;
     -- a withdrawal is recorded even for a held subject, whose data then stays
     IF p_scope = 'withdraw' THEN
         UPDATE privacy_tags.consents k SET withdrawn_at = now(), withdrawn_reason = 'withdrawn'
@@ -313,7 +353,11 @@ BEGIN
               FROM privacy_tags._tagged_columns(t.relation) c;
             CONTINUE WHEN cardinality(v_erasable) = 0;
         ELSIF p_scope = 'erase' THEN
-            SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.basis IS DISTINCT FROM 'legal_obligation' AND NOT c.is_key), '{}'),
+            -- (a key column that is itself personal data, an email, is masked
+            -- in kept rows when its tag gives a mask)
+            SELECT coalesce(array_agg(c.column_name::text)
+                              FILTER (WHERE c.basis IS DISTINCT FROM 'legal_obligation'
+                                        AND (NOT c.is_key OR privacy_tags.mask(c.tag) <> 'null')), '{}'),
                    coalesce(string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ') FILTER (WHERE c.basis = 'legal_obligation'), 'false'),
                    coalesce(bool_and(c.basis IS DISTINCT FROM 'legal_obligation'), true)
               INTO v_erasable, v_legal, v_all
@@ -378,12 +422,16 @@ BEGIN
         v_n_nulled := 0;
         -- (after a DELETE of every own row, no own row is left to null)
         IF cardinality(v_erasable) > 0 AND NOT (v_all AND t.kind <> 'parent' AND v_n_legal + v_n_refs = 0) THEN
-            SELECT string_agg(format('%I = NULL', e), ', '), string_agg(format('t.%I IS NOT NULL', e), ' OR ')
-              INTO v_set, v_any FROM unnest(v_erasable) e;
-            -- values that must go from rows that must stay, in NOT NULL columns
+            -- NULL, or the column's mask
+            SELECT string_agg(privacy_tags._mask_assignment(t.relation, c.column_name, c.tag), ', '),
+                   string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ')
+              INTO v_set, v_any
+              FROM privacy_tags._tagged_columns(t.relation) c WHERE c.column_name::text = ANY (v_erasable);
+            -- values that must go from rows that must stay, in NOT NULL
+            -- columns without a mask
             SELECT array_agg(c.column_name::text ORDER BY c.column_name) INTO v_bad
               FROM privacy_tags._tagged_columns(t.relation) c
-             WHERE c.column_name::text = ANY (v_erasable) AND c.notnull;
+             WHERE c.column_name::text = ANY (v_erasable) AND c.notnull AND privacy_tags.mask(c.tag) = 'null';
             IF v_bad IS NOT NULL THEN
                 v_n := privacy_tags._owner_query(t.relation,
                            format('SELECT to_jsonb(count(*)) FROM %s t WHERE (%s) AND (%s) AND (%s)', t.relation, t.pred, v_own,
