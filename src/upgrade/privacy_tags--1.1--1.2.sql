@@ -59,6 +59,16 @@ AS 'MODULE_PATHNAME', 'privacy_tags_owner_query' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy_tags._owner_query(regclass, text, text[]) IS
     'Runs a query of one jsonb column as the owner of rel in a security-restricted operation; returns its first value.';
 
+CREATE OR REPLACE FUNCTION privacy_tags.mask(privacy_tags.privacy_tag) RETURNS text
+    AS 'MODULE_PATHNAME', 'privacy_tag_mask' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION privacy_tags.mask(privacy_tags.privacy_tag) IS
+    'What a kept row gets instead of the value when it is erased or expires with nullify: null, redact, hash, or the literal in single quotes.';
+
+CREATE OR REPLACE FUNCTION privacy_tags._mask_value(tag privacy_tags.privacy_tag, col_type pg_catalog.regtype) RETURNS text
+    AS 'MODULE_PATHNAME', 'privacy_tag_mask_value' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION privacy_tags._mask_value(privacy_tags.privacy_tag, pg_catalog.regtype) IS
+    'Internal: the text of the value a kept row of a column of the given type gets for the tag''s mask (the literal, or the type''s redact value); NULL for mask=null and mask=hash.';
+
 CREATE OR REPLACE FUNCTION privacy_tags.add_category(
     name text,
     description text,
@@ -566,6 +576,7 @@ DECLARE
     v_keep text := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
     v_rows text := '';
     v_n bigint;
+    v_key text[];
 BEGIN
     IF batch_size IS NOT NULL THEN
         v_rows := format('t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.ctid FROM %s t '
@@ -577,10 +588,19 @@ BEGIN
                    format('DELETE FROM %s t WHERE %s%s AND %s AND NOT (%s)', target, v_rows, p.bound, p.expired, v_keep),
                    p.held_ids);
     ELSE
+        -- NULL, or the tag's mask (a hash mask's key follows the held ids)
+        SELECT ARRAY[encode(k.ipad, 'hex'), encode(k.opad, 'hex')] INTO v_key
+          FROM privacy_tags.audit_key k ORDER BY k.generated_at LIMIT 1;
         v_n := privacy_tags._owner_exec(target,
-                   format('UPDATE %s t SET %I = NULL WHERE %s%s AND %s AND NOT (%s)',
-                          target, p.column_name, v_rows, p.bound, p.expired, v_keep),
-                   p.held_ids);
+                   format('UPDATE %s t SET %s WHERE %s%s AND %s AND NOT (%s)',
+                          target,
+                          privacy_tags._mask_assignment(target, p.column_name,
+                              (SELECT c.tag FROM privacy_tags.columns c
+                                WHERE c.relation IN (p.relation, target) AND c.column_name = p.column_name
+                                ORDER BY c.relation = p.relation DESC LIMIT 1),
+                              coalesce(cardinality(p.held_ids), 0) + 1),
+                          v_rows, p.bound, p.expired, v_keep),
+                   coalesce(p.held_ids, '{}') || v_key);
     END IF;
     RETURN v_n;
 END
@@ -968,7 +988,14 @@ BEGIN
                        WHERE k.objoid = rel AND k.classoid = 'pg_class'::regclass
                          AND k.objsubid = x.attnum AND k.provider = 'privacy_tags_subject'),
            privacy_tags.retention_anchor(x.tag)
-      FROM (SELECT DISTINCT ON (ra.attnum) ra.attname, ra.attnum, ra.attnotnull,
+      FROM (SELECT DISTINCT ON (ra.attnum) ra.attname, ra.attnum,
+                   ra.attnotnull OR EXISTS (WITH RECURSIVE d(oid) AS (
+                                                SELECT ra.atttypid
+                                                UNION ALL
+                                                SELECT ty.typbasetype FROM pg_type ty JOIN d ON ty.oid = d.oid
+                                                 WHERE ty.typtype = 'd')
+                                            SELECT FROM d JOIN pg_type ty ON ty.oid = d.oid
+                                             WHERE ty.typtype = 'd' AND ty.typnotnull) AS attnotnull,
                    s.label::privacy_tags.privacy_tag AS tag
               FROM pg_seclabel s
               JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid
@@ -1129,6 +1156,31 @@ $$;
 COMMENT ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean) IS
     'Right of access and portability: one JSON document with the subject''s rows in every table, found through subject columns and foreign keys, and the Art. 15 facts about them.';
 
+CREATE OR REPLACE FUNCTION privacy_tags._mask_assignment(rel regclass, col name, tag privacy_tags.privacy_tag,
+                                              key_param integer DEFAULT 2)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_type regtype;
+    v_typ text;
+    v_mask text := privacy_tags.mask(tag);
+BEGIN
+    SELECT a.atttypid, format_type(a.atttypid, a.atttypmod) INTO v_type, v_typ
+      FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = col AND NOT a.attisdropped;
+    IF v_mask IS NULL OR v_mask = 'null' THEN
+        RETURN format('%I = NULL', col);
+    ELSIF v_mask = 'hash' THEN
+        RETURN format('%1$I = (left(encode(sha256(decode($%4$s, ''hex'') || sha256(decode($%3$s, ''hex'') || '
+                      'convert_to(t.%1$I::text, ''UTF8''))), ''hex''), 32))%2$s',
+                      col, CASE WHEN privacy_tags._base_type(v_type) = 'uuid'::regtype THEN '::uuid' ELSE '' END,
+                      key_param, key_param + 1);
+    END IF;
+    RETURN format('%I = %L::%s', col, privacy_tags._mask_value(tag, v_type), v_typ);
+END
+$$;
+
 CREATE OR REPLACE FUNCTION privacy_tags._erase(p_type text, p_id text, p_scope text, p_purposes text[],
                                     p_held boolean DEFAULT false)
 RETURNS jsonb
@@ -1158,8 +1210,11 @@ DECLARE
     v_bad text[];
     v_blockers text[] := '{}';
     v_n bigint;
-    v_params text[] := ARRAY[p_id];
+    v_params text[];
 BEGIN
+    -- $1 the id; $2, $3 the key of hash masks
+    SELECT ARRAY[p_id, encode(k.ipad, 'hex'), encode(k.opad, 'hex')] INTO v_params
+      FROM privacy_tags.audit_key k ORDER BY k.generated_at LIMIT 1;
     -- a withdrawal is recorded even for a held subject, whose data then stays
     IF p_scope = 'withdraw' THEN
         UPDATE privacy_tags.consents k SET withdrawn_at = now(), withdrawn_reason = 'withdrawn'
@@ -1201,7 +1256,11 @@ BEGIN
               FROM privacy_tags._tagged_columns(t.relation) c;
             CONTINUE WHEN cardinality(v_erasable) = 0;
         ELSIF p_scope = 'erase' THEN
-            SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.basis IS DISTINCT FROM 'legal_obligation' AND NOT c.is_key), '{}'),
+            -- (a key column that is itself personal data, an email, is masked
+            -- in kept rows when its tag gives a mask)
+            SELECT coalesce(array_agg(c.column_name::text)
+                              FILTER (WHERE c.basis IS DISTINCT FROM 'legal_obligation'
+                                        AND (NOT c.is_key OR privacy_tags.mask(c.tag) <> 'null')), '{}'),
                    coalesce(string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ') FILTER (WHERE c.basis = 'legal_obligation'), 'false'),
                    coalesce(bool_and(c.basis IS DISTINCT FROM 'legal_obligation'), true)
               INTO v_erasable, v_legal, v_all
@@ -1266,12 +1325,16 @@ BEGIN
         v_n_nulled := 0;
         -- (after a DELETE of every own row, no own row is left to null)
         IF cardinality(v_erasable) > 0 AND NOT (v_all AND t.kind <> 'parent' AND v_n_legal + v_n_refs = 0) THEN
-            SELECT string_agg(format('%I = NULL', e), ', '), string_agg(format('t.%I IS NOT NULL', e), ' OR ')
-              INTO v_set, v_any FROM unnest(v_erasable) e;
-            -- values that must go from rows that must stay, in NOT NULL columns
+            -- NULL, or the column's mask
+            SELECT string_agg(privacy_tags._mask_assignment(t.relation, c.column_name, c.tag), ', '),
+                   string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ')
+              INTO v_set, v_any
+              FROM privacy_tags._tagged_columns(t.relation) c WHERE c.column_name::text = ANY (v_erasable);
+            -- values that must go from rows that must stay, in NOT NULL
+            -- columns without a mask
             SELECT array_agg(c.column_name::text ORDER BY c.column_name) INTO v_bad
               FROM privacy_tags._tagged_columns(t.relation) c
-             WHERE c.column_name::text = ANY (v_erasable) AND c.notnull;
+             WHERE c.column_name::text = ANY (v_erasable) AND c.notnull AND privacy_tags.mask(c.tag) = 'null';
             IF v_bad IS NOT NULL THEN
                 v_n := privacy_tags._owner_query(t.relation,
                            format('SELECT to_jsonb(count(*)) FROM %s t WHERE (%s) AND (%s) AND (%s)', t.relation, t.pred, v_own,
@@ -1743,6 +1806,40 @@ END
 $$;
 COMMENT ON FUNCTION privacy_tags.processing_record() IS
     'GDPR Art. 30 record of processing built from the tags: per purpose, the categories of data and of data subjects, legal bases, Art. 9 conditions, retention and tables.';
+
+CREATE OR REPLACE VIEW privacy_tags.columns AS
+SELECT c.oid::pg_catalog.regclass AS relation,
+       a.attname AS column_name,
+       t.tag,
+       privacy_tags.category(t.tag) AS category,
+       privacy_tags.legal_basis(t.tag) AS legal_basis,
+       privacy_tags.special_condition(t.tag) AS special,
+       privacy_tags.purposes(t.tag) AS purposes,
+       privacy_tags.retention(t.tag) AS retention,
+       privacy_tags.retention_anchor(t.tag) AS anchor,
+       privacy_tags.expiry_action(t.tag) AS on_expiry,
+       cat.ccpa,
+       coalesce(cat.special, false) AS is_special,
+       EXISTS (SELECT FROM pg_catalog.pg_seclabel k
+                WHERE k.provider OPERATOR(pg_catalog.=) 'privacy_tags_subject'
+                  AND k.classoid OPERATOR(pg_catalog.=) s.classoid
+                  AND k.objoid OPERATOR(pg_catalog.=) s.objoid
+                  AND k.objsubid OPERATOR(pg_catalog.=) s.objsubid) AS is_subject_key,
+       privacy_tags.mask(t.tag) AS mask
+  FROM pg_catalog.pg_seclabel s
+  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.objoid
+  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) s.objoid
+                                 AND a.attnum OPERATOR(pg_catalog.=) s.objsubid
+  CROSS JOIN LATERAL (SELECT s.label::privacy_tags.privacy_tag AS tag) t
+  LEFT JOIN privacy_tags.categories cat
+         ON cat.name OPERATOR(pg_catalog.=) privacy_tags.category(t.tag)
+ WHERE s.provider OPERATOR(pg_catalog.=) 'privacy_tags'
+   AND s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+   AND s.objsubid OPERATOR(pg_catalog.>) 0
+   AND NOT a.attisdropped;
+
+COMMENT ON TYPE privacy_tags.privacy_tag IS
+    'The privacy policy of one column: category, legal basis, special-category condition, purposes, retention window, expiry action and mask.';
 REVOKE ALL ON FUNCTION privacy_tags.erase(text, text, boolean, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy_tags.erase(text, text, boolean, text[]) TO privacy_admin;
 REVOKE ALL ON FUNCTION privacy_tags.purge_batch(regclass, timestamptz, integer, regclass[]) FROM PUBLIC;
