@@ -816,7 +816,8 @@ other_columns(Graph *g, GNode *n)
 
 	foreach(lc, n->other_keys)
 		cols = lappend(cols, ((KeyCol *) lfirst(lc))->column);
-	foreach(lc, n->keys)
+	/* a root reached by references too: its key may be another subject's */
+	foreach(lc, n->in_edges != NIL ? n->keys : NIL)
 		cols = lappend(cols, ((KeyCol *) lfirst(lc))->column);
 	foreach(lc, g->edges)
 	{

@@ -13,7 +13,7 @@ SELECT has_view('privacy_tags', 'columns', 'view columns exists');
 SELECT has_view('privacy_tags', 'subjects', 'view subjects exists');
 SELECT columns_are('privacy_tags', 'columns',
     ARRAY['relation', 'column_name', 'tag', 'category', 'legal_basis', 'special',
-          'purposes', 'retention', 'anchor', 'on_expiry', 'ccpa', 'is_special', 'is_subject_key'],
+          'purposes', 'retention', 'anchor', 'on_expiry', 'ccpa', 'is_special', 'is_subject_key', 'mask'],
     'columns has the documented fields');
 SELECT columns_are('privacy_tags', 'categories',
     ARRAY['name', 'parent', 'description', 'special', 'ccpa', 'builtin'],
