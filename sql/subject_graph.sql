@@ -184,5 +184,24 @@ SELECT erase('rent_customer', '12') -> 'tables' ? 'rent.customer' AS erased_cai;
 SELECT purpose, withdrawn_at IS NOT NULL AS withdrawn, withdrawn_reason FROM consents
  WHERE subject_type = 'rent_customer' AND subject_id = '12';
 
+-- the trigger over the graph: an order of a restricted customer cannot be
+-- changed, and a consent-based value of an order needs the customer's
+-- consent, though orders have no subject column of their own
+CREATE TABLE rent.shoppers (id int PRIMARY KEY, name text);
+CREATE TABLE rent.orders (id int PRIMARY KEY, shopper_id int REFERENCES rent.shoppers, gift_note text, what text);
+SELECT set_subject('rent.shoppers', 'id', 'rent_shopper');
+SELECT tag('rent.orders', 'gift_note', 'communications.content; basis=consent; purpose=gifts');
+SELECT tag('rent.orders', 'what', 'commercial.order; basis=contract');
+INSERT INTO rent.shoppers VALUES (1, 'one'), (2, 'two');
+INSERT INTO rent.orders VALUES (10, 1, NULL, 'book'), (20, 2, NULL, 'lamp');
+SELECT enforce('rent.orders');
+SELECT restrict('rent_shopper', '1', 'contested') > 0 AS restricted;
+SELECT state, message FROM try($$UPDATE rent.orders SET what = 'two books' WHERE id = 10$$);
+SELECT state FROM try($$UPDATE rent.orders SET what = 'two lamps' WHERE id = 20$$);
+SELECT lift_restriction('rent_shopper', '1');
+SELECT state, message FROM try($$UPDATE rent.orders SET gift_note = 'for mum' WHERE id = 20$$);
+SELECT grant_consent('rent_shopper', '2', 'gifts');
+SELECT state FROM try($$UPDATE rent.orders SET gift_note = 'for mum' WHERE id = 20$$);
+
 DROP SCHEMA rent CASCADE;
 DELETE FROM links;
