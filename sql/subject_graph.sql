@@ -113,6 +113,10 @@ INSERT INTO rent.visits VALUES (1, '7', '/home'), (2, '8', '/away'), (3, 'seven'
 INSERT INTO rent.cards VALUES ('se', 1, 7), ('no', 1, 8);
 INSERT INTO rent.card_uses VALUES (1, 'se', 1, 'Stockholm'), (2, 'no', 1, 'Oslo');
 SELECT relation, kind, via, classification FROM subject_graph('rent_member');
+-- links follow column renames
+ALTER TABLE rent.visits RENAME COLUMN member_ref TO member_reference;
+SELECT child, child_columns FROM links WHERE child = 'rent.visits'::regclass;
+ALTER TABLE rent.visits RENAME COLUMN member_reference TO member_ref;
 SELECT jsonb_pretty(subject_access('rent_member', '7') -> 'data') AS member_7;
 SELECT erase('rent_member', '7') -> 'tables' AS erased_7;
 SELECT count(*) AS visits_left, count(*) FILTER (WHERE member_ref = '7') AS of_7 FROM rent.visits;

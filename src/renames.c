@@ -26,8 +26,11 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_seclabel.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "nodes/parsenodes.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -35,6 +38,7 @@
 #include "utils/rel.h"
 
 #include "privacy_tag.h"
+#include "as_owner.h"
 #include "renames.h"
 #include "retention.h"
 #include "tagging.h"
@@ -158,6 +162,28 @@ follow_rename_in(Oid relid, const char *oldname, const char *newname)
 }
 
 /*
+ * Declared links (privacy_tags.links, 1.2 on) name their columns: a link
+ * from or to column oldname of relid names newname now.  The links table is
+ * the extension's: the rewrite is an internal function, called as the
+ * extension's owner.
+ */
+static void
+follow_rename_in_links(Oid relid, const char *oldname, const char *newname)
+{
+	Oid			argtypes[4] = {REGCLASSOID, NAMEOID, NAMEOID, REGROLEOID};
+	Datum		values[3];
+	bool		isnull;
+	List	   *fn = list_make2(makeString("privacy_tags"), makeString("_rename_link_columns"));
+
+	if (!OidIsValid(LookupFuncName(fn, 4, argtypes, true)))
+		return;
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = DirectFunctionCall1(namein, CStringGetDatum(oldname));
+	values[2] = DirectFunctionCall1(namein, CStringGetDatum(newname));
+	(void) CallInternal("_rename_link_columns", 3, argtypes, values, NULL, &isnull);
+}
+
+/*
  * After ALTER TABLE rel RENAME [COLUMN] oldname TO newname: every table the
  * rename reached (rel and, without ONLY, its inheritance children and
  * partitions) has newname and no longer oldname.
@@ -188,6 +214,7 @@ follow_column_rename(const RangeVar *relation, bool recurse,
 		if (get_attnum(rel, newname) == InvalidAttrNumber ||
 			get_attnum(rel, oldname) != InvalidAttrNumber)
 			continue;			/* the rename did not reach it */
+		follow_rename_in_links(rel, oldname, newname);
 		follow_rename_in(rel, oldname, newname);
 	}
 }

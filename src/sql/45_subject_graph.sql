@@ -149,3 +149,18 @@ BEGIN
     RETURN v_n > 0;
 END
 $$;
+
+-- Called by the rename hook: a link that names column oldname of rel names
+-- newname now.
+CREATE FUNCTION privacy_tags._rename_link_columns(rel regclass, oldname name, newname name, caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE privacy_tags.links l SET child_columns = array_replace(l.child_columns, oldname, newname)
+     WHERE l.child = rel AND oldname = ANY (l.child_columns);
+    UPDATE privacy_tags.links l SET parent_columns = array_replace(l.parent_columns, oldname, newname)
+     WHERE l.parent = rel AND oldname = ANY (l.parent_columns);
+END
+$$;

@@ -293,7 +293,34 @@ BEGIN
               CROSS JOIN LATERAL (
                     SELECT CASE WHEN a.attnum = changed_attnum AND changed_subject THEN changed_label
                                 ELSE s.label END AS label) l
-             WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND l.label IS NOT NULL) x;
+             WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND l.label IS NOT NULL
+            UNION ALL
+            -- a column that points (foreign key, or a link between columns
+            -- of one type) straight at a subject key holds that subject's
+            -- id: restrictions and consents are checked through it too
+            (SELECT DISTINCT ON (a.attnum) a.attnum, 1,
+                   format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(k.label)), false
+              FROM (SELECT c.conkey[1] AS attnum, c.confrelid AS prel, c.confkey[1] AS pattnum
+                      FROM pg_constraint c
+                     WHERE c.conrelid = rel AND c.contype = 'f' AND cardinality(c.conkey) = 1
+                    UNION ALL
+                    SELECT ca.attnum, l.parent, pa.attnum
+                      FROM privacy_tags.links l
+                      JOIN pg_attribute ca ON ca.attrelid = l.child AND ca.attname = l.child_columns[1]
+                      JOIN pg_attribute pa ON pa.attrelid = l.parent AND pa.attname = l.parent_columns[1]
+                     WHERE l.child = rel AND cardinality(l.child_columns) = 1
+                       AND privacy_tags._base_type(ca.atttypid) = privacy_tags._base_type(pa.atttypid)) r
+              JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = r.attnum AND NOT a.attisdropped
+              JOIN pg_attribute pa ON pa.attrelid = r.prel AND pa.attnum = r.pattnum
+              JOIN pg_seclabel k ON k.classoid = 'pg_class'::regclass AND k.provider = 'privacy_tags_subject'
+                                AND k.objsubid > 0
+                                AND k.objoid = coalesce(pg_partition_root(r.prel)::oid, r.prel)
+              JOIN pg_attribute ka ON ka.attrelid = k.objoid AND ka.attnum = k.objsubid AND ka.attname = pa.attname
+             WHERE NOT EXISTS (SELECT FROM pg_seclabel o
+                                WHERE o.objoid = rel AND o.objsubid = a.attnum AND o.classoid = 'pg_class'::regclass
+                                  AND o.provider = 'privacy_tags_subject')
+               AND NOT (changed_subject AND a.attnum = changed_attnum)
+             ORDER BY a.attnum, k.label)) x;
     -- (the trigger is the table's: its owner changes it)
     IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'privacy_tags_retention') THEN
         PERFORM privacy_tags._owner_exec(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
@@ -967,6 +994,19 @@ BEGIN
     PERFORM privacy_tags._invalidate(child);
     PERFORM privacy_tags._invalidate(parent);
     RETURN v_n > 0;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._rename_link_columns(rel regclass, oldname name, newname name, caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE privacy_tags.links l SET child_columns = array_replace(l.child_columns, oldname, newname)
+     WHERE l.child = rel AND oldname = ANY (l.child_columns);
+    UPDATE privacy_tags.links l SET parent_columns = array_replace(l.parent_columns, oldname, newname)
+     WHERE l.parent = rel AND oldname = ANY (l.parent_columns);
 END
 $$;
 
