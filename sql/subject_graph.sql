@@ -188,6 +188,14 @@ SELECT erase('rent_customer', '12') -> 'tables' ? 'rent.customer' AS erased_cai;
 SELECT purpose, withdrawn_at IS NOT NULL AS withdrawn, withdrawn_reason FROM consents
  WHERE subject_type = 'rent_customer' AND subject_id = '12';
 
+-- a key on the partitioned table and its foreign key on a partition: the
+-- payments are reached both ways and listed once
+SELECT set_subject('rent.payment', 'customer_id', 'rent_customer');
+SELECT relation, kind, via FROM subject_graph('rent_customer') WHERE relation = 'rent.payment'::regclass;
+SELECT jsonb_array_length(subject_access('rent_customer', '11') -> 'data' -> 'rent.payment') AS bo_payments,
+       (SELECT count(*) FROM rent.payment WHERE customer_id = 11) AS in_the_table;
+SELECT unset_subject('rent.payment', 'customer_id');
+
 -- the trigger over the graph: an order of a restricted customer cannot be
 -- changed, and a consent-based value of an order needs the customer's
 -- consent, though orders have no subject column of their own
