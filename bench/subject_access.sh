@@ -215,7 +215,7 @@ if command -v perf >/dev/null 2>&1 && perf record -q -o "$work/perf.test" true >
 	profile=$(awk '
 		BEGIN {
 			n = split("fmgr_sql#ExecMakeTableFunctionResult#pg_plan_query#SPI_execute_extended#pg_analyze_and_rewrite_fixedparams pg_analyze_and_rewrite_withcb pg_analyze_and_rewrite_varparams raw_parser#index_getnext_slot BitmapHeapNext#jsonb_concat#to_jsonb jsonb_agg_transfn jsonb_agg_finalfn", g, "#")
-			split("calls of SQL-language functions, whose statements are parsed and planned again on every call (`fmgr_sql`)#set-returning functions read in FROM, such as `_subject_tables()` and `_tagged_columns()` (`ExecMakeTableFunctionResult`)#planning, all statements (`pg_plan_query`)#dynamic SQL (`EXECUTE`: the queries on the tables), planning and running (`SPI_execute_extended`)#parse analysis and rewriting (`pg_analyze_and_rewrite_*`, `raw_parser`)#index and heap access (`index_getnext_slot`, `BitmapHeapNext`)#`jsonb || jsonb` (`jsonb_concat`)#turning rows into jsonb (`to_jsonb`, `jsonb_agg`)", d, "#")
+			split("calls of SQL-language functions, whose statements are parsed and planned again on every call (`fmgr_sql`)#set-returning functions read in FROM, such as `_subject_graph()` and `_tagged_columns()` (`ExecMakeTableFunctionResult`)#planning, all statements (`pg_plan_query`)#dynamic SQL (`EXECUTE`: the queries on the tables), planning and running (`SPI_execute_extended`)#parse analysis and rewriting (`pg_analyze_and_rewrite_*`, `raw_parser`)#index and heap access (`index_getnext_slot`, `BitmapHeapNext`)#`jsonb || jsonb` (`jsonb_concat`)#turning rows into jsonb (`to_jsonb`, `jsonb_agg`)", d, "#")
 			for (i = 1; i <= n; i++) { k = split(g[i], s, " "); for (j = 1; j <= k; j++) grp[s[j]] = i }
 		}
 		$2 in grp { sum[grp[$2]] += $1 }
@@ -296,7 +296,7 @@ WITH m AS (
 SELECT format('| %s | %s | %s %% | %s | %s %% |', name, round(a::numeric, 2), round((100 * a / ta)::numeric),
 			  round(b::numeric, 2), round((100 * b / tb)::numeric))
 FROM (SELECT ord, name, a, b FROM w JOIN (VALUES
-		(1, 'subject_tables', '\`_subject_tables()\`: the tables and predicates (catalog queries)'),
+		(1, 'subject_tables', '\`_subject_graph()\`: the tables and predicates (the cached graph, rendered)'),
 		(2, 'tagged_columns', '\`_tagged_columns(rel)\`, once a table'),
 		(3, 'data', 'reading the rows: one dynamic query a table'),
 		(4, 'expiry', '\`expires_at\` of the \`ip\` column: one dynamic query a table')) v(ord, part, name) USING (part)

@@ -200,7 +200,7 @@ END $$;
 -- The parts of subject_access(), timed one by one for the same customers,
 -- each part running the statements the function runs (as of privacy_tags
 -- 1.0, src/sql/50_subject_rights.sql), call by call, both sizes:
---   subject_tables  SELECT * FROM privacy_tags._subject_tables(...) ORDER BY ...
+--   subject_tables  SELECT * FROM privacy_tags._subject_graph(...) ORDER BY ...
 --   data            per table, the dynamic query reading the rows (EXECUTE)
 --   tagged_columns  per table, FOR c IN SELECT * FROM privacy_tags._tagged_columns(rel)
 --   expiry          per table, the dynamic max(anchor + window) of the `ip` column
@@ -242,7 +242,7 @@ BEGIN
 				-- the tables and predicates, found outside the timed parts
 				SELECT array_agg(relation ORDER BY depth, relation::text), array_agg(pred ORDER BY depth, relation::text)
 				  INTO rels, preds
-				  FROM privacy_tags._subject_tables('customer_' || z);
+				  FROM privacy_tags._subject_graph('customer_' || z);
 				FOR j IN 0..np - 1 LOOP
 					p := parts[1 + (i + j + r) % np];
 					t0 := clock_timestamp();
@@ -250,7 +250,7 @@ BEGIN
 						WHEN 'ext' THEN
 							v := privacy_tags.subject_access('customer_' || z, id::text);
 						WHEN 'subject_tables' THEN
-							FOR tabs IN SELECT * FROM privacy_tags._subject_tables('customer_' || z)
+							FOR tabs IN SELECT * FROM privacy_tags._subject_graph('customer_' || z)
 										 ORDER BY depth, relation::text LOOP
 								NULL;
 							END LOOP;

@@ -662,6 +662,9 @@ zone_offset_spread(void)
  * M, and a zone whose spread cannot be told (or R >= 9 days: POSIX zone
  * specifications allow that) sends every row to the exact path.
  *
+ * Without months the clamping term goes: expiry(b) - expiry(a) >= M - 5R,
+ * and M > 5R (plus an hour) is enough.
+ *
  * So find lo0 with expiry(lo0) <= now and hi0 > lo0 with expiry(hi0) > now,
  * stepping a day at a time from now - window (a few steps: the exact edge
  * is within days of it).  Then every anchor a <= lo0 - M has expiry(a) <
@@ -717,6 +720,21 @@ compute_bounds(RetentionColumn *c, TimestampTz now)
 		if (steps == 32)
 			return;
 		hi += day;
+	}
+	if (c->window.month == 0)
+	{
+		/*
+		 * No months, no clamping: m(y) - m(x) = y - x above, so M > 5R is
+		 * enough (an hour more for rounding): the exact path is left to the
+		 * anchors within hours of the edge, not days.
+		 */
+		int64		margin = 5 * (int64) spread * USECS_PER_SEC + USECS_PER_HOUR;
+
+		if (c->anchor_type == DATEOID)
+			margin = (margin + USECS_PER_DAY - 1) / USECS_PER_DAY;
+		c->lo = lo - margin;
+		c->hi = hi + margin;
+		return;
 	}
 	c->lo = lo - margin_days * day;
 	c->hi = hi + margin_days * day;
