@@ -202,6 +202,37 @@ privacy_tags_owner_query(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Set up a set-returning function's result in materialize mode: the
+ * tuplestore its rows go into (in *cxt, the query's memory) and their
+ * descriptor.  (InitMaterializedSRF does this from PostgreSQL 15 on.)
+ */
+Tuplestorestate *
+MaterializedResult(FunctionCallInfo fcinfo, TupleDesc *tupdesc, MemoryContext *cxt)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Tuplestorestate *store;
+	MemoryContext old;
+	TupleDesc	desc;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	*cxt = rsinfo->econtext->ecxt_per_query_memory;
+	old = MemoryContextSwitchTo(*cxt);
+	*tupdesc = CreateTupleDescCopy(desc);
+	store = tuplestore_begin_heap(true, false, work_mem);
+	MemoryContextSwitchTo(old);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = store;
+	rsinfo->setDesc = *tupdesc;
+	return store;
+}
+
+/*
  * Run "SELECT [* FROM] privacy_tags.<name>($1, ..., $n, caller)" as the
  * extension's owner, with the calling role as the last argument: the
  * internal function decides what the caller may do.  With store, every row
@@ -327,30 +358,12 @@ privacy_tags_call_internal(PG_FUNCTION_ARGS)
 
 	if (retset)
 	{
-		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 		TupleDesc	tupdesc;
-		Tuplestorestate *store;
 		MemoryContext per_query;
-		MemoryContext old;
-
-		if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-			(rsinfo->allowedModes & SFRM_Materialize) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("set-valued function called in context that cannot accept a set")));
-		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "return type must be a row type");
-		per_query = rsinfo->econtext->ecxt_per_query_memory;
-		old = MemoryContextSwitchTo(per_query);
-		tupdesc = CreateTupleDescCopy(tupdesc);
-		store = tuplestore_begin_heap(true, false, work_mem);
-		MemoryContextSwitchTo(old);
+		Tuplestorestate *store = MaterializedResult(fcinfo, &tupdesc, &per_query);
 
 		(void) call_as_extension_owner(internal, nargs, argtypes, values, nulls,
 									   store, per_query, &isnull);
-		rsinfo->returnMode = SFRM_Materialize;
-		rsinfo->setResult = store;
-		rsinfo->setDesc = tupdesc;
 		return (Datum) 0;
 	}
 

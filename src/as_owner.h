@@ -8,7 +8,12 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
+#include "utils/tuplestore.h"
+
 extern Oid	ExtensionOwner(void);
+extern Tuplestorestate *MaterializedResult(FunctionCallInfo fcinfo, TupleDesc *tupdesc,
+										  MemoryContext *cxt);
 extern Datum CallInternal(const char *name, int nargs, Oid *argtypes, Datum *values,
 						  const char *nulls, bool *isnull);
 

@@ -55,6 +55,7 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
+#include "as_owner.h"
 #include "subject_graph.h"
 
 #define MAX_DEPTH 16
@@ -925,12 +926,12 @@ PG_FUNCTION_INFO_V1(privacy_tags_subject_graph);
 Datum
 privacy_tags_subject_graph(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *subject_type;
 	const char *param;
 	bool		as_array;
 	TupleDesc	tupdesc;
 	Tuplestorestate *store;
+	MemoryContext per_query;
 	MemoryContext old;
 	Graph	   *volatile g;
 	ListCell   *lc;
@@ -945,20 +946,8 @@ privacy_tags_subject_graph(PG_FUNCTION_ARGS)
 	if (strlen(param) < 2 || param[0] != '$' || strspn(param + 1, "0123456789") != strlen(param) - 1)
 		elog(ERROR, "_subject_graph: param must be a parameter reference like $1");
 
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		(rsinfo->allowedModes & SFRM_Materialize) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-
+	store = MaterializedResult(fcinfo, &tupdesc, &per_query);
 	g = get_graph(subject_type);
-
-	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	tupdesc = CreateTupleDescCopy(tupdesc);
-	store = tuplestore_begin_heap(true, false, work_mem);
-	MemoryContextSwitchTo(old);
 
 	graph_users++;
 	PG_TRY();
@@ -994,7 +983,7 @@ privacy_tags_subject_graph(PG_FUNCTION_ARGS)
 		values[9] = other_columns(g, n);
 		values[10] = DirectFunctionCall1(jsonb_in, CStringGetDatum(render_masks(g, n, param, as_array)));
 
-		old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+		old = MemoryContextSwitchTo(per_query);
 		tuplestore_putvalues(store, tupdesc, values, nulls);
 		MemoryContextSwitchTo(old);
 	}
@@ -1007,10 +996,6 @@ privacy_tags_subject_graph(PG_FUNCTION_ARGS)
 	/* a graph that served this call alone goes with it */
 	if (g->cxt && MemoryContextGetParent(g->cxt) != graph_cache_cxt)
 		MemoryContextDelete(g->cxt);
-
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = store;
-	rsinfo->setDesc = tupdesc;
 	return (Datum) 0;
 }
 
