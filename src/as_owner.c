@@ -119,10 +119,16 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 	save_nestlevel = NewGUCNestLevel();
 	PG_TRY();
 	{
-		/* what the statement's names mean does not depend on the owner */
-		(void) set_config_option("search_path", "pg_catalog, pg_temp",
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		/*
+		 * What the statement's names mean does not depend on the owner (the
+		 * extension's SECURITY DEFINER callers have this path already: no
+		 * need to set it again, and invalidate the namespace cache).
+		 */
+		if (namespace_search_path == NULL ||
+			strcmp(namespace_search_path, "pg_catalog, pg_temp") != 0)
+			(void) set_config_option("search_path", "pg_catalog, pg_temp",
+									 PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);

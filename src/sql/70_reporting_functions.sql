@@ -71,9 +71,11 @@ BEGIN
         IF suggested_tag IS NULL AND c.relkind <> 'f'
            AND (c.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
                 OR format_type(c.atttypid, NULL) = 'citext') THEN
-            -- enough blocks for about 4 x sample_size rows, never the whole of a large table
-            v_pct := CASE WHEN c.reltuples <= 0 OR c.reltuples <= 4 * sample_size THEN 100
-                          ELSE least(100, greatest(0.01, 400.0 * sample_size / c.reltuples)) END;
+            -- enough blocks for about 16 x sample_size rows (the blocks are
+            -- drawn at random: fewer would now and then give fewer than
+            -- sample_size rows), never the whole of a large table
+            v_pct := CASE WHEN c.reltuples <= 0 OR c.reltuples <= 16 * sample_size THEN 100
+                          ELSE least(100, greatest(0.01, 1600.0 * sample_size / c.reltuples)) END;
             -- one sample, read once: what was sampled and what matched come
             -- from the same rows
             -- (read as the table's owner, in a security-restricted operation)

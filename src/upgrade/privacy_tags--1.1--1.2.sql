@@ -1016,10 +1016,15 @@ RETURNS TABLE (column_name name, tag privacy_tags.privacy_tag, basis text, notnu
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    -- rel, and a partitioned table's partitions: a partition's own tag
+    -- counts for its tree where the root has none (a table tagged before it
+    -- was attached is never invisible)
+    v_rels oid[] := CASE WHEN (SELECT k.relkind FROM pg_class k WHERE k.oid = rel) = 'p'
+                         THEN ARRAY(SELECT p.relid FROM pg_partition_tree(rel) p ORDER BY p.level)
+                         ELSE ARRAY[rel::oid] END;
 BEGIN
     -- PL/pgSQL keeps this query's plan for the session
-    -- (a partition's own tag counts for its tree where the root has none:
-    -- a table tagged before it was attached is never invisible)
     RETURN QUERY
     SELECT x.attname, x.tag, privacy_tags.legal_basis(x.tag), x.attnotnull,
            EXISTS (SELECT FROM pg_constraint k
@@ -1029,20 +1034,21 @@ BEGIN
                          AND k.objsubid = x.attnum AND k.provider = 'privacy_tags_subject'),
            privacy_tags.retention_anchor(x.tag)
       FROM (SELECT DISTINCT ON (ra.attnum) ra.attname, ra.attnum,
-                   ra.attnotnull OR EXISTS (WITH RECURSIVE d(oid) AS (
-                                                SELECT ra.atttypid
-                                                UNION ALL
-                                                SELECT ty.typbasetype FROM pg_type ty JOIN d ON ty.oid = d.oid
-                                                 WHERE ty.typtype = 'd')
-                                            SELECT FROM d JOIN pg_type ty ON ty.oid = d.oid
-                                             WHERE ty.typtype = 'd' AND ty.typnotnull) AS attnotnull,
+                   -- NOT NULL, also through a domain
+                   ra.attnotnull OR (ty.typtype = 'd' AND EXISTS (
+                       WITH RECURSIVE d(oid) AS (
+                           SELECT ra.atttypid
+                           UNION ALL
+                           SELECT t2.typbasetype FROM pg_type t2 JOIN d ON t2.oid = d.oid WHERE t2.typtype = 'd')
+                       SELECT FROM d JOIN pg_type t3 ON t3.oid = d.oid WHERE t3.typtype = 'd' AND t3.typnotnull))
+                   AS attnotnull,
                    s.label::privacy_tags.privacy_tag AS tag
               FROM pg_seclabel s
               JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid
               JOIN pg_attribute ra ON ra.attrelid = rel AND ra.attname = a.attname AND NOT ra.attisdropped
-             WHERE s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
+              JOIN pg_type ty ON ty.oid = ra.atttypid
+             WHERE s.objoid = ANY (v_rels) AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
                AND s.objsubid > 0 AND NOT a.attisdropped
-               AND (s.objoid = rel OR s.objoid IN (SELECT p.relid FROM pg_partition_tree(rel) p WHERE p.level > 0))
              ORDER BY ra.attnum, s.objoid = rel DESC, s.objoid) x
      ORDER BY x.attnum;
 END
@@ -1724,9 +1730,11 @@ BEGIN
         IF suggested_tag IS NULL AND c.relkind <> 'f'
            AND (c.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
                 OR format_type(c.atttypid, NULL) = 'citext') THEN
-            -- enough blocks for about 4 x sample_size rows, never the whole of a large table
-            v_pct := CASE WHEN c.reltuples <= 0 OR c.reltuples <= 4 * sample_size THEN 100
-                          ELSE least(100, greatest(0.01, 400.0 * sample_size / c.reltuples)) END;
+            -- enough blocks for about 16 x sample_size rows (the blocks are
+            -- drawn at random: fewer would now and then give fewer than
+            -- sample_size rows), never the whole of a large table
+            v_pct := CASE WHEN c.reltuples <= 0 OR c.reltuples <= 16 * sample_size THEN 100
+                          ELSE least(100, greatest(0.01, 1600.0 * sample_size / c.reltuples)) END;
             -- one sample, read once: what was sampled and what matched come
             -- from the same rows
             -- (read as the table's owner, in a security-restricted operation)
