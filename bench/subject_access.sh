@@ -112,7 +112,8 @@ SET max_parallel_workers_per_gather = 0;
 SELECT replace(q, '\$1', '$(( id - 2 ))') AS hq_warm, replace(q, '\$1', '$id') AS hq FROM bench.hand_sql WHERE size = '$size' \gset
 -- the query of _tagged_columns(): the body of a SQL function, the RETURN
 -- QUERY of a PL/pgSQL one (else none)
-SELECT regexp_replace(x, '\mrel\M', '''$size.t1''::regclass', 'g') AS tq, x IS NOT NULL AS tq_ok
+SELECT regexp_replace(regexp_replace(x, '\mrel\M', '''$size.t1''::regclass', 'g'),
+                      '\mv_rels\M', 'ARRAY[''$size.t1''::regclass::oid]', 'g') AS tq, x IS NOT NULL AS tq_ok
   FROM (SELECT CASE l.lanname WHEN 'sql' THEN rtrim(p.prosrc, E'; \n\t')
 						 WHEN 'plpgsql' THEN substring(p.prosrc from 'RETURN QUERY\s+(.*);\s*END')
 			   END AS x

@@ -154,6 +154,70 @@ SELECT relation, column_name, suggested_tag, sampled, matched FROM privacy_tags.
 SELECT relation, column_name FROM privacy_tags.discover('hostile_private') ORDER BY 1, 2;
 RESET ROLE;
 
+-- a cast from text to the key type (an enum's owner may make one): the id is
+-- never converted with it (on 1.2's first cut subject_graph() ran it as the
+-- extension's owner), and lookups refuse such a key type
+SET ROLE hostile_owner;
+CREATE TYPE hostile.kind AS ENUM ('1', '2');
+CREATE FUNCTION hostile.to_kind(text) RETURNS hostile.kind LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM hostile.evil('cast from text');
+    RETURN $1::text::hostile.kind;
+END
+$$;
+CREATE TABLE hostile.kinds (id hostile.kind PRIMARY KEY, note text);
+SELECT privacy_tags.set_subject('hostile.kinds', 'id', 'hostile_kind');
+CREATE CAST (text AS hostile.kind) WITH FUNCTION hostile.to_kind(text);
+RESET ROLE;
+SELECT state, message FROM try($$SELECT * FROM privacy_tags.subject_graph('hostile_kind')$$);
+SELECT state, message FROM try($$SELECT privacy_tags.subject_access('hostile_kind', '1')$$);
+SELECT state, message FROM try($$SELECT privacy_tags.hold('hostile_kind', '1', 'x')$$);
+-- an anchor whose type was changed after tagging, to one with casts of its
+-- owner's: the purge reports the table and runs none of them
+SET ROLE hostile_owner;
+CREATE TYPE hostile.moment AS ENUM ('x');
+CREATE FUNCTION hostile.to_moment(timestamptz) RETURNS hostile.moment LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM hostile.evil('cast of the anchor');
+    RETURN 'x';
+END
+$$;
+CREATE CAST (timestamptz AS hostile.moment) WITH FUNCTION hostile.to_moment(timestamptz);
+CREATE TABLE hostile.events (id int, note text, at timestamptz);
+SELECT privacy_tags.tag('hostile.events', 'note', 'contact.email; retain=1 day after at');
+ALTER TABLE hostile.events ALTER COLUMN at TYPE hostile.moment USING NULL;
+RESET ROLE;
+SELECT relation, column_name, action, rows FROM privacy_tags.purge('hostile.events');
+-- another owner's table that points at a tagged table, with a policy: the
+-- purge of the tagged table does not run that policy (as the tagged table's
+-- owner); the table fails alone
+CREATE ROLE hostile_other;
+GRANT USAGE ON SCHEMA hostile TO hostile_other;
+SET ROLE hostile_owner;
+GRANT REFERENCES ON hostile.t TO hostile_other;
+INSERT INTO hostile.t VALUES (5, 'expired', now() - interval '2 days');
+RESET ROLE;
+CREATE SCHEMA hostile_theirs AUTHORIZATION hostile_other;
+SET ROLE hostile_other;
+CREATE FUNCTION hostile_theirs.steal() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.hostile_log (via, who) VALUES ('policy of another owner', current_user);
+    RETURN true;
+END
+$$;
+CREATE TABLE hostile_theirs.refs (tid int REFERENCES hostile.t);
+ALTER TABLE hostile_theirs.refs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY p ON hostile_theirs.refs USING (hostile_theirs.steal());
+GRANT SELECT ON hostile_theirs.refs TO PUBLIC;
+GRANT USAGE ON SCHEMA hostile_theirs TO PUBLIC;
+GRANT EXECUTE ON FUNCTION hostile_theirs.steal() TO PUBLIC;
+RESET ROLE;
+SET client_min_messages = error;
+SELECT relation, column_name, action, rows FROM privacy_tags.purge('hostile.t');
+RESET client_min_messages;
+SELECT count(*) AS policy_ran FROM hostile_log WHERE via = 'policy of another owner';
+DROP TABLE hostile_theirs.refs, hostile.events, hostile.kinds;
+
 -- what the owner's code saw: always the owner, never a superuser, never able
 -- to switch roles (42501: cannot set role within a security-restricted
 -- operation) or to alter one (42501: permission denied)
@@ -184,7 +248,8 @@ SELECT action, relation, column_name, rows, details ->> 'sqlstate' AS sqlstate, 
 SELECT count(*) AS hostile_rows_left FROM hostile.t;
 SELECT count(*) AS ok_rows_left FROM hostile_ok;
 
-DROP SCHEMA hostile, hostile_private CASCADE;
+DROP SCHEMA hostile, hostile_private, hostile_theirs CASCADE;
 DROP TABLE hostile_log, hostile_ok;
 DROP ROLE hostile_dpo;
+DROP ROLE hostile_other;
 DROP ROLE hostile_owner;

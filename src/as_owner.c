@@ -124,6 +124,15 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 		 * extension's SECURITY DEFINER callers have this path already: no
 		 * need to set it again, and invalidate the namespace cache).
 		 */
+		/*
+		 * Row-level security: the owner's own table is read whole (the
+		 * NOFORCE flag above); a policy of another owner's table that a
+		 * statement reads would run that owner's code as this one, so it
+		 * makes the statement fail instead (as pg_dump does).
+		 */
+		(void) set_config_option("row_security", "off",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 		if (namespace_search_path == NULL ||
 			strcmp(namespace_search_path, "pg_catalog, pg_temp") != 0)
 			(void) set_config_option("search_path", "pg_catalog, pg_temp",

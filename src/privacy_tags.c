@@ -6,6 +6,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
@@ -45,4 +46,28 @@ Datum
 privacy_tags_base_type(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_OID(getBaseType(PG_GETARG_OID(0)));
+}
+
+/*
+ * _normalize_id(type, id): the id as a value of type (looking through a
+ * domain) and back to text, by the type's own input and output functions:
+ * never a cast, which could be a function of the type's owner, and never a
+ * domain's checks.
+ */
+PG_FUNCTION_INFO_V1(privacy_tags_normalize_id);
+Datum
+privacy_tags_normalize_id(PG_FUNCTION_ARGS)
+{
+	Oid			type = getBaseType(PG_GETARG_OID(0));
+	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			typinput;
+	Oid			typioparam;
+	Oid			typoutput;
+	bool		varlena;
+	Datum		value;
+
+	getTypeInputInfo(type, &typinput, &typioparam);
+	getTypeOutputInfo(type, &typoutput, &varlena);
+	value = OidInputFunctionCall(typinput, id, typioparam, -1);
+	PG_RETURN_TEXT_P(cstring_to_text(OidOutputFunctionCall(typoutput, value)));
 }

@@ -37,7 +37,9 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/stratnum.h"
 #include "catalog/pg_attribute.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -54,6 +56,7 @@
 #include "utils/regproc.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
+#include "utils/typcache.h"
 
 #include "as_owner.h"
 #include "subject_graph.h"
@@ -112,6 +115,8 @@ typedef struct Graph
 {
 	char	   *subject_type;
 	char	   *key_type;		/* format_type of the key type */
+	Oid			key_oid;
+	bool		unsafe_key;		/* a cast from text to it is a function: no predicates */
 	List	   *nodes;			/* GNode * */
 	List	   *edges;			/* Edge *: every reference between tree roots */
 	List	   *all_keys;		/* KeyCol *: every subject key column */
@@ -256,6 +261,35 @@ is_other_root(Graph *g, Oid relid)
 	return false;
 }
 
+/*
+ * "OPERATOR(nsp.=)": the equality of a key column's type (base) with the
+ * subject type's key type, from the type's default btree operator family
+ * (operator families are made by superusers: never a table owner's code).
+ */
+static char *
+equality_operator(Oid base, Oid keytype)
+{
+	TypeCacheEntry *tc = lookup_type_cache(base, TYPECACHE_EQ_OPR | TYPECACHE_BTREE_OPFAMILY);
+	Oid			op = InvalidOid;
+	HeapTuple	tup;
+	char	   *result;
+
+	if (base == keytype)
+		op = tc->eq_opr;
+	else if (OidIsValid(tc->btree_opf))
+		op = get_opfamily_member(tc->btree_opf, base, keytype, BTEqualStrategyNumber);
+	if (!OidIsValid(op))
+		return pstrdup("OPERATOR(pg_catalog.=)");	/* none: the statement fails, named */
+	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(op));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", op);
+	result = psprintf("OPERATOR(%s.%s)",
+					  quote_identifier(get_namespace_name(((Form_pg_operator) GETSTRUCT(tup))->oprnamespace)),
+					  NameStr(((Form_pg_operator) GETSTRUCT(tup))->oprname));
+	ReleaseSysCache(tup);
+	return result;
+}
+
 /* Read the catalogs and build the graph of subject_type (in CurrentMemoryContext). */
 static Graph *
 build_graph(const char *subject_type)
@@ -275,17 +309,35 @@ build_graph(const char *subject_type)
 		elog(ERROR, "SPI_connect failed");
 
 	/* the key type */
-	rc = SPI_execute_with_args("SELECT pg_catalog.format_type(privacy_tags.subject_key_type($1), NULL)",
+	rc = SPI_execute_with_args("SELECT pg_catalog.format_type(privacy_tags.subject_key_type($1), NULL),"
+							   "       privacy_tags.subject_key_type($1)::pg_catalog.oid,"
+							   "       EXISTS (SELECT FROM pg_catalog.pg_cast c"
+							   "                WHERE c.castsource OPERATOR(pg_catalog.=) 'pg_catalog.text'::pg_catalog.regtype"
+							   "                  AND c.casttarget OPERATOR(pg_catalog.=) privacy_tags.subject_key_type($1)"
+							   "                  AND c.castmethod OPERATOR(pg_catalog.=) 'f')",
 							   1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not find the key type of subject type \"%s\"", subject_type);
 	{
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 
+		bool		isnull;
+
 		g->key_type = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		if (g->key_type == NULL)
-			g->key_type = pstrdup("text");	/* no key column: nothing matches */
+		g->key_oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		if (g->key_type == NULL || isnull)
+		{
+			g->key_type = pstrdup("pg_catalog.text");	/* no key column: nothing matches */
+			g->key_oid = TEXTOID;
+		}
 		MemoryContextSwitchTo(old);
+
+		/*
+		 * Statements give the id as $1::<key type>: a cast from text that is
+		 * a function (of the type's owner) would run as whoever the
+		 * statement runs as, the owners of other tables of the graph too.
+		 */
+		g->unsafe_key = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	}
 
 	/* every subject key column, with the equality against this type's key */
@@ -293,12 +345,8 @@ build_graph(const char *subject_type)
 		"SELECT coalesce(pg_catalog.pg_partition_root(s.objoid), s.objoid::pg_catalog.regclass)::pg_catalog.oid,"
 		"       a.attname::pg_catalog.text, privacy_tags.subject_label_type(s.label),"
 		"       privacy_tags.subject_label_collected_at(s.label)::pg_catalog.text,"
-		"       (SELECT pg_catalog.format('OPERATOR(%I.=)', n.nspname) FROM pg_catalog.pg_operator o"
-		"          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace"
-		"         WHERE o.oprname OPERATOR(pg_catalog.=) '='"
-		"           AND o.oprleft OPERATOR(pg_catalog.=) privacy_tags._base_type(a.atttypid)"
-		"           AND o.oprright OPERATOR(pg_catalog.=) privacy_tags.subject_key_type($1)"
-		"         ORDER BY n.nspname OPERATOR(pg_catalog.=) 'pg_catalog' DESC LIMIT 1)"
+		"       privacy_tags._base_type(a.atttypid)::pg_catalog.oid,"
+		"       privacy_tags.subject_key_type(privacy_tags.subject_label_type(s.label))::pg_catalog.oid"
 		"  FROM pg_catalog.pg_seclabel s"
 		"  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) s.objoid"
 		"                              AND a.attnum OPERATOR(pg_catalog.=) s.objsubid"
@@ -323,9 +371,8 @@ build_graph(const char *subject_type)
 		k->column = spi_text(tup, desc, 2);
 		k->subject_type = spi_text(tup, desc, 3);
 		k->collected_at = spi_text(tup, desc, 4);
-		k->op = spi_text(tup, desc, 5);
-		if (k->op == NULL)
-			k->op = pstrdup("OPERATOR(pg_catalog.=)");
+		k->op = equality_operator(DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull)),
+								  DatumGetObjectId(SPI_getbinval(tup, desc, 6, &isnull)));
 		/* a key set on several partitions counts once, for the root */
 		foreach(lc, g->all_keys)
 		{
@@ -962,8 +1009,10 @@ privacy_tags_subject_graph(PG_FUNCTION_ARGS)
 
 		memset(nulls, 0, sizeof(nulls));
 		initStringInfo(&pred);
-		render_pred(&pred, g, n, "t", 0, param, as_array);
-		shared = n->tagged || n->kind != NODE_PARENT ? render_shared(g, n, param, as_array) : NULL;
+		if (!g->unsafe_key)
+			render_pred(&pred, g, n, "t", 0, param, as_array);
+		shared = !g->unsafe_key && (n->tagged || n->kind != NODE_PARENT) ?
+			render_shared(g, n, param, as_array) : NULL;
 
 		values[0] = ObjectIdGetDatum(n->relid);
 		values[1] = CStringGetTextDatum(kind_name(n->kind));
@@ -975,13 +1024,18 @@ privacy_tags_subject_graph(PG_FUNCTION_ARGS)
 			values[6] = DirectFunctionCall1(namein, CStringGetDatum(n->collected_at));
 		else
 			nulls[6] = true;
-		values[7] = CStringGetTextDatum(pred.data);
+		/* (no predicate at all where the key type is not safe to cast to) */
+		if (!g->unsafe_key)
+			values[7] = CStringGetTextDatum(pred.data);
+		else
+			nulls[7] = true;
 		if (shared)
 			values[8] = CStringGetTextDatum(shared);
 		else
 			nulls[8] = true;
 		values[9] = other_columns(g, n);
-		values[10] = DirectFunctionCall1(jsonb_in, CStringGetDatum(render_masks(g, n, param, as_array)));
+		values[10] = DirectFunctionCall1(jsonb_in, CStringGetDatum(g->unsafe_key ? "[]" :
+																  render_masks(g, n, param, as_array)));
 
 		old = MemoryContextSwitchTo(per_query);
 		tuplestore_putvalues(store, tupdesc, values, nulls);

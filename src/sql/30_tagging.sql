@@ -153,6 +153,10 @@ GRANT SELECT ON privacy_tags.columns, privacy_tags.subjects TO PUBLIC;
 CREATE FUNCTION privacy_tags._base_type(regtype) RETURNS regtype
     AS 'MODULE_PATHNAME', 'privacy_tags_base_type' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
+-- An id as a value of a type and back to text (src/privacy_tags.c).
+CREATE FUNCTION privacy_tags._normalize_id(type regtype, id text) RETURNS text
+    AS 'MODULE_PATHNAME', 'privacy_tags_normalize_id' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
 -- A subject id as the extension stores and compares it: the canonical text
 -- of the id as a value of the subject type's key type ('07' and 7 are the
 -- same customer, upper- and lower-case uuids the same account holder).
@@ -171,7 +175,9 @@ BEGIN
         RETURN p_id;
     END IF;
     BEGIN
-        EXECUTE format('SELECT $1::%s::text', v_key) INTO v_id USING p_id;
+        -- (by the type's input and output functions: a cast could be a
+        -- function of the type's owner)
+        v_id := privacy_tags._normalize_id(v_key, p_id);
     EXCEPTION WHEN data_exception THEN
         -- (the id itself stays out of the message: it is personal data)
         RAISE EXCEPTION '%: subject_id is not a valid id of subject type "%"', fn, p_type
@@ -210,6 +216,17 @@ BEGIN
             USING ERRCODE = 'undefined_object',
                   HINT = coalesce('Known subject types: ' || v_known || '.',
                                   'No column identifies a data subject yet: mark one with set_subject().');
+    END IF;
+    -- statements give the id as $1::<key type>: a cast from text that is a
+    -- function (of the type's owner) would run in them, as whoever they run as
+    IF EXISTS (SELECT FROM pg_cast c
+                WHERE c.castsource = 'text'::regtype AND c.casttarget = privacy_tags.subject_key_type(p_type)
+                  AND c.castmethod = 'f') THEN
+        RAISE EXCEPTION '%: the key type % of subject type "%" has a cast from text made by a function',
+                        fn, privacy_tags.subject_key_type(p_type), left(p_type, 63)
+            USING ERRCODE = 'invalid_object_definition',
+                  DETAIL = 'The cast would run its owner''s code wherever the subject''s rows are looked up.',
+                  HINT = 'Drop the cast, or mark columns of another type as the subject key.';
     END IF;
     RETURN privacy_tags._normalize_subject_id(fn, p_type, p_id);
 END

@@ -450,6 +450,7 @@ DECLARE
     r record;
     v_h record;
     v_pred text;
+    v_in_graph boolean;
     v_anchor_type regtype;
     v_lo text;
     v_hi text;
@@ -497,6 +498,19 @@ BEGIN
             RETURN NEXT;
             CONTINUE;
         END IF;
+        -- (checked again here: the column's type may have changed since it
+        -- was tagged, and the cut-offs are cast to it as the extension's owner)
+        IF v_anchor_type NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
+            expired := NULL;
+            bound := NULL;
+            held := NULL;
+            blocked := NULL;
+            held_ids := NULL;
+            problem := format('anchor column "%s" of relation "%s" is of type %s, not a date or timestamp',
+                              r.anc, r.rel, v_anchor_type);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         problem := NULL;
         -- exact test, evaluated on the row as it is when deleted/updated;
         -- anchors more than 4 days before the cut-off are expired whatever
@@ -527,14 +541,28 @@ BEGIN
                AND EXISTS (SELECT FROM privacy_tags.subjects s WHERE s.subject_type = h.subject_type)
              GROUP BY h.subject_type ORDER BY h.subject_type
         LOOP
-            SELECT g.pred INTO v_pred
+            SELECT g.pred, true INTO v_pred, v_in_graph
               FROM privacy_tags._subject_graph(v_h.subject_type, '$' || (coalesce(cardinality(held_ids), 0) + 1), true) g
              WHERE g.relation = coalesce(pg_partition_root(r.rel), r.rel);
-            IF v_pred IS NOT NULL THEN
+            IF v_in_graph AND v_pred IS NULL THEN
+                -- held subjects whose rows cannot be looked up safely: the
+                -- table is not purged (reported)
+                problem := format('held subjects of type "%s" cannot be looked up: its key type has a cast from text made by a function',
+                                  v_h.subject_type);
+            ELSIF v_pred IS NOT NULL THEN
                 held := coalesce(held || ' OR ', '') || v_pred;
                 held_ids := coalesce(held_ids, '{}') || v_h.ids::text;
             END IF;
         END LOOP;
+        IF problem IS NOT NULL THEN
+            expired := NULL;
+            bound := NULL;
+            held := NULL;
+            held_ids := NULL;
+            blocked := NULL;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         -- rows that other rows point at with ON DELETE NO ACTION/RESTRICT
         blocked := NULL;
         IF r.act = 'delete' THEN

@@ -41,6 +41,10 @@ BEGIN
          WHERE n.nspname = schema_name AND k.relkind IN ('r', 'p', 'f') AND NOT k.relispartition
            AND has_schema_privilege(caller, n.oid, 'USAGE')
            AND has_table_privilege(caller, k.oid, 'SELECT')
+           -- values are read as the owner, past row-level security: not for
+           -- a caller the policies would hide rows from
+           AND (NOT k.relrowsecurity OR pg_has_role(caller, k.relowner, 'USAGE')
+                OR (SELECT r.rolbypassrls OR r.rolsuper FROM pg_roles r WHERE r.oid = caller))
            AND NOT EXISTS (SELECT FROM pg_seclabel s
                             WHERE s.objoid = k.oid AND s.objsubid = a.attnum
                               AND s.classoid = 'pg_class'::regclass

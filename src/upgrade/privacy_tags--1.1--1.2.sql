@@ -136,6 +136,9 @@ COMMENT ON FUNCTION privacy_tags.add_category(text, text, boolean, text) IS
 CREATE OR REPLACE FUNCTION privacy_tags._base_type(regtype) RETURNS regtype
     AS 'MODULE_PATHNAME', 'privacy_tags_base_type' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
+CREATE OR REPLACE FUNCTION privacy_tags._normalize_id(type regtype, id text) RETURNS text
+    AS 'MODULE_PATHNAME', 'privacy_tags_normalize_id' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
 CREATE OR REPLACE FUNCTION privacy_tags._normalize_subject_id(fn text, p_type text, p_id text)
 RETURNS text
 LANGUAGE plpgsql STABLE
@@ -149,7 +152,9 @@ BEGIN
         RETURN p_id;
     END IF;
     BEGIN
-        EXECUTE format('SELECT $1::%s::text', v_key) INTO v_id USING p_id;
+        -- (by the type's input and output functions: a cast could be a
+        -- function of the type's owner)
+        v_id := privacy_tags._normalize_id(v_key, p_id);
     EXCEPTION WHEN data_exception THEN
         -- (the id itself stays out of the message: it is personal data)
         RAISE EXCEPTION '%: subject_id is not a valid id of subject type "%"', fn, p_type
@@ -183,6 +188,17 @@ BEGIN
             USING ERRCODE = 'undefined_object',
                   HINT = coalesce('Known subject types: ' || v_known || '.',
                                   'No column identifies a data subject yet: mark one with set_subject().');
+    END IF;
+    -- statements give the id as $1::<key type>: a cast from text that is a
+    -- function (of the type's owner) would run in them, as whoever they run as
+    IF EXISTS (SELECT FROM pg_cast c
+                WHERE c.castsource = 'text'::regtype AND c.casttarget = privacy_tags.subject_key_type(p_type)
+                  AND c.castmethod = 'f') THEN
+        RAISE EXCEPTION '%: the key type % of subject type "%" has a cast from text made by a function',
+                        fn, privacy_tags.subject_key_type(p_type), left(p_type, 63)
+            USING ERRCODE = 'invalid_object_definition',
+                  DETAIL = 'The cast would run its owner''s code wherever the subject''s rows are looked up.',
+                  HINT = 'Drop the cast, or mark columns of another type as the subject key.';
     END IF;
     RETURN privacy_tags._normalize_subject_id(fn, p_type, p_id);
 END
@@ -463,6 +479,7 @@ DECLARE
     r record;
     v_h record;
     v_pred text;
+    v_in_graph boolean;
     v_anchor_type regtype;
     v_lo text;
     v_hi text;
@@ -510,6 +527,19 @@ BEGIN
             RETURN NEXT;
             CONTINUE;
         END IF;
+        -- (checked again here: the column's type may have changed since it
+        -- was tagged, and the cut-offs are cast to it as the extension's owner)
+        IF v_anchor_type NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
+            expired := NULL;
+            bound := NULL;
+            held := NULL;
+            blocked := NULL;
+            held_ids := NULL;
+            problem := format('anchor column "%s" of relation "%s" is of type %s, not a date or timestamp',
+                              r.anc, r.rel, v_anchor_type);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         problem := NULL;
         -- exact test, evaluated on the row as it is when deleted/updated;
         -- anchors more than 4 days before the cut-off are expired whatever
@@ -540,14 +570,28 @@ BEGIN
                AND EXISTS (SELECT FROM privacy_tags.subjects s WHERE s.subject_type = h.subject_type)
              GROUP BY h.subject_type ORDER BY h.subject_type
         LOOP
-            SELECT g.pred INTO v_pred
+            SELECT g.pred, true INTO v_pred, v_in_graph
               FROM privacy_tags._subject_graph(v_h.subject_type, '$' || (coalesce(cardinality(held_ids), 0) + 1), true) g
              WHERE g.relation = coalesce(pg_partition_root(r.rel), r.rel);
-            IF v_pred IS NOT NULL THEN
+            IF v_in_graph AND v_pred IS NULL THEN
+                -- held subjects whose rows cannot be looked up safely: the
+                -- table is not purged (reported)
+                problem := format('held subjects of type "%s" cannot be looked up: its key type has a cast from text made by a function',
+                                  v_h.subject_type);
+            ELSIF v_pred IS NOT NULL THEN
                 held := coalesce(held || ' OR ', '') || v_pred;
                 held_ids := coalesce(held_ids, '{}') || v_h.ids::text;
             END IF;
         END LOOP;
+        IF problem IS NOT NULL THEN
+            expired := NULL;
+            bound := NULL;
+            held := NULL;
+            held_ids := NULL;
+            blocked := NULL;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         -- rows that other rows point at with ON DELETE NO ACTION/RESTRICT
         blocked := NULL;
         IF r.act = 'delete' THEN
@@ -1700,6 +1744,10 @@ BEGIN
          WHERE n.nspname = schema_name AND k.relkind IN ('r', 'p', 'f') AND NOT k.relispartition
            AND has_schema_privilege(caller, n.oid, 'USAGE')
            AND has_table_privilege(caller, k.oid, 'SELECT')
+           -- values are read as the owner, past row-level security: not for
+           -- a caller the policies would hide rows from
+           AND (NOT k.relrowsecurity OR pg_has_role(caller, k.relowner, 'USAGE')
+                OR (SELECT r.rolbypassrls OR r.rolsuper FROM pg_roles r WHERE r.oid = caller))
            AND NOT EXISTS (SELECT FROM pg_seclabel s
                             WHERE s.objoid = k.oid AND s.objsubid = a.attnum
                               AND s.classoid = 'pg_class'::regclass
