@@ -113,9 +113,9 @@ SELECT replace(q, '\$1', '$(( id - 2 ))') AS hq_warm, replace(q, '\$1', '$id') A
 -- the query of _tagged_columns(): the body of a SQL function, the RETURN
 -- QUERY of a PL/pgSQL one (else none)
 SELECT regexp_replace(regexp_replace(x, '\mrel\M', '''$size.t1''::regclass', 'g'),
-                      '\mv_rels\M', 'ARRAY[''$size.t1''::regclass::oid]', 'g') AS tq, x IS NOT NULL AS tq_ok
+                      'x', 'x', 'g') AS tq, x IS NOT NULL AS tq_ok
   FROM (SELECT CASE l.lanname WHEN 'sql' THEN rtrim(p.prosrc, E'; \n\t')
-						 WHEN 'plpgsql' THEN substring(p.prosrc from 'RETURN QUERY\s+(.*);\s*END')
+						 WHEN 'plpgsql' THEN substring(p.prosrc from 'RETURN QUERY\s+(.*?);\s*RETURN;')
 			   END AS x
 		  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 		 WHERE p.oid = 'privacy_tags._tagged_columns(regclass)'::regprocedure) f \gset

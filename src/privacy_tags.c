@@ -5,10 +5,13 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "renames.h"
 #include "retention.h"
@@ -70,4 +73,33 @@ privacy_tags_normalize_id(PG_FUNCTION_ARGS)
 	getTypeOutputInfo(type, &typoutput, &varlena);
 	value = OidInputFunctionCall(typinput, id, typioparam, -1);
 	PG_RETURN_TEXT_P(cstring_to_text(OidOutputFunctionCall(typoutput, value)));
+}
+
+/* _type_not_null(type): whether type is a domain that (or whose base domains) forbids NULL. */
+PG_FUNCTION_INFO_V1(privacy_tags_type_not_null);
+Datum
+privacy_tags_type_not_null(PG_FUNCTION_ARGS)
+{
+	Oid			typid = PG_GETARG_OID(0);
+
+	for (int depth = 0; depth < 64; depth++)
+	{
+		HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+		Form_pg_type typ;
+		bool		notnull;
+		bool		domain;
+
+		if (!HeapTupleIsValid(tup))
+			break;
+		typ = (Form_pg_type) GETSTRUCT(tup);
+		domain = typ->typtype == TYPTYPE_DOMAIN;
+		notnull = domain && typ->typnotnull;
+		typid = typ->typbasetype;
+		ReleaseSysCache(tup);
+		if (notnull)
+			PG_RETURN_BOOL(true);
+		if (!domain)
+			break;
+	}
+	PG_RETURN_BOOL(false);
 }

@@ -153,6 +153,10 @@ GRANT SELECT ON privacy_tags.columns, privacy_tags.subjects TO PUBLIC;
 CREATE FUNCTION privacy_tags._base_type(regtype) RETURNS regtype
     AS 'MODULE_PATHNAME', 'privacy_tags_base_type' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
+-- Whether a type is a domain that forbids NULL (itself or a domain below it).
+CREATE FUNCTION privacy_tags._type_not_null(regtype) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'privacy_tags_type_not_null' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
 -- An id as a value of a type and back to text (src/privacy_tags.c).
 CREATE FUNCTION privacy_tags._normalize_id(type regtype, id text) RETURNS text
     AS 'MODULE_PATHNAME', 'privacy_tags_normalize_id' LANGUAGE C STABLE STRICT PARALLEL SAFE;

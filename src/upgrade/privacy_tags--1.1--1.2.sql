@@ -136,6 +136,9 @@ COMMENT ON FUNCTION privacy_tags.add_category(text, text, boolean, text) IS
 CREATE OR REPLACE FUNCTION privacy_tags._base_type(regtype) RETURNS regtype
     AS 'MODULE_PATHNAME', 'privacy_tags_base_type' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
+CREATE OR REPLACE FUNCTION privacy_tags._type_not_null(regtype) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'privacy_tags_type_not_null' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
 CREATE OR REPLACE FUNCTION privacy_tags._normalize_id(type regtype, id text) RETURNS text
     AS 'MODULE_PATHNAME', 'privacy_tags_normalize_id' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
@@ -1060,15 +1063,30 @@ RETURNS TABLE (column_name name, tag privacy_tags.privacy_tag, basis text, notnu
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    -- rel, and a partitioned table's partitions: a partition's own tag
-    -- counts for its tree where the root has none (a table tagged before it
-    -- was attached is never invisible)
-    v_rels oid[] := CASE WHEN (SELECT k.relkind FROM pg_class k WHERE k.oid = rel) = 'p'
-                         THEN ARRAY(SELECT p.relid FROM pg_partition_tree(rel) p ORDER BY p.level)
-                         ELSE ARRAY[rel::oid] END;
 BEGIN
-    -- PL/pgSQL keeps this query's plan for the session
+    -- (PL/pgSQL keeps these queries' plans for the session; NOT NULL counts
+    -- through domains)
+    IF (SELECT k.relkind FROM pg_class k WHERE k.oid = rel) <> 'p' THEN
+        RETURN QUERY
+        SELECT a.attname, t.tag, privacy_tags.legal_basis(t.tag),
+               a.attnotnull OR privacy_tags._type_not_null(a.atttypid),
+               EXISTS (SELECT FROM pg_constraint k
+                        WHERE k.conrelid = rel AND k.contype IN ('p', 'u', 'f') AND a.attnum = ANY (k.conkey))
+               OR EXISTS (SELECT FROM pg_seclabel k
+                           WHERE k.objoid = rel AND k.classoid = 'pg_class'::regclass
+                             AND k.objsubid = a.attnum AND k.provider = 'privacy_tags_subject'),
+               privacy_tags.retention_anchor(t.tag)
+          FROM pg_seclabel s
+          JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid
+          CROSS JOIN LATERAL (SELECT s.label::privacy_tags.privacy_tag AS tag) t
+         WHERE s.objoid = rel AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
+           AND s.objsubid > 0 AND NOT a.attisdropped
+         ORDER BY a.attnum;
+        RETURN;
+    END IF;
+    -- a partitioned table: a partition's own tag counts for its tree where
+    -- the root has none (a table tagged before it was attached is never
+    -- invisible)
     RETURN QUERY
     SELECT x.attname, x.tag, privacy_tags.legal_basis(x.tag), x.attnotnull,
            EXISTS (SELECT FROM pg_constraint k
@@ -1078,22 +1096,15 @@ BEGIN
                          AND k.objsubid = x.attnum AND k.provider = 'privacy_tags_subject'),
            privacy_tags.retention_anchor(x.tag)
       FROM (SELECT DISTINCT ON (ra.attnum) ra.attname, ra.attnum,
-                   -- NOT NULL, also through a domain
-                   ra.attnotnull OR (ty.typtype = 'd' AND EXISTS (
-                       WITH RECURSIVE d(oid) AS (
-                           SELECT ra.atttypid
-                           UNION ALL
-                           SELECT t2.typbasetype FROM pg_type t2 JOIN d ON t2.oid = d.oid WHERE t2.typtype = 'd')
-                       SELECT FROM d JOIN pg_type t3 ON t3.oid = d.oid WHERE t3.typtype = 'd' AND t3.typnotnull))
-                   AS attnotnull,
+                   ra.attnotnull OR privacy_tags._type_not_null(ra.atttypid) AS attnotnull,
                    s.label::privacy_tags.privacy_tag AS tag
-              FROM pg_seclabel s
+              FROM pg_partition_tree(rel) p
+              JOIN pg_seclabel s ON s.objoid = p.relid
               JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid
               JOIN pg_attribute ra ON ra.attrelid = rel AND ra.attname = a.attname AND NOT ra.attisdropped
-              JOIN pg_type ty ON ty.oid = ra.atttypid
-             WHERE s.objoid = ANY (v_rels) AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
+             WHERE s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
                AND s.objsubid > 0 AND NOT a.attisdropped
-             ORDER BY ra.attnum, s.objoid = rel DESC, s.objoid) x
+             ORDER BY ra.attnum, p.level, s.objoid) x
      ORDER BY x.attnum;
 END
 $$;
