@@ -148,7 +148,8 @@ SELECT count(*) AS invoices_kept FROM rent.invoices;
 -- column of their own, are not purged
 CREATE TABLE rent.loans (id int PRIMARY KEY, customer_id int REFERENCES rent.customer, item text, returned_on date);
 SELECT tag('rent.loans', 'item', 'commercial.order; basis=contract; retain=1 year after returned_on');
-INSERT INTO rent.loans VALUES (1, 12, 'held', '2020-01-01'), (2, 11, 'not held', '2020-01-01');
+INSERT INTO rent.loans VALUES (1, 12, 'held', '2020-01-01'), (2, 11, 'not held', '2020-01-01'),
+                              (3, NULL, 'nobody''s', '2020-01-01');
 SELECT hold('rent_customer', '12', 'dispute') > 0 AS held;
 SELECT relation, column_name, action, rows FROM purge('rent.loans') ORDER BY action;
 SELECT id, item FROM rent.loans ORDER BY id;

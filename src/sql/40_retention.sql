@@ -550,7 +550,9 @@ BEGIN
                 problem := format('held subjects of type "%s" cannot be looked up: its key type has a cast from text made by a function',
                                   v_h.subject_type);
             ELSIF v_pred IS NOT NULL THEN
-                held := coalesce(held || ' OR ', '') || v_pred;
+                -- (a NULL reference is nobody's: false, never NULL, so that
+                -- NOT held keeps the row in the purge)
+                held := coalesce(held || ' OR ', '') || format('coalesce(%s, false)', v_pred);
                 held_ids := coalesce(held_ids, '{}') || v_h.ids::text;
             END IF;
         END LOOP;
