@@ -25,6 +25,8 @@ SELECT lt.win('customers', 'name') AS c_name, lt.win('customers', 'phone') AS c_
 CREATE TEMP TABLE exp_c AS
 SELECT c.*, s.state,
        EXISTS (SELECT FROM lt.s_invoices i WHERE i.customer_id = c.id) AS has_invoice,
+       -- a purge does not cascade into unexpired orders: they keep their customer
+       EXISTS (SELECT FROM lt.s_orders o WHERE o.customer_id = c.id AND o.ordered_at + w.o_item > :'t') AS has_live_order,
        c.last_active_at + w.c_name <= :'t' AS name_expired,
        c.phone IS NOT NULL AND c.last_active_at + w.c_phone <= :'t' AS phone_expired
   FROM lt.s_customers c JOIN st s USING (id) CROSS JOIN w;
@@ -33,7 +35,7 @@ CREATE TEMP TABLE expected AS
 SELECT 'customers' AS tbl, c.id, c.id AS customer_id, c.state,
        CASE WHEN c.state = 'erased' THEN c.has_invoice
             WHEN c.state = 'held' THEN true
-            WHEN c.name_expired THEN c.has_invoice
+            WHEN c.name_expired THEN c.has_invoice OR c.has_live_order
             ELSE true END AS present,
        jsonb_build_object(
            'id', c.id,
@@ -43,25 +45,29 @@ SELECT 'customers' AS tbl, c.id, c.id AS customer_id, c.state,
            'email', CASE WHEN c.state = 'erased' THEN NULL ELSE c.email END,
            'last_active_at', c.last_active_at, 'created_at', c.created_at) AS row,
        CASE WHEN c.state <> 'live' THEN 0
-            WHEN c.name_expired AND NOT c.has_invoice THEN 1 + (c.phone IS NOT NULL)::int + (c.email IS NOT NULL)::int
+            WHEN c.name_expired AND NOT (c.has_invoice OR c.has_live_order) THEN 1 + (c.phone IS NOT NULL)::int + (c.email IS NOT NULL)::int
             ELSE c.phone_expired::int END AS expired,
        CASE WHEN c.state = 'held' AND (c.name_expired OR c.phone_expired) THEN 'hold'
-            WHEN c.state = 'live' AND c.name_expired AND c.has_invoice THEN 'invoices' END AS kept_by
+            WHEN c.state = 'live' AND c.name_expired AND (c.has_invoice OR c.has_live_order) THEN 'invoices' END AS kept_by
   FROM exp_c c
 UNION ALL
 SELECT 'orders', o.id, o.customer_id, c.state,
-       (c.state <> 'erased'
-        AND CASE WHEN c.state = 'held' THEN true WHEN c.name_expired THEN c.has_invoice ELSE true END
-        AND o.ordered_at + w.o_item > :'t'),
+       -- (a held customer's orders are held too: the hold follows the graph)
+       CASE WHEN c.state = 'erased' THEN false
+            WHEN c.state = 'held' THEN true
+            ELSE o.ordered_at + w.o_item > :'t' END,
        jsonb_build_object(
            'id', o.id, 'customer_id', o.customer_id, 'item', o.item,
            'shipping_address', CASE WHEN o.shipping_address IS NOT NULL AND o.ordered_at + w.o_ship <= :'t'
+                                         AND c.state <> 'held'
                                     THEN NULL ELSE o.shipping_address END,
            'ordered_at', o.ordered_at),
-       CASE WHEN c.state = 'erased' THEN 0
+       CASE WHEN c.state IN ('erased', 'held') THEN 0
             WHEN o.ordered_at + w.o_item <= :'t' THEN 1 + (o.shipping_address IS NOT NULL)::int
             ELSE (o.shipping_address IS NOT NULL AND o.ordered_at + w.o_ship <= :'t')::int END,
-       NULL
+       CASE WHEN c.state = 'held' AND (o.ordered_at + w.o_item <= :'t'
+                                      OR (o.shipping_address IS NOT NULL AND o.ordered_at + w.o_ship <= :'t'))
+            THEN 'hold' END
   FROM lt.s_orders o JOIN exp_c c ON c.id = o.customer_id CROSS JOIN w
 UNION ALL
 SELECT 'invoices', i.id, i.customer_id, c.state,
@@ -188,7 +194,7 @@ SELECT 1, 'no unexpired value lost',
 
 INSERT INTO inv
 SELECT 2, 'every expired value gone',
-       format('%s expired values; kept as documented: %s of held subjects, %s of customers that invoices point at',
+       format('%s expired values; kept as documented: %s of held subjects, %s of customers that invoices or unexpired orders point at',
               sum(expired), count(*) FILTER (WHERE kept_by = 'hold'), count(*) FILTER (WHERE kept_by = 'invoices')),
        (SELECT count(*) FROM mismatch WHERE kind = 'kept' AND coalesce(state, 'live') <> 'erased'),
        pg_temp.ex('{kept}', '{live,held}')

@@ -93,15 +93,19 @@ BEGIN
 END
 $$;
 
--- orders has no subject column: only windows
-CREATE FUNCTION lt.predict_order(n lt.orders) RETURNS text[]
+-- orders has no subject column, but its customer_id points at the
+-- customer's key: restrictions are checked through it, then the windows
+CREATE FUNCTION lt.predict_order(st lt.subject_state, n lt.orders) RETURNS text[]
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    r text[] := '{}';
 BEGIN
+    IF st.restricted THEN r := r || 'restricted'::text; END IF;
     IF n.ordered_at + lt.win('orders', 'item') <= now()
        OR (n.shipping_address IS NOT NULL AND n.ordered_at + lt.win('orders', 'shipping_address') <= now()) THEN
-        RETURN '{expired}';
+        r := r || 'expired'::text;
     END IF;
-    RETURN '{}';
+    RETURN r;
 END
 $$;
 
@@ -215,7 +219,7 @@ BEGIN
         WHEN x < 0.05 THEN now() - lt.win('orders', 'shipping_address') - random() * interval '40 s'  -- address expired, item not
         WHEN x > 0.95 THEN now() - lt.win('orders', 'item') - random() * interval '60 s'               -- all expired
         ELSE now() - random() * interval '10 s' END;
-    reasons := lt.predict_customer(st, n) || lt.predict_order(o);
+    reasons := lt.predict_customer(st, n) || lt.predict_order(st, o);
     BEGIN
         UPDATE lt.customers SET last_active_at = n.last_active_at WHERE id = c RETURNING * INTO n;
         INSERT INTO lt.orders (customer_id, item, shipping_address, ordered_at)
@@ -296,7 +300,7 @@ BEGIN
     IF NOT FOUND THEN RETURN lt.event('update_order', c, 'gone'); END IF;
     PERFORM lt.check_found('update_order', c, 'orders', oid_, to_jsonb(o));
     o.shipping_address := format('Kungsgatan %s, Göteborg', (random() * 100)::int);
-    reasons := lt.predict_order(o);
+    reasons := lt.predict_order(st, o);
     BEGIN
         UPDATE lt.orders SET shipping_address = o.shipping_address WHERE id = oid_ RETURNING * INTO o;
     EXCEPTION WHEN OTHERS THEN
