@@ -36,6 +36,11 @@ SELECT privacy_tags.set_subject('"Shop Data"."Customers"', 'id', 'customer', 'cr
 SELECT privacy_tags.tag('"Shop Data".orders', 'ip', 'network.ip_address; basis=legitimate_interests; retain=30 days after placed_at; on_expiry=nullify');
 SELECT privacy_tags.enforce('"Shop Data".orders');
 SELECT privacy_tags.hold('customer', '1', 'litigation');
+-- 1.2: a masked tag (on-disk version 2), a declared link, a consent ended by erasure
+CREATE TABLE "Shop Data".visits (id int PRIMARY KEY, member text, page text);
+SELECT privacy_tags.tag('"Shop Data".visits', 'page', 'network.browsing_history; basis=consent; mask=''(gone)''');
+SELECT privacy_tags.link('"Shop Data".visits', '{member}', '"Shop Data"."Customers"', '{id}');
+INSERT INTO "Shop Data".orders (id, customer_id, tags) VALUES (2, 1, 'contact.email; mask=hash');
 SQL
 
 inventory() {
@@ -51,7 +56,9 @@ inventory() {
 	  SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'privacy_tags_retention'" -c "
 	  SELECT string_agg(format('%s|%s|%s', action, subject_type, subject_hash = privacy_tags.subject_hash('customer', '1')), ',' ORDER BY id)
 	    FROM privacy_tags.audit_log" -c "
-	  SELECT count(*) FROM privacy_tags.legal_holds WHERE released_at IS NULL"
+	  SELECT count(*) FROM privacy_tags.legal_holds WHERE released_at IS NULL" -c "
+	  SELECT string_agg(format('%s|%s|%s|%s', child, child_columns, parent, parent_columns), ',') FROM privacy_tags.links" -c "
+	  SELECT string_agg(format('%s|%s', relation, kind), ',' ORDER BY relation::text) FROM privacy_tags.subject_graph('customer')"
 }
 inventory $src >"$dir/src.txt"
 
@@ -80,6 +87,10 @@ check "every tag is restored (plain format)" \
 	diff -u "$dir/src.txt" "$dir/dst2.txt"
 check "the restored retention trigger carries the windows" \
 	grep -q "retention_trigger(.*'ip', 'network.ip_address" "$dir/dst.txt"
+check "declared links, masked tags and the subject graph are restored" \
+	grep -q 'visits|{member}|"Shop Data"."Customers"|{id}' "$dir/dst.txt"
+check "the graph follows the restored link" \
+	grep -q '"Shop Data".visits|child' "$dir/dst.txt"
 check "the restored audit key gives the same subject hashes" \
 	grep -q "hold|customer|t" "$dir/dst.txt"
 echo "1..$n"
