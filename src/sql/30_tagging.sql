@@ -205,6 +205,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_known text;
+    v_key regtype;
 BEGIN
     IF octet_length(p_id) > 1000 THEN
         RAISE EXCEPTION '%: subject_id is longer than 1000 bytes', fn
@@ -223,11 +224,11 @@ BEGIN
     END IF;
     -- statements give the id as $1::<key type>: a cast from text that is a
     -- function (of the type's owner) would run in them, as whoever they run as
+    v_key := privacy_tags.subject_key_type(p_type);
     IF EXISTS (SELECT FROM pg_cast c
-                WHERE c.castsource = 'text'::regtype AND c.casttarget = privacy_tags.subject_key_type(p_type)
-                  AND c.castmethod = 'f') THEN
+                WHERE c.castsource = 'text'::regtype AND c.casttarget = v_key AND c.castmethod = 'f') THEN
         RAISE EXCEPTION '%: the key type % of subject type "%" has a cast from text made by a function',
-                        fn, privacy_tags.subject_key_type(p_type), left(p_type, 63)
+                        fn, v_key, left(p_type, 63)
             USING ERRCODE = 'invalid_object_definition',
                   DETAIL = 'The cast would run its owner''s code wherever the subject''s rows are looked up.',
                   HINT = 'Drop the cast, or mark columns of another type as the subject key.';
