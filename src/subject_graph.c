@@ -115,7 +115,6 @@ typedef struct Graph
 {
 	char	   *subject_type;
 	char	   *key_type;		/* format_type of the key type */
-	Oid			key_oid;
 	bool		unsafe_key;		/* a cast from text to it is a function: no predicates */
 	List	   *nodes;			/* GNode * */
 	List	   *edges;			/* Edge *: every reference between tree roots */
@@ -310,7 +309,6 @@ build_graph(const char *subject_type)
 
 	/* the key type */
 	rc = SPI_execute_with_args("SELECT pg_catalog.format_type(privacy_tags.subject_key_type($1), NULL),"
-							   "       privacy_tags.subject_key_type($1)::pg_catalog.oid,"
 							   "       EXISTS (SELECT FROM pg_catalog.pg_cast c"
 							   "                WHERE c.castsource OPERATOR(pg_catalog.=) 'pg_catalog.text'::pg_catalog.regtype"
 							   "                  AND c.casttarget OPERATOR(pg_catalog.=) privacy_tags.subject_key_type($1)"
@@ -324,12 +322,8 @@ build_graph(const char *subject_type)
 		bool		isnull;
 
 		g->key_type = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		g->key_oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-		if (g->key_type == NULL || isnull)
-		{
+		if (g->key_type == NULL)
 			g->key_type = pstrdup("pg_catalog.text");	/* no key column: nothing matches */
-			g->key_oid = TEXTOID;
-		}
 		MemoryContextSwitchTo(old);
 
 		/*
@@ -337,7 +331,7 @@ build_graph(const char *subject_type)
 		 * a function (of the type's owner) would run as whoever the
 		 * statement runs as, the owners of other tables of the graph too.
 		 */
-		g->unsafe_key = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		g->unsafe_key = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	}
 
 	/* every subject key column, with the equality against this type's key */

@@ -176,6 +176,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_known text;
+    v_key regtype;
 BEGIN
     IF octet_length(p_id) > 1000 THEN
         RAISE EXCEPTION '%: subject_id is longer than 1000 bytes', fn
@@ -194,11 +195,11 @@ BEGIN
     END IF;
     -- statements give the id as $1::<key type>: a cast from text that is a
     -- function (of the type's owner) would run in them, as whoever they run as
+    v_key := privacy_tags.subject_key_type(p_type);
     IF EXISTS (SELECT FROM pg_cast c
-                WHERE c.castsource = 'text'::regtype AND c.casttarget = privacy_tags.subject_key_type(p_type)
-                  AND c.castmethod = 'f') THEN
+                WHERE c.castsource = 'text'::regtype AND c.casttarget = v_key AND c.castmethod = 'f') THEN
         RAISE EXCEPTION '%: the key type % of subject type "%" has a cast from text made by a function',
-                        fn, privacy_tags.subject_key_type(p_type), left(p_type, 63)
+                        fn, v_key, left(p_type, 63)
             USING ERRCODE = 'invalid_object_definition',
                   DETAIL = 'The cast would run its owner''s code wherever the subject''s rows are looked up.',
                   HINT = 'Drop the cast, or mark columns of another type as the subject key.';
@@ -520,56 +521,26 @@ BEGIN
         relation := r.rel;
         column_name := r.col;
         action := r.act;
-        IF v_anchor_type IS NULL THEN
-            expired := NULL;
-            bound := NULL;
-            held := NULL;
-            blocked := NULL;
-            held_ids := NULL;
-            problem := format('anchor column "%s" of relation "%s" does not exist', r.anc, r.rel);
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-        -- (checked again here: the column's type may have changed since it
-        -- was tagged, and the cut-offs are cast to it as the extension's owner)
-        IF v_anchor_type NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
-            expired := NULL;
-            bound := NULL;
-            held := NULL;
-            blocked := NULL;
-            held_ids := NULL;
-            problem := format('anchor column "%s" of relation "%s" is of type %s, not a date or timestamp',
-                              r.anc, r.rel, v_anchor_type);
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-        problem := NULL;
-        -- exact test, evaluated on the row as it is when deleted/updated;
-        -- anchors more than 4 days before the cut-off are expired whatever
-        -- month ends and time zones do, and take one comparison with a
-        -- constant (nearly all rows of a purge)
-        -- (both cut-offs are computed here and written as constants of the
-        -- anchor's type, so the statement compares with literals)
-        EXECUTE format('SELECT ((%1$L::timestamptz - interval ''4 days'') - %2$L::interval)::%3$s::text, '
-                       '(%1$L::timestamptz - %2$L::interval + interval ''3 days'')::%3$s::text',
-                       as_of, r.w, v_anchor_type)
-           INTO v_lo, v_hi;
-        expired := format('(t.%1$I <= %4$L::%5$s'
-                          ' OR t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz)',
-                          r.anc, r.w, as_of, v_lo, v_anchor_type)
-                   || CASE WHEN r.act = 'nullify' THEN format(' AND t.%I IS NOT NULL', r.col) ELSE '' END;
-        -- an index-friendly bound that every expired anchor satisfies (month
-        -- arithmetic moves a date by at most 3 days at the end of a month)
-        bound := format('t.%1$I <= %2$L::%3$s', r.anc, v_hi, v_anchor_type);
+        expired := NULL;
+        bound := NULL;
+        held := NULL;
+        blocked := NULL;
+        held_ids := NULL;
+        -- (the anchor's type is checked again here: it may have changed since
+        -- the column was tagged, and the cut-offs are cast to it as the
+        -- extension's owner)
+        problem := CASE WHEN v_anchor_type IS NULL
+                        THEN format('anchor column "%s" of relation "%s" does not exist', r.anc, r.rel)
+                        WHEN v_anchor_type NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)
+                        THEN format('anchor column "%s" of relation "%s" is of type %s, not a date or timestamp',
+                                    r.anc, r.rel, v_anchor_type) END;
         -- rows of held subjects, wherever the subject graph reaches them
         -- (a held customer's orders without a subject column of their own
         -- too): one parameter per subject type, the array of its held ids
-        held := NULL;
-        held_ids := NULL;
         FOR v_h IN
             SELECT h.subject_type, array_agg(DISTINCT h.subject_id ORDER BY h.subject_id) AS ids
               FROM privacy_tags.legal_holds h
-             WHERE h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > as_of)
+             WHERE problem IS NULL AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > as_of)
                AND EXISTS (SELECT FROM privacy_tags.subjects s WHERE s.subject_type = h.subject_type)
              GROUP BY h.subject_type ORDER BY h.subject_type
         LOOP
@@ -589,16 +560,29 @@ BEGIN
             END IF;
         END LOOP;
         IF problem IS NOT NULL THEN
-            expired := NULL;
-            bound := NULL;
             held := NULL;
             held_ids := NULL;
-            blocked := NULL;
             RETURN NEXT;
             CONTINUE;
         END IF;
+        -- exact test, evaluated on the row as it is when deleted/updated;
+        -- anchors more than 4 days before the cut-off are expired whatever
+        -- month ends and time zones do, and take one comparison with a
+        -- constant (nearly all rows of a purge)
+        -- (both cut-offs are computed here and written as constants of the
+        -- anchor's type, so the statement compares with literals)
+        EXECUTE format('SELECT ((%1$L::timestamptz - interval ''4 days'') - %2$L::interval)::%3$s::text, '
+                       '(%1$L::timestamptz - %2$L::interval + interval ''3 days'')::%3$s::text',
+                       as_of, r.w, v_anchor_type)
+           INTO v_lo, v_hi;
+        expired := format('(t.%1$I <= %4$L::%5$s'
+                          ' OR t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz)',
+                          r.anc, r.w, as_of, v_lo, v_anchor_type)
+                   || CASE WHEN r.act = 'nullify' THEN format(' AND t.%I IS NOT NULL', r.col) ELSE '' END;
+        -- an index-friendly bound that every expired anchor satisfies (month
+        -- arithmetic moves a date by at most 3 days at the end of a month)
+        bound := format('t.%1$I <= %2$L::%3$s', r.anc, v_hi, v_anchor_type);
         -- rows that other rows point at with ON DELETE NO ACTION/RESTRICT
-        blocked := NULL;
         IF r.act = 'delete' THEN
             blocked := privacy_tags._referenced_by(r.rel, true);
         END IF;
