@@ -143,6 +143,29 @@ INSERT INTO rent.invoices VALUES (1, 1, 100, current_date - 30);
 SELECT relation, column_name, action, rows FROM purge('rent.accounts');
 SELECT id FROM rent.accounts ORDER BY id;
 SELECT count(*) AS invoices_kept FROM rent.invoices;
+-- what a purge cascades into is counted, in the report and the audit log:
+-- notes (untagged, ON DELETE CASCADE, two levels deep) and tickets (tagged,
+-- ON DELETE SET NULL)
+CREATE TABLE rent.account_notes (id int PRIMARY KEY, account_id int REFERENCES rent.accounts ON DELETE CASCADE, note text);
+CREATE TABLE rent.note_replies (id int PRIMARY KEY, note_id int REFERENCES rent.account_notes ON DELETE CASCADE);
+CREATE TABLE rent.tickets (id int PRIMARY KEY, account_id int REFERENCES rent.accounts ON DELETE SET NULL,
+                           subject text, opened_on date);
+SELECT tag('rent.tickets', 'subject', 'communications.support_ticket; basis=contract; retain=10 years after opened_on');
+INSERT INTO rent.accounts VALUES (3, 'closed, notes and tickets', '2020-01-01');
+INSERT INTO rent.account_notes VALUES (1, 3, 'a'), (2, 3, 'b'), (3, 1, 'of the kept account');
+INSERT INTO rent.note_replies VALUES (1, 1), (2, 1), (3, 3);
+INSERT INTO rent.tickets VALUES (1, 3, 'help', current_date);
+SELECT relation, column_name, action, rows FROM purge('rent.accounts', dry_run => true);
+SELECT relation, column_name, action, rows FROM purge('rent.accounts');
+SELECT (SELECT count(*) FROM rent.account_notes) AS notes_left, (SELECT count(*) FROM rent.note_replies) AS replies_left,
+       (SELECT account_id FROM rent.tickets) AS ticket_account;
+SELECT relation, rows, details ->> 'on_expiry' AS what, details ->> 'cascaded_from' AS from_table,
+       details ->> 'dry_run' AS dry_run
+  FROM privacy_tags.audit_log WHERE details ? 'cascaded_from' AND relation LIKE 'rent.%' ORDER BY id;
+-- a batch reports its cascades after its own row
+INSERT INTO rent.accounts VALUES (4, 'closed, one note', '2020-01-01');
+INSERT INTO rent.account_notes VALUES (4, 4, 'c');
+SELECT relation, column_name, action, rows FROM purge_batch('rent.accounts');
 
 -- holds follow the graph: a held customer's rentals, which have no subject
 -- column of their own, are not purged

@@ -435,6 +435,64 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION privacy_tags._referenced_by(regclass, boolean) FROM PUBLIC;
 
+-- The tables a delete from rel can cascade into (ON DELETE CASCADE, SET
+-- NULL or SET DEFAULT, at any depth; partitions as their partitioned
+-- table), rel's own tree left out.
+CREATE FUNCTION privacy_tags._cascade_tables(rel regclass)
+RETURNS regclass[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE r(relid) AS (
+        SELECT rel::oid
+        UNION
+        SELECT coalesce(pg_partition_root(f.conrelid), f.conrelid)::oid
+          FROM r JOIN pg_constraint f
+            ON f.contype = 'f' AND f.confdeltype IN ('c', 'n', 'd')
+           AND (f.confrelid = r.relid
+                OR f.confrelid IN (SELECT l.relid FROM pg_partition_tree(r.relid::regclass) l))
+    )
+    SELECT coalesce(array_agg(r.relid::regclass ORDER BY r.relid::regclass::text), '{}')
+      FROM r WHERE r.relid <> rel::oid
+$$;
+
+-- Rows deleted and updated so far in this transaction (subtransactions
+-- included) in each of rels, their partitions summed: taken before and
+-- after a purge statement, the difference is what its foreign keys
+-- cascaded.  From the statistics collector's counters of the transaction
+-- (NULL when track_counts is off).
+CREATE FUNCTION privacy_tags._change_counts(rels regclass[])
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN current_setting('track_counts')::boolean THEN
+           coalesce(jsonb_object_agg(s.rel::text, jsonb_build_array(s.deleted, s.updated)), '{}') END
+      FROM (SELECT r.rel, sum(pg_stat_get_xact_tuples_deleted(l.relid)) AS deleted,
+                   sum(pg_stat_get_xact_tuples_updated(l.relid)) AS updated
+              FROM unnest(rels) r(rel),
+                   -- (a table that is not partitioned has no partition tree)
+                   LATERAL (SELECT r.rel::oid AS relid
+                             UNION
+                            SELECT x.relid FROM pg_partition_tree(r.rel) x WHERE x.isleaf) l
+             GROUP BY r.rel) s
+$$;
+
+-- What a purge statement cascaded: (relation, 'cascade_delete' or
+-- 'cascade_update', rows) since the counts before, one row per change.
+CREATE FUNCTION privacy_tags._cascaded(rels regclass[], before jsonb)
+RETURNS TABLE (relation regclass, action text, rows bigint)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT a.key::regclass, x.action, x.n
+      FROM jsonb_each(privacy_tags._change_counts(rels)) a,
+           LATERAL (VALUES ('cascade_delete', (a.value ->> 0)::bigint - coalesce((before -> a.key ->> 0)::bigint, 0)),
+                           ('cascade_update', (a.value ->> 1)::bigint - coalesce((before -> a.key ->> 1)::bigint, 0))) x(action, n)
+     WHERE x.n > 0
+     ORDER BY a.key, x.action
+$$;
+
 -- The windowed columns of the relations to purge, with everything needed to
 -- build the statements.  One row per column.  held is a predicate on the
 -- rows of held subjects whose ids are the statement's parameters held_ids
@@ -681,7 +739,10 @@ SET privacy_tags.purging = on
 AS $$
 DECLARE
     p record;
+    c record;
     v_n bigint;
+    v_casc regclass[];
+    v_before jsonb;
     v_logged boolean := false;
     v_results jsonb := '[]';
     v_state text;
@@ -712,7 +773,7 @@ BEGIN
             action := p.action;
             rows := p.rows;
             RETURN NEXT;
-            IF p.action IN ('delete', 'nullify') AND p.rows > 0 THEN
+            IF p.action IN ('delete', 'nullify', 'cascade_delete', 'cascade_update') AND p.rows > 0 THEN
                 INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
                 VALUES ('purge', p.relation::text, p.column_name, p.rows,
                         jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'dry_run', true));
@@ -734,6 +795,9 @@ BEGIN
                 IF p.problem IS NOT NULL THEN
                     RAISE EXCEPTION '%', p.problem USING ERRCODE = 'undefined_column';
                 END IF;
+                -- what its foreign keys cascade into is counted too
+                v_casc := privacy_tags._cascade_tables(p.relation);
+                v_before := CASE WHEN cardinality(v_casc) > 0 THEN privacy_tags._change_counts(v_casc) END;
                 v_n := privacy_tags._purge_column(p, p.relation, NULL);
             EXCEPTION WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
@@ -752,6 +816,21 @@ BEGIN
                 VALUES ('purge', p.relation::text, p.column_name, v_n,
                         jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'dry_run', false));
                 v_logged := true;
+            END IF;
+            IF v_before IS NOT NULL AND v_n > 0 THEN
+                FOR c IN SELECT * FROM privacy_tags._cascaded(v_casc, v_before) LOOP
+                    relation := c.relation;
+                    column_name := NULL;
+                    action := c.action;
+                    rows := c.rows;
+                    RETURN NEXT;
+                    INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+                    VALUES ('purge', c.relation::text, NULL, c.rows,
+                            jsonb_build_object('on_expiry', c.action, 'cascaded_from', p.relation::text,
+                                               'column', p.column_name, 'as_of', as_of, 'dry_run', false));
+                END LOOP;
+                relation := p.relation;
+                column_name := p.column_name;
             END IF;
 
             -- expired rows left alone: held subjects, rows other rows point at
@@ -794,7 +873,9 @@ GRANT EXECUTE ON FUNCTION privacy_tags.purge(regclass, timestamptz, boolean) TO 
 -- still has some; a partitioned table's leaves one by one.  Returns that
 -- one (relation, column, action, rows), or no row when nothing expired is
 -- left; a column that fails is returned with action 'failed' (skip it next
--- time).  CALL run_purge() calls it until nothing is left.
+-- time).  After that row, one row per table its foreign keys cascaded into
+-- (action cascade_delete or cascade_update).  CALL run_purge() calls it
+-- until nothing is left.
 CREATE FUNCTION privacy_tags.purge_batch(rel regclass DEFAULT NULL, as_of timestamptz DEFAULT now(),
                                          batch_size integer DEFAULT 10000, skip regclass[] DEFAULT '{}')
 RETURNS TABLE (relation regclass, column_name name, action text, rows bigint)
@@ -804,7 +885,10 @@ SET privacy_tags.purging = on
 AS $$
 DECLARE
     p record;
+    c record;
     v_target regclass;
+    v_casc regclass[];
+    v_before jsonb;
     v_n bigint;
     v_state text;
     v_message text;
@@ -835,6 +919,8 @@ BEGIN
                     RAISE EXCEPTION '%', p.problem USING ERRCODE = 'undefined_column';
                 END IF;
                 -- no ctid to batch by on a foreign table: one statement
+                v_casc := privacy_tags._cascade_tables(p.relation);
+                v_before := CASE WHEN cardinality(v_casc) > 0 THEN privacy_tags._change_counts(v_casc) END;
                 v_n := privacy_tags._purge_column(p, v_target,
                            CASE WHEN (SELECT k.relkind FROM pg_class k WHERE k.oid = v_target) = 'f'
                                 THEN NULL ELSE batch_size END);
@@ -853,6 +939,20 @@ BEGIN
                 action := p.action;
                 rows := v_n;
                 RETURN NEXT;
+                -- then what its foreign keys cascaded into
+                IF v_before IS NOT NULL THEN
+                    FOR c IN SELECT * FROM privacy_tags._cascaded(v_casc, v_before) LOOP
+                        relation := c.relation;
+                        column_name := NULL;
+                        action := c.action;
+                        rows := c.rows;
+                        RETURN NEXT;
+                        INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+                        VALUES ('purge', c.relation::text, NULL, c.rows,
+                                jsonb_build_object('on_expiry', c.action, 'cascaded_from', v_target::text,
+                                                   'column', p.column_name, 'as_of', as_of, 'batch', true));
+                    END LOOP;
+                END IF;
                 RETURN;
             END IF;
         END LOOP;
