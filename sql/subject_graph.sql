@@ -57,6 +57,12 @@ SELECT relation, kind, via, depth, erase_order, classification FROM subject_grap
 -- key included, the partitioned table named once, with its fields), her
 -- address; without the employee's key in the rows that mention the employee
 SELECT jsonb_pretty(subject_access('rent_customer', '10') -> 'data') AS ada;
+-- and where each table's rows come from, whose they are (format 2)
+SELECT subject_access('rent_customer', '10') ->> 'format' AS format,
+       subject_access('rent_customer', '10') -> 'summary' -> 'shared_records' AS shared_records;
+SELECT key AS relation, value ->> 'kind' AS kind, value ->> 'records' AS records, value ->> 'shared' AS shared,
+       value ->> 'classification' AS classification
+  FROM jsonb_each(subject_access('rent_customer', '10') -> 'tables') ORDER BY key;
 SELECT jsonb_pretty(subject_access('rent_customer', '10') -> 'fields' -> 'rent.payment') AS payment_fields;
 -- the employee's export: the employee's own row and address; the rentals and
 -- payments they handled, without the customers' keys

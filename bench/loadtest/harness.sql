@@ -421,7 +421,7 @@ BEGIN
         RETURN lt.fail('access', c, NULL, v_state, v_msg, v_detail, v_context);
     END;
     problem := concat_ws('; ',
-        CASE WHEN doc ->> 'format' IS DISTINCT FROM 'privacy_tags.subject_access/1'
+        CASE WHEN doc ->> 'format' IS DISTINCT FROM 'privacy_tags.subject_access/2'
                OR doc -> 'subject' ->> 'id' IS DISTINCT FROM c::text THEN 'wrong header' END,
         CASE WHEN (doc ->> 'legal_hold')::boolean IS DISTINCT FROM coalesce(st.held, false) THEN 'legal_hold flag wrong' END,
         CASE WHEN (doc ->> 'restricted')::boolean IS DISTINCT FROM coalesce(st.restricted, false) THEN 'restricted flag wrong' END,

@@ -1148,6 +1148,9 @@ DECLARE
     v_data jsonb := '{}';
     v_fields jsonb := '{}';
     v_rows jsonb;
+    v_res jsonb;
+    v_tables jsonb := '{}';
+    v_shared bigint := 0;
     v_tfields jsonb;
     v_drop text[];
     v_where text;
@@ -1197,15 +1200,27 @@ BEGIN
         -- a row shared with other subjects is shown without their keys and
         -- references ($4)
         v_params := ARRAY[v_id, since::text, v_drop::text, t.other_columns::text];
-        v_rows := privacy_tags._owner_query(t.relation,
-                      format('SELECT coalesce(jsonb_agg(to_jsonb(t) - $3::text[] - CASE WHEN %s THEN $4::text[] ELSE ''{}'' END '
-                             'ORDER BY t.tableoid, t.ctid), ''[]'') FROM %s t WHERE %s',
+        v_res := privacy_tags._owner_query(t.relation,
+                      format('SELECT jsonb_build_array(coalesce(jsonb_agg(to_jsonb(t) - $3::text[] - CASE WHEN %1$s THEN $4::text[] ELSE ''{}'' END '
+                             'ORDER BY t.tableoid, t.ctid), ''[]''), count(*) FILTER (WHERE %1$s)) FROM %2$s t WHERE %3$s',
                              coalesce(t.shared, 'false'), t.relation, v_where), v_params);
+        v_rows := v_res -> 0;
         IF jsonb_array_length(v_rows) = 0 THEN
             CONTINUE;
         END IF;
         v_records := v_records + jsonb_array_length(v_rows);
+        v_shared := v_shared + (v_res ->> 1)::bigint;
         v_data := v_data || jsonb_build_object(v_name, v_rows);
+        -- where the rows come from, and whose they are
+        v_tables := v_tables || jsonb_build_object(v_name, jsonb_build_object(
+            'kind', t.kind,
+            'via', t.via,
+            'records', jsonb_array_length(v_rows),
+            'shared', (v_res ->> 1)::bigint,
+            'classification', CASE WHEN NOT t.tagged THEN 'unclassified'
+                                   WHEN (v_res ->> 1)::bigint = 0 THEN 'own'
+                                   WHEN (v_res ->> 1)::bigint = jsonb_array_length(v_rows) THEN 'shared'
+                                   ELSE 'own and shared' END));
 
         v_tfields := '{}';
         FOR c IN SELECT * FROM privacy_tags._tagged_columns(t.relation) LOOP
@@ -1249,7 +1264,7 @@ BEGIN
             jsonb_build_object('since', since, 'portable_only', portable_only, 'tables', (SELECT count(*) FROM jsonb_object_keys(v_data))));
 
     RETURN jsonb_build_object(
-        'format', 'privacy_tags.subject_access/1',
+        'format', 'privacy_tags.subject_access/2',
         'subject', jsonb_build_object('type', subject_type, 'id', v_id),
         'generated_at', now(),
         'since', since,
@@ -1275,7 +1290,9 @@ BEGIN
             'legal_bases', v_bases,
             'retention', v_retention,
             'records', v_records,
+            'shared_records', v_shared,
             'not_limited_by_since', to_jsonb(v_unlimited)),
+        'tables', v_tables,
         'fields', v_fields,
         'data', v_data);
 END

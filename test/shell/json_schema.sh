@@ -81,7 +81,7 @@ NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/erasure.schema.json
 NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/processing_record.schema.json \
 	"$dir"/record.json | sed 's/^ok /ok 12 /; s/^not ok /not ok 12 /' || rc=1
 # and a schema that cannot fail is no test: a broken document must be refused
-echo '{"format": "privacy_tags.subject_access/1"}' >"$dir/broken.json"
+echo '{"format": "privacy_tags.subject_access/2"}' >"$dir/broken.json"
 if NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/subject_access.schema.json "$dir/broken.json" >/dev/null; then
 	echo "not ok 11 - a document missing its required parts is refused"; rc=1
 else
