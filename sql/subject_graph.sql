@@ -126,6 +126,20 @@ ALTER TABLE rent.visits RENAME COLUMN member_reference TO member_ref;
 SELECT jsonb_pretty(subject_access('rent_member', '7') -> 'data') AS member_7;
 SELECT erase('rent_member', '7') -> 'tables' AS erased_7;
 SELECT count(*) AS visits_left, count(*) FILTER (WHERE member_ref = '7') AS of_7 FROM rent.visits;
+-- rows reached only through a link are not locked by the erasure: they are
+-- read again at the end, and a row written meanwhile is erased too (late).
+-- Here the member's table gets a visit written by a trigger of the
+-- erasure's own delete, after visits was done
+CREATE FUNCTION rent.visit_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO rent.visits VALUES (100 + OLD.member_no, OLD.member_no::text, '/late');
+    RETURN OLD;
+END $$;
+CREATE TRIGGER visit_on_delete AFTER DELETE ON rent.members FOR EACH ROW EXECUTE FUNCTION rent.visit_on_delete();
+INSERT INTO rent.visits VALUES (4, '8', '/second');
+SELECT jsonb_pretty(erase('rent_member', '8') -> 'tables') AS erased_8;
+SELECT visit_id, member_ref, page FROM rent.visits ORDER BY visit_id;
+DROP TRIGGER visit_on_delete ON rent.members;
 SELECT unlink('rent.visits', '{member_ref}', 'rent.members', '{member_no}') AS unlinked,
        unlink('rent.visits', '{member_ref}', 'rent.members', '{member_no}') AS again;
 -- who may link: the child's owner, with REFERENCES on the parent

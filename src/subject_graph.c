@@ -115,6 +115,7 @@ typedef struct Graph
 {
 	char	   *subject_type;
 	char	   *key_type;		/* format_type of the key type */
+	Oid			key_typid;		/* the key type (InvalidOid without key columns) */
 	bool		unsafe_key;		/* a cast from text to it is a function: no predicates */
 	List	   *nodes;			/* GNode * */
 	List	   *edges;			/* Edge *: every reference between tree roots */
@@ -312,7 +313,8 @@ build_graph(const char *subject_type)
 							   "       EXISTS (SELECT FROM pg_catalog.pg_cast c"
 							   "                WHERE c.castsource OPERATOR(pg_catalog.=) 'pg_catalog.text'::pg_catalog.regtype"
 							   "                  AND c.casttarget OPERATOR(pg_catalog.=) privacy_tags.subject_key_type($1)"
-							   "                  AND c.castmethod OPERATOR(pg_catalog.=) 'f')",
+							   "                  AND c.castmethod OPERATOR(pg_catalog.=) 'f'),"
+							   "       privacy_tags.subject_key_type($1)::pg_catalog.oid",
 							   1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not find the key type of subject type \"%s\"", subject_type);
@@ -332,6 +334,9 @@ build_graph(const char *subject_type)
 		 * statement runs as, the owners of other tables of the graph too.
 		 */
 		g->unsafe_key = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		g->key_typid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		if (isnull)
+			g->key_typid = InvalidOid;
 	}
 
 	/* every subject key column, with the equality against this type's key */
@@ -709,8 +714,48 @@ render_edge(StringInfo buf, Graph *g, GNode *n, Edge *e, int dir, const char *al
 			const char *param, bool as_array)
 {
 	GNode	   *src = find_node(g, dir == 0 ? e->parent : e->child);
-	char	   *sub = psprintf("s%d", level + 1);
+	char	   *sub;
 
+	/*
+	 * A reference to the key column of a table that is a root and nothing
+	 * else: the rows whose column holds the id, compared with the id
+	 * itself rather than through the root's rows.  The same rows for a
+	 * foreign key (the root's row exists); for a link, also the rows whose
+	 * root row is gone or was never there, which are the subject's all the
+	 * same: an erasure that deleted the root row still finds them (rows
+	 * written meanwhile, read again at the end), and a statement costs no
+	 * subquery.  Only where the comparison is the key type's own (the
+	 * column's base type is the key type) or text (a link across types).
+	 */
+	if (dir == 0 && src->in_edges == NIL && list_length(src->keys) == 1 && e->ncols == 1 &&
+		OidIsValid(g->key_typid) &&
+		strcmp(e->parent_cols[0], ((KeyCol *) linitial(src->keys))->column) == 0)
+	{
+		KeyCol	   *k = linitial(src->keys);
+		AttrNumber	attnum = get_attnum(n->relid, e->child_cols[0]);
+		Oid			coltype = attnum == InvalidAttrNumber ? InvalidOid :
+			getBaseType(get_atttype(n->relid, attnum));
+
+		if (e->as_text)
+		{
+			appendStringInfo(buf, "(%s.%s::pg_catalog.text OPERATOR(pg_catalog.=) ", alias,
+							 quote_identifier(e->child_cols[0]));
+			if (as_array)
+				appendStringInfo(buf, "ANY ((%s::%s[])::pg_catalog.text[]))", param, g->key_type);
+			else
+				appendStringInfo(buf, "(%s::%s)::pg_catalog.text)", param, g->key_type);
+			return;
+		}
+		if (coltype == g->key_typid)
+		{
+			appendStringInfo(buf, "(%s.%s %s ", alias, quote_identifier(e->child_cols[0]), k->op);
+			render_param(buf, g, param, as_array);
+			appendStringInfoChar(buf, ')');
+			return;
+		}
+	}
+
+	sub = psprintf("s%d", level + 1);
 	render_cols(buf, alias, dir == 0 ? e->child_cols : e->parent_cols, e->ncols, e->as_text);
 	appendStringInfoString(buf, " IN (SELECT ");
 	for (int i = 0; i < e->ncols; i++)

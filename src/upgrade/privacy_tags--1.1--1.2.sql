@@ -1355,6 +1355,7 @@ DECLARE
     v_blockers text[] := '{}';
     v_n bigint;
     v_params text[];
+    v_links boolean;
 BEGIN
     -- $1 the id; $2, $3 the key of hash masks
     SELECT ARRAY[p_id, encode(k.ipad, 'hex'), encode(k.opad, 'hex')] INTO v_params
@@ -1374,10 +1375,18 @@ BEGIN
         PERFORM privacy_tags._owner_exec(t.relation,
                     format('SELECT FROM %s t WHERE %s FOR UPDATE', t.relation, t.pred), v_params);
     END LOOP;
+    -- rows reached through a link (no foreign key) are not protected by
+    -- those locks: when the graph has links, its children are read a second
+    -- time at the end, and rows written meanwhile are erased too ("late")
+    v_links := EXISTS (SELECT FROM privacy_tags._subject_graph(p_type) g WHERE g.via ~ '(^|; )link ');
     -- (every statement on a user table runs as its owner, the id as $1;
     -- parents first, then children before what they point at)
-    FOR t IN SELECT * FROM privacy_tags._subject_graph(p_type) g
-              ORDER BY g.kind = 'parent' DESC, g.erase_order, g.depth DESC, g.relation::text LOOP
+    FOR t IN SELECT g.*, x.pass FROM privacy_tags._subject_graph(p_type) g,
+                    LATERAL (VALUES (1), (2)) x(pass)
+              WHERE x.pass = 1 OR (v_links AND g.kind = 'child' AND g.tagged AND p_scope <> 'partial')
+              ORDER BY x.pass, g.kind = 'parent' DESC, g.erase_order, g.depth DESC, g.relation::text LOOP
+        -- (after a blocker nothing is changed: no second pass)
+        CONTINUE WHEN t.pass = 2 AND cardinality(v_blockers) > 0;
         v_own := CASE WHEN t.shared IS NULL THEN 'true' ELSE format('NOT coalesce(%s, false)', t.shared) END;
         IF NOT t.tagged THEN
             -- unclassified: never changed
@@ -1493,6 +1502,19 @@ BEGIN
                               v_params);
         END IF;
 
+        IF t.pass = 2 THEN
+            -- the second reading: only what changed now counts, as late rows
+            IF v_n_deleted + v_n_nulled + v_n_masked > 0 THEN
+                m := coalesce(v_report -> t.relation::text, '{"deleted": 0, "nulled": 0, "kept": 0}');
+                v_report := v_report || jsonb_build_object(t.relation::text, m || jsonb_strip_nulls(jsonb_build_object(
+                    'deleted', (m ->> 'deleted')::bigint + v_n_deleted,
+                    'nulled', (m ->> 'nulled')::bigint + v_n_nulled,
+                    'nulled_columns', CASE WHEN v_n_nulled > 0 THEN to_jsonb(v_erasable) ELSE m -> 'nulled_columns' END,
+                    'masked', nullif(coalesce((m ->> 'masked')::bigint, 0) + v_n_masked, 0),
+                    'late', v_n_deleted + v_n_nulled + v_n_masked)));
+            END IF;
+            CONTINUE;
+        END IF;
         IF v_n_deleted + v_n_nulled + v_n_legal + v_n_refs + v_n_shared > 0 THEN
             v_report := v_report || jsonb_build_object(t.relation::text, jsonb_strip_nulls(jsonb_build_object(
                 'deleted', v_n_deleted,
