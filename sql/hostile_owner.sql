@@ -248,8 +248,25 @@ SELECT action, relation, column_name, rows, details ->> 'sqlstate' AS sqlstate, 
 SELECT count(*) AS hostile_rows_left FROM hostile.t;
 SELECT count(*) AS ok_rows_left FROM hostile_ok;
 
+-- a trigger of the owner's own making that has the retention trigger look a
+-- subject up in a table the owner cannot read: the lookup runs as the
+-- owner, and fails (it would tell whether a hidden email has consent)
+CREATE TABLE hostile_secret (id int PRIMARY KEY, email text);
+INSERT INTO hostile_secret VALUES (1, 'hidden@example.com');
+SET ROLE hostile_owner;
+CREATE TABLE hostile.probe (id int, note text);
+CREATE TRIGGER probe BEFORE INSERT ON hostile.probe FOR EACH ROW
+    EXECUTE FUNCTION privacy_tags.retention_trigger('id', '@subject customer via public.hostile_secret.id.email',
+                                                    'note', 'contact.email; basis=consent');
+SELECT state, message FROM try($$INSERT INTO hostile.probe VALUES (1, 'x')$$);
+-- a malformed lookup is refused before anything runs
+CREATE TRIGGER probe2 BEFORE INSERT ON hostile.probe FOR EACH ROW
+    EXECUTE FUNCTION privacy_tags.retention_trigger('id', '@subject customer via public.hostile_secret.id');
+SELECT state, message FROM try($$INSERT INTO hostile.probe VALUES (2, NULL)$$);
+RESET ROLE;
+
 DROP SCHEMA hostile, hostile_private, hostile_theirs CASCADE;
-DROP TABLE hostile_log, hostile_ok;
+DROP TABLE hostile_log, hostile_ok, hostile_secret;
 DROP ROLE hostile_dpo;
 DROP ROLE hostile_other;
 DROP ROLE hostile_owner;

@@ -35,6 +35,7 @@
 #include "utils/array.h"
 #include "utils/syscache.h"
 #include "utils/builtins.h"
+#include "utils/varlena.h"
 #include "utils/datum.h"
 #include "utils/date.h"
 #include "utils/guc.h"
@@ -81,6 +82,15 @@ typedef struct RetentionColumn
 	Oid			subject_typoutput;
 
 	/*
+	 * A column that reaches the subject's key through other tables ("@subject
+	 * <type> via ..."): the query that looks the id up (one row of each table
+	 * on the way, by its key), prepared on first use.
+	 */
+	char	   *lookup_sql;
+	Oid			lookup_argtype;
+	SPIPlanPtr	lookup_plan;
+
+	/*
 	 * Per transaction and time zone (per value of now() and of TimeZone):
 	 * anchors at or below lo are expired, anchors at or above hi are not;
 	 * only anchors in between need the exact (time-zone aware)
@@ -104,12 +114,14 @@ typedef struct RetentionPlan
 	bool		dead;			/* out of the cache: the last holder frees it */
 	int			ncolumns;
 	int			nsubjects;
+	int			nlookups;		/* subject columns with a lookup */
 	bool		nconsent;
 	Oid			checker;		/* owner of privacy_tags.consents, if nsubjects */
 	RetentionColumn columns[FLEXIBLE_ARRAY_MEMBER];
 } RetentionPlan;
 
 #define SUBJECT_PREFIX "@subject "
+#define VIA_SEPARATOR " via "
 
 /*
  * Plans live across statements in a backend-local hash keyed by trigger and
@@ -228,6 +240,128 @@ checker_role(void)
 }
 
 /*
+ * "@subject <type> via <steps>": the steps are quoted identifiers joined by
+ * dots, four per table on the way (schema, table, the column the previous
+ * value is compared with, the column that gives the next value), and the
+ * last value is the subject's id.  The query is built here from the names
+ * alone (every name quoted, the operators qualified), so what a trigger's
+ * arguments can make it run is one lookup by key per table; it runs as the
+ * owner of the trigger's table (see lookup_subject()).  false if the steps
+ * do not parse.
+ */
+static bool
+build_lookup(RetentionColumn *c, const char *steps, MemoryContext cxt)
+{
+	char	   *raw = pstrdup(steps);
+	List	   *names;
+	int			n;
+	StringInfoData buf;
+	int			i;
+
+	if (!SplitIdentifierString(raw, '.', &names))
+		return false;
+	n = list_length(names);
+	if (n == 0 || n % 4 != 0 || n / 4 > 8)
+		return false;
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "SELECT s%d.%s FROM ", n / 4,
+					 quote_identifier(list_nth(names, n - 1)));
+	for (i = 0; i < n / 4; i++)
+		appendStringInfo(&buf, "%s%s.%s s%d", i ? ", " : "",
+						 quote_identifier(list_nth(names, 4 * i)),
+						 quote_identifier(list_nth(names, 4 * i + 1)), i + 1);
+	appendStringInfoString(&buf, " WHERE ");
+	for (i = 0; i < n / 4; i++)
+	{
+		appendStringInfo(&buf, "%ss%d.%s OPERATOR(pg_catalog.=) ", i ? " AND " : "", i + 1,
+						 quote_identifier(list_nth(names, 4 * i + 2)));
+		if (i == 0)
+			appendStringInfoString(&buf, "$1");
+		else
+			appendStringInfo(&buf, "s%d.%s", i, quote_identifier(list_nth(names, 4 * i - 1)));
+	}
+	appendStringInfoString(&buf, " LIMIT 1");
+	c->lookup_sql = MemoryContextStrdup(cxt, buf.data);
+	return true;
+}
+
+/* The plan's context goes: so do the lookups' prepared statements. */
+static void
+free_lookup_plans(void *arg)
+{
+	RetentionPlan *plan = arg;
+
+	for (int i = 0; i < plan->ncolumns; i++)
+		if (plan->columns[i].lookup_plan != NULL)
+		{
+			SPI_freeplan(plan->columns[i].lookup_plan);
+			plan->columns[i].lookup_plan = NULL;
+		}
+}
+
+/*
+ * The id of the subject that value of column s reaches through the other
+ * tables, as text, or NULL when no row is found.  Run as the owner of the
+ * trigger's table in a security-restricted operation, with the search path
+ * and row-level security of the extension's other statements on user
+ * tables: the lookup reads only what that owner can read.
+ */
+static char *
+lookup_subject(RetentionColumn *s, Relation rel, Datum value)
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel;
+	char	   *volatile result = NULL;
+	int			rc;
+	MemoryContext caller = CurrentMemoryContext;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(rel->rd_rel->relowner,
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
+	save_nestlevel = NewGUCNestLevel();
+	PG_TRY();
+	{
+		(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (s->lookup_plan == NULL)
+		{
+			SPIPlanPtr	p = SPI_prepare(s->lookup_sql, 1, &s->lookup_argtype);
+
+			if (p == NULL)
+				elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+			SPI_keepplan(p);
+			s->lookup_plan = p;
+		}
+		rc = SPI_execute_plan(s->lookup_plan, &value, NULL, true, 1);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "privacy_tags subject lookup failed: %s", SPI_result_code_string(rc));
+		if (SPI_processed == 1)
+		{
+			char	   *id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+			if (id != NULL)
+				result = MemoryContextStrdup(caller, id);
+		}
+		SPI_finish();
+	}
+	PG_CATCH();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	return result;
+}
+
+/*
  * The trigger's arguments, parsed and resolved against rel.  The plan's
  * context is made a child of the caller's (short-lived) context, so that an
  * error below takes it along; the caller moves it under plan_cache_cxt once
@@ -263,14 +397,17 @@ build_plan(Trigger *trigger, Relation rel)
 		PtError		err;
 		RetentionColumn *c = &plan->columns[plan->ncolumns];
 		bool		is_subject = strncmp(tagtext, SUBJECT_PREFIX, strlen(SUBJECT_PREFIX)) == 0;
+		const char *via = is_subject ? strstr(tagtext, VIA_SEPARATOR) : NULL;
+		size_t		subject_len = via ? (size_t) (via - tagtext) : strlen(tagtext);
 		PtSubject	subject;
 		Oid			typid;
 		bool		varlena;
 
 		if (is_subject ?
 			(!pt_parse_subject(tagtext + strlen(SUBJECT_PREFIX),
-							   strlen(tagtext) - strlen(SUBJECT_PREFIX), &subject, &err) ||
-			 subject.collected_at[0] != '\0') :
+							   subject_len - strlen(SUBJECT_PREFIX), &subject, &err) ||
+			 subject.collected_at[0] != '\0' ||
+			 (via != NULL && !build_lookup(c, via + strlen(VIA_SEPARATOR), cxt))) :
 			(!pt_parse(tagtext, strlen(tagtext), &tag, &err) ||
 			 (tag.has_retain && tag.anchor_len == 0) ||
 			 (!tag.has_retain && tag.basis != PT_BASIS_CONSENT)))
@@ -309,6 +446,15 @@ build_plan(Trigger *trigger, Relation rel)
 			c->subject_type = MemoryContextStrdup(cxt, subject.type);
 			getTypeOutputInfo(TupleDescAttr(tupdesc, c->attnum - 1)->atttypid,
 							  &c->subject_typoutput, &varlena);
+			c->lookup_argtype = TupleDescAttr(tupdesc, c->attnum - 1)->atttypid;
+			if (c->lookup_sql != NULL && plan->nlookups++ == 0)
+			{
+				MemoryContextCallback *cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+
+				cb->func = free_lookup_plans;
+				cb->arg = plan;
+				MemoryContextRegisterResetCallback(cxt, cb);
+			}
 			plan->nsubjects++;
 			plan->ncolumns++;
 			continue;
@@ -428,12 +574,26 @@ same_value(Form_pg_attribute att, Datum newval, Datum oldval)
 	return datum_image_eq(newval, oldval, att->attbyval, att->attlen);
 }
 
-/* The subject's type and id as text: the parameters of the checks. */
-static void
-subject_args(RetentionColumn *s, Datum key, Datum *args)
+/*
+ * The subject's type and id as text: the parameters of the checks.  false
+ * when a column that reaches the subject through other tables reaches no
+ * row (no subject: nothing to check).
+ */
+static bool
+subject_args(RetentionColumn *s, Relation rel, Datum key, Datum *args)
 {
 	args[0] = CStringGetTextDatum(s->subject_type);
+	if (s->lookup_sql != NULL)
+	{
+		char	   *id = lookup_subject(s, rel, key);
+
+		if (id == NULL)
+			return false;
+		args[1] = CStringGetTextDatum(id);
+		return true;
+	}
 	args[1] = CStringGetTextDatum(OidOutputFunctionCall(s->subject_typoutput, key));
+	return true;
 }
 
 /*
@@ -471,7 +631,8 @@ check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, Tup
 
 		if (any_restriction)
 		{
-			subject_args(s, key, args);
+			if (!subject_args(s, rel, key, args))
+				continue;		/* reaches no subject */
 			have_args = true;
 			if (run_check(plan->checker, &restriction_plan,
 						  "SELECT EXISTS (SELECT FROM privacy_tags.restrictions "
@@ -518,7 +679,8 @@ check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, Tup
 			}
 			if (!have_args)
 			{
-				subject_args(s, key, args);
+				if (!subject_args(s, rel, key, args))
+					break;		/* reaches no subject */
 				have_args = true;
 			}
 			args[2] = c->purposes;

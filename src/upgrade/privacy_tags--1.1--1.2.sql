@@ -340,7 +340,15 @@ BEGIN
                                 WHERE o.objoid = rel AND o.objsubid = a.attnum AND o.classoid = 'pg_class'::regclass
                                   AND o.provider = 'privacy_tags_subject')
                AND NOT (changed_subject AND a.attnum = changed_attnum)
-             ORDER BY a.attnum, k.label)) x;
+             ORDER BY a.attnum, k.label)
+            UNION ALL
+            -- and a column that reaches a subject's key through other
+            -- tables: the trigger looks the id up, when a check needs it
+            SELECT a.attnum, 2,
+                   format('%L, %L', a.attname, format('@subject %s via %s', p.subject_type, p.steps)), false
+              FROM privacy_tags._subject_paths(rel) p
+              JOIN pg_attribute a ON a.attrelid = rel AND a.attname = p.column_name AND NOT a.attisdropped
+             WHERE NOT (changed_subject AND a.attnum = changed_attnum)) x;
     -- (the trigger is the table's: its owner changes it)
     IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'privacy_tags_retention') THEN
         PERFORM privacy_tags._owner_exec(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
@@ -2025,6 +2033,78 @@ AS $$
                            ('cascade_update', (a.value ->> 1)::bigint - coalesce((before -> a.key ->> 1)::bigint, 0))) x(action, n)
      WHERE x.n > 0
      ORDER BY a.key, x.action
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._subject_paths(rel regclass)
+RETURNS TABLE (column_name name, subject_type text, steps text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE
+    refs(crel, ccol, prel, pcol) AS (
+        SELECT coalesce(pg_partition_root(c.conrelid), c.conrelid)::oid, ca.attname,
+               coalesce(pg_partition_root(c.confrelid), c.confrelid)::oid, pa.attname
+          FROM pg_constraint c
+          JOIN pg_attribute ca ON ca.attrelid = c.conrelid AND ca.attnum = c.conkey[1]
+          JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = c.confkey[1]
+         WHERE c.contype = 'f' AND cardinality(c.conkey) = 1
+           AND privacy_tags._base_type(ca.atttypid) = privacy_tags._base_type(pa.atttypid)
+           AND (SELECT y.typnamespace FROM pg_type y WHERE y.oid = privacy_tags._base_type(ca.atttypid))
+               = 'pg_catalog'::regnamespace
+        UNION
+        SELECT l.child::oid, ca.attname, l.parent::oid, pa.attname
+          FROM privacy_tags.links l
+          JOIN pg_attribute ca ON ca.attrelid = l.child AND ca.attname = l.child_columns[1]
+          JOIN pg_attribute pa ON pa.attrelid = l.parent AND pa.attname = l.parent_columns[1]
+         WHERE cardinality(l.child_columns) = 1
+           AND privacy_tags._base_type(ca.atttypid) = privacy_tags._base_type(pa.atttypid)
+           AND (SELECT y.typnamespace FROM pg_type y WHERE y.oid = privacy_tags._base_type(ca.atttypid))
+               = 'pg_catalog'::regnamespace
+    ),
+    keys(krel, kcol, ktype) AS (
+        SELECT coalesce(pg_partition_root(s.objoid), s.objoid)::oid, a.attname,
+               privacy_tags.subject_label_type(s.label)
+          FROM pg_seclabel s
+          JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid
+         WHERE s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags_subject' AND s.objsubid > 0
+    ),
+    chain(start, steps, relid, col, depth, path) AS (
+        SELECT r.ccol, ''::text, r.prel, r.pcol, 1, ARRAY[rel::oid, r.prel]
+          FROM refs r WHERE r.crel = rel::oid
+        UNION ALL
+        SELECT c.start,
+               (c.steps || CASE WHEN c.steps = '' THEN '' ELSE '.' END
+                        || format('%s.%s.%s.%s', quote_ident(n.nspname), quote_ident(k.relname),
+                                  quote_ident(c.col), quote_ident(r.ccol))) COLLATE "default",
+               r.prel, r.pcol, c.depth + 1, c.path || r.prel
+          FROM chain c
+          JOIN refs r ON r.crel = c.relid AND r.ccol <> c.col
+          JOIN pg_class k ON k.oid = c.relid
+          JOIN pg_namespace n ON n.oid = k.relnamespace
+         WHERE c.depth < 4 AND r.prel <> ALL (c.path)
+           AND NOT EXISTS (SELECT FROM keys y WHERE y.krel = c.relid AND y.kcol = c.col)
+    ),
+    ends(start, ktype, steps, depth) AS (
+        -- the chain arrives at a key column
+        SELECT c.start, y.ktype, c.steps, c.depth
+          FROM chain c JOIN keys y ON y.krel = c.relid AND y.kcol = c.col
+         WHERE c.depth >= 2
+        UNION ALL
+        -- the chain arrives at a table that has a key column of its own
+        SELECT c.start, y.ktype,
+               c.steps || CASE WHEN c.steps = '' THEN '' ELSE '.' END
+                       || format('%s.%s.%s.%s', quote_ident(n.nspname), quote_ident(k.relname),
+                                 quote_ident(c.col), quote_ident(y.kcol)), c.depth
+          FROM chain c
+          JOIN keys y ON y.krel = c.relid AND y.kcol <> c.col
+          JOIN pg_class k ON k.oid = c.relid
+          JOIN pg_namespace n ON n.oid = k.relnamespace
+         WHERE NOT EXISTS (SELECT FROM keys z WHERE z.krel = c.relid AND z.kcol = c.col)
+    )
+    SELECT DISTINCT ON (e.start, e.ktype) e.start, e.ktype, e.steps
+      FROM ends e
+     WHERE NOT EXISTS (SELECT FROM keys z WHERE z.krel = rel::oid AND z.kcol = e.start)
+     ORDER BY e.start, e.ktype, e.depth, e.steps
 $$;
 
 -- New and changed functions: end
