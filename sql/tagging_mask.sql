@@ -108,3 +108,34 @@ SELECT _mask_value('contact.email; mask=redact', 'tm_mood');
 DROP TABLE tm;
 DROP TYPE tm_pair, tm_mood;
 DROP DOMAIN tm_email, tm_code, tm_int;
+
+-- under expired_writes = 'apply', an expired value of a nullify column is
+-- written as the column's mask, as a purge would write it: NULL, the
+-- redact value, the literal, the keyed hash (the same pseudonym as purge's)
+CREATE TABLE tm_apply (id int PRIMARY KEY, a text, b integer NOT NULL, c text NOT NULL, d text, e uuid,
+                       seen date);
+SELECT tag('tm_apply', 'a', 'contact.email; retain=1 year after seen; on_expiry=nullify');
+SELECT tag('tm_apply', 'b', 'contact.phone; retain=1 year after seen; on_expiry=nullify; mask=redact');
+SELECT tag('tm_apply', 'c', $$identifiers.name; retain=1 year after seen; on_expiry=nullify; mask='(gone)'$$);
+SELECT tag('tm_apply', 'd', 'identifiers.username; retain=1 year after seen; on_expiry=nullify; mask=hash');
+SELECT tag('tm_apply', 'e', 'device.device_id; retain=1 year after seen; on_expiry=nullify; mask=hash');
+SELECT enforce('tm_apply');
+SELECT state, message, hint FROM try($$INSERT INTO tm_apply VALUES (1, 'x', 5, 'Ann', 'ann', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2000-01-01')$$);
+SET privacy_tags.expired_writes = 'apply';
+INSERT INTO tm_apply VALUES (1, 'x', 5, 'Ann', 'ann', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2000-01-01');
+RESET privacy_tags.expired_writes;
+INSERT INTO tm_apply VALUES (2, 'y', 6, 'Bo', 'ann', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', current_date);
+SELECT relation, column_name, action, rows FROM purge('tm_apply', as_of => now() + interval '2 years')
+ ORDER BY column_name;
+SELECT id, a, b, c, d ~ '^[0-9a-f]{32}$' AS d_pseudonym, d = (SELECT d FROM tm_apply WHERE id = 2) AS d_same_as_purge,
+       e IS NOT NULL AND e <> 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' AS e_pseudonym,
+       e = (SELECT e FROM tm_apply WHERE id = 2) AS e_same_as_purge
+  FROM tm_apply ORDER BY id;
+-- a value that is its mask already is done: a second purge changes nothing,
+-- and a pseudonym is not hashed again (a uuid pseudonym is of version 8)
+SELECT relation, column_name, action, rows FROM purge('tm_apply', as_of => now() + interval '2 years')
+ ORDER BY column_name;
+SELECT count(DISTINCT d) AS one_pseudonym, count(DISTINCT e) AS one_uuid_pseudonym,
+       bool_and(substr(e::text, 15, 1) = '8' AND substr(e::text, 20, 1) = '8') AS version_8
+  FROM tm_apply;
+DROP TABLE tm_apply;

@@ -48,6 +48,7 @@
 #include "pgtime.h"
 
 #include "privacy_tag.h"
+#include "privacy_tag_mask.h"
 #include "retention.h"
 #include "as_owner.h"
 
@@ -76,6 +77,11 @@ typedef struct RetentionColumn
 	Oid			anchor_type;	/* DATEOID, TIMESTAMPOID or TIMESTAMPTZOID */
 	Interval	window;
 	uint8		action;			/* PT_ACTION_DELETE or PT_ACTION_NULLIFY */
+	uint8		mask;			/* PtMask: what an expired value becomes under 'apply' */
+	char	   *mask_literal;	/* PT_MASK_LITERAL's text */
+	bool		mask_known;		/* mask_value computed (not for hash) */
+	Datum		mask_value;
+	bool		mask_isnull;
 	bool		consent;		/* basis=consent: needs an active consent */
 	Datum		purposes;		/* text[] of the tag's purposes */
 	const char *subject_type;	/* non-NULL for a subject key */
@@ -475,6 +481,9 @@ build_plan(Trigger *trigger, Relation rel)
 			c->window.day = tag.days;
 			c->window.time = tag.usecs;
 			c->action = tag.action;
+			c->mask = tag.mask;
+			if (tag.mask == PT_MASK_LITERAL)
+				c->mask_literal = MemoryContextStrdup(cxt, tag.mask_literal);
 			/* beyond timestamp range from any anchor: never expires */
 			c->forever = tag.months > 12 * 100000 || tag.days > 36500000 ||
 				tag.usecs / PT_USECS_PER_HOUR > INT64CONST(876000000);
@@ -535,6 +544,50 @@ run_check(Oid owner, SPIPlanPtr *planp, const char *sql, int nargs, Oid *argtype
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec);
 	return !isnull && result;
+}
+
+/*
+ * The keyed hash of mask=hash for a value (as text), as purge and erasure
+ * compute it: 32 hexadecimal digits, keyed with the audit key, which only
+ * its owner can read.
+ */
+static char *
+run_hash(Oid owner, Datum value)
+{
+	static SPIPlanPtr hash_plan = NULL;
+	Oid			save_userid;
+	int			save_sec;
+	Oid			argtypes[1] = {TEXTOID};
+	char	   *result;
+	char	   *text;
+	int			rc;
+	MemoryContext caller = CurrentMemoryContext;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (hash_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare("SELECT pg_catalog.left(pg_catalog.encode(pg_catalog.sha256(k.opad "
+									   "OPERATOR(pg_catalog.||) pg_catalog.sha256(k.ipad OPERATOR(pg_catalog.||) "
+									   "pg_catalog.convert_to($1, 'UTF8'))), 'hex'), 32) "
+									   "FROM privacy_tags.audit_key k ORDER BY k.generated_at LIMIT 1",
+									   1, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		hash_plan = plan;
+	}
+	rc = SPI_execute_plan(hash_plan, &value, NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "privacy_tags could not compute a mask: %s", SPI_result_code_string(rc));
+	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	result = MemoryContextStrdup(caller, text ? text : "");
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	return result;
 }
 
 /*
@@ -998,6 +1051,64 @@ get_plan(Trigger *trigger, Relation rel)
 }
 
 /*
+ * What an expired value of column c becomes under expired_writes = 'apply'
+ * with the nullify action: NULL, or the tag's mask, as a purge writes it
+ * (a fixed value of the column's type, the literal, or the keyed hash of
+ * the value).
+ */
+static Datum
+mask_of(RetentionPlan *plan, RetentionColumn *c, Relation rel, Datum value, bool *isnull)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), c->attnum - 1);
+
+	*isnull = true;
+	if (c->mask == PT_MASK_NULL)
+		return (Datum) 0;
+	if (c->mask == PT_MASK_HASH)
+	{
+		Oid			typoutput,
+					typinput,
+					typioparam;
+		bool		varlena;
+		char	   *hash;
+
+		/* 32 hex digits: text as they are, a uuid read from them */
+		getTypeOutputInfo(att->atttypid, &typoutput, &varlena);
+		hash = run_hash(plan->checker != InvalidOid ? plan->checker : checker_role(),
+						CStringGetTextDatum(OidOutputFunctionCall(typoutput, value)));
+		/* a uuid pseudonym is of version 8, variant 8: told from originals */
+		if (getBaseType(att->atttypid) == UUIDOID && strlen(hash) == PT_MASK_HASH_LEN)
+		{
+			hash[12] = '8';
+			hash[16] = '8';
+		}
+		getTypeInputInfo(att->atttypid, &typinput, &typioparam);
+		*isnull = false;
+		return OidInputFunctionCall(typinput, hash, typioparam, att->atttypmod);
+	}
+	if (!c->mask_known)
+	{
+		const char *text = c->mask == PT_MASK_LITERAL ? c->mask_literal :
+			pt_mask_redact_value(getBaseType(att->atttypid));
+		Oid			typinput,
+					typioparam;
+		MemoryContext old;
+
+		if (text == NULL)
+			return (Datum) 0;	/* (refused when the column was tagged) */
+		getTypeInputInfo(att->atttypid, &typinput, &typioparam);
+		old = MemoryContextSwitchTo(plan->cxt);
+		c->mask_value = datumCopy(OidInputFunctionCall(typinput, (char *) text, typioparam, att->atttypmod),
+								  att->attbyval, att->attlen);
+		MemoryContextSwitchTo(old);
+		c->mask_isnull = false;
+		c->mask_known = true;
+	}
+	*isnull = c->mask_isnull;
+	return c->mask_value;
+}
+
+/*
  * The checks of one row against plan: returns the row to write (with
  * expired values nulled) or NULL to skip it.
  */
@@ -1102,7 +1213,8 @@ check_row(FunctionCallInfo fcinfo, RetentionPlan *plan)
 							   c->action == PT_ACTION_NULLIFY ? "nulled" : "deleted"),
 					 errhint("Write a later \"%s\", or set privacy_tags.expired_writes = 'apply' to %s instead.",
 							 c->anchor,
-							 c->action == PT_ACTION_NULLIFY ? "store NULL" : "skip the row")));
+							 c->action == PT_ACTION_DELETE ? "skip the row" :
+							 c->mask == PT_MASK_NULL ? "store NULL" : "store the column's mask")));
 		}
 
 		if (c->action == PT_ACTION_DELETE)
@@ -1123,7 +1235,20 @@ check_row(FunctionCallInfo fcinfo, RetentionPlan *plan)
 		bool	   *nulls = palloc(sizeof(bool) * nnull);
 
 		for (int i = 0; i < nnull; i++)
-			nulls[i] = true;
+		{
+			RetentionColumn *c = NULL;
+			bool		isnull;
+			Datum		value;
+
+			for (int k = 0; k < plan->ncolumns; k++)
+				if (plan->columns[k].attnum == nullcols[i] && plan->columns[k].has_window &&
+					plan->columns[k].subject_type == NULL)
+					c = &plan->columns[k];
+			value = row_getattr(slot, tuple, tupdesc, nullcols[i], &isnull);
+			values[i] = c ? mask_of(plan, c, rel, value, &nulls[i]) : (Datum) 0;
+			if (c == NULL)
+				nulls[i] = true;
+		}
 		tuple = heap_modify_tuple_by_cols(tuple, tupdesc, nnull, nullcols, values, nulls);
 	}
 	return tuple;

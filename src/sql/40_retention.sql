@@ -602,7 +602,8 @@ DECLARE
     v_hi text;
 BEGIN
     FOR r IN
-        SELECT c.relation AS rel, c.column_name AS col, c.retention AS w, c.anchor AS anc, c.on_expiry AS act
+        SELECT c.relation AS rel, c.column_name AS col, c.retention AS w, c.anchor AS anc, c.on_expiry AS act,
+               c.tag
           FROM privacy_tags.columns c
           JOIN pg_class k ON k.oid = c.relation
           LEFT JOIN LATERAL (
@@ -691,7 +692,8 @@ BEGIN
         expired := format('(t.%1$I <= %4$L::%5$s'
                           ' OR t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz)',
                           r.anc, r.w, as_of, v_lo, v_anchor_type)
-                   || CASE WHEN r.act = 'nullify' THEN format(' AND t.%I IS NOT NULL', r.col) ELSE '' END;
+                   -- (a value that is its mask already is done)
+                   || CASE WHEN r.act = 'nullify' THEN ' AND ' || privacy_tags._unmasked(r.rel, r.col, r.tag) ELSE '' END;
         -- an index-friendly bound that every expired anchor satisfies (month
         -- arithmetic moves a date by at most 3 days at the end of a month)
         bound := format('t.%1$I <= %2$L::%3$s', r.anc, v_hi, v_anchor_type);

@@ -497,7 +497,8 @@ DECLARE
     v_hi text;
 BEGIN
     FOR r IN
-        SELECT c.relation AS rel, c.column_name AS col, c.retention AS w, c.anchor AS anc, c.on_expiry AS act
+        SELECT c.relation AS rel, c.column_name AS col, c.retention AS w, c.anchor AS anc, c.on_expiry AS act,
+               c.tag
           FROM privacy_tags.columns c
           JOIN pg_class k ON k.oid = c.relation
           LEFT JOIN LATERAL (
@@ -586,7 +587,8 @@ BEGIN
         expired := format('(t.%1$I <= %4$L::%5$s'
                           ' OR t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz)',
                           r.anc, r.w, as_of, v_lo, v_anchor_type)
-                   || CASE WHEN r.act = 'nullify' THEN format(' AND t.%I IS NOT NULL', r.col) ELSE '' END;
+                   -- (a value that is its mask already is done)
+                   || CASE WHEN r.act = 'nullify' THEN ' AND ' || privacy_tags._unmasked(r.rel, r.col, r.tag) ELSE '' END;
         -- an index-friendly bound that every expired anchor satisfies (month
         -- arithmetic moves a date by at most 3 days at the end of a month)
         bound := format('t.%1$I <= %2$L::%3$s', r.anc, v_hi, v_anchor_type);
@@ -1311,26 +1313,10 @@ COMMENT ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean
 CREATE OR REPLACE FUNCTION privacy_tags._mask_assignment(rel regclass, col name, tag privacy_tags.privacy_tag,
                                               key_param integer DEFAULT 2)
 RETURNS text
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_type regtype;
-    v_typ text;
-    v_mask text := privacy_tags.mask(tag);
-BEGIN
-    SELECT a.atttypid, format_type(a.atttypid, a.atttypmod) INTO v_type, v_typ
-      FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = col AND NOT a.attisdropped;
-    IF v_mask IS NULL OR v_mask = 'null' THEN
-        RETURN format('%I = NULL', col);
-    ELSIF v_mask = 'hash' THEN
-        RETURN format('%1$I = (left(encode(sha256(decode($%4$s, ''hex'') || sha256(decode($%3$s, ''hex'') || '
-                      'convert_to(t.%1$I::text, ''UTF8''))), ''hex''), 32))%2$s',
-                      col, CASE WHEN privacy_tags._base_type(v_type) = 'uuid'::regtype THEN '::uuid' ELSE '' END,
-                      key_param, key_param + 1);
-    END IF;
-    RETURN format('%I = %L::%s', col, privacy_tags._mask_value(tag, v_type), v_typ);
-END
+    SELECT format('%I = %s', col, privacy_tags._mask_expr(rel, col, tag, key_param))
 $$;
 
 CREATE OR REPLACE FUNCTION privacy_tags._erase(p_type text, p_id text, p_scope text, p_purposes text[],
@@ -1487,8 +1473,12 @@ BEGIN
         -- (after a DELETE of every own row, no own row is left to null)
         IF cardinality(v_erasable) > 0 AND NOT (v_all AND t.kind <> 'parent' AND v_n_legal + v_n_refs = 0) THEN
             -- NULL, or the column's mask
-            SELECT string_agg(privacy_tags._mask_assignment(t.relation, c.column_name, c.tag), ', '),
-                   string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ')
+            -- (a value that is its mask already is left as it is: a
+            -- pseudonym is not hashed again)
+            SELECT string_agg(format('%I = CASE WHEN %s THEN %s ELSE t.%I END', c.column_name,
+                                     privacy_tags._unmasked(t.relation, c.column_name, c.tag),
+                                     privacy_tags._mask_expr(t.relation, c.column_name, c.tag), c.column_name), ', '),
+                   string_agg(privacy_tags._unmasked(t.relation, c.column_name, c.tag), ' OR ')
               INTO v_set, v_any
               FROM privacy_tags._tagged_columns(t.relation) c WHERE c.column_name::text = ANY (v_erasable);
             -- values that must go from rows that must stay, in NOT NULL
@@ -2105,6 +2095,61 @@ AS $$
       FROM ends e
      WHERE NOT EXISTS (SELECT FROM keys z WHERE z.krel = rel::oid AND z.kcol = e.start)
      ORDER BY e.start, e.ktype, e.depth, e.steps
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._mask_expr(rel regclass, col name, tag privacy_tags.privacy_tag,
+                                        key_param integer DEFAULT 2)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_type regtype;
+    v_typ text;
+    v_mask text := privacy_tags.mask(tag);
+BEGIN
+    SELECT a.atttypid, format_type(a.atttypid, a.atttypmod) INTO v_type, v_typ
+      FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = col AND NOT a.attisdropped;
+    IF v_mask IS NULL OR v_mask = 'null' THEN
+        RETURN 'NULL';
+    ELSIF v_mask = 'hash' THEN
+        -- (as a uuid: version 8, variant 8, so that a pseudonym is told
+        -- from an original and never hashed again; see _unmasked())
+        RETURN format('(%2$sleft(encode(sha256(decode($%5$s, ''hex'') || sha256(decode($%4$s, ''hex'') || '
+                      'convert_to(t.%1$I::text, ''UTF8''))), ''hex''), 32)%3$s)',
+                      col,
+                      CASE WHEN privacy_tags._base_type(v_type) = 'uuid'::regtype THEN 'overlay(overlay(' ELSE '' END,
+                      CASE WHEN privacy_tags._base_type(v_type) = 'uuid'::regtype
+                           THEN ' placing ''8'' from 13 for 1) placing ''8'' from 17 for 1)::uuid' ELSE '' END,
+                      key_param, key_param + 1);
+    END IF;
+    RETURN format('%L::%s', privacy_tags._mask_value(tag, v_type), v_typ);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._unmasked(rel regclass, col name, tag privacy_tags.privacy_tag)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_type regtype;
+    v_typ text;
+    v_mask text := privacy_tags.mask(tag);
+BEGIN
+    SELECT a.atttypid, format_type(a.atttypid, a.atttypmod) INTO v_type, v_typ
+      FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = col AND NOT a.attisdropped;
+    IF v_mask IS NULL OR v_mask = 'null' THEN
+        RETURN format('t.%I IS NOT NULL', col);
+    ELSIF v_mask = 'hash' THEN
+        IF privacy_tags._base_type(v_type) = 'uuid'::regtype THEN
+            RETURN format('(t.%1$I IS NOT NULL AND substr(t.%1$I::text, 15, 1) <> ''8'')', col);
+        END IF;
+        RETURN format('(t.%1$I IS NOT NULL AND t.%1$I::text !~ ''^[0-9a-f]{32}$'')', col);
+    END IF;
+    RETURN format('(t.%1$I IS NOT NULL AND t.%1$I::text IS DISTINCT FROM (%2$L::%3$s)::text)',
+                  col, privacy_tags._mask_value(tag, v_type), v_typ);
+END
 $$;
 
 -- New and changed functions: end
