@@ -346,7 +346,8 @@ $$;
 -- subject graph (_subject_graph()).  Own rows of tagged tables: a row goes
 -- when nothing in it must be kept and no row points at it, otherwise its
 -- erasable values are nulled; rows the subject's rows point at (parents)
--- are nulled, first, while they can still be reached.  Shared rows (they
+-- are locked and remembered first, while they can still be reached, and
+-- dealt with the same way after what points at them.  Shared rows (they
 -- also belong to another subject) are never deleted: the subject's
 -- references in them are masked where the column allows, and they are kept
 -- with reason shared.  Rows of untagged tables are never changed
@@ -384,6 +385,10 @@ DECLARE
     v_blockers text[] := '{}';
     v_n bigint;
     v_params text[];
+    v_tparams text[];
+    v_pred text;
+    v_deletable boolean;
+    v_parent_rows jsonb := '{}';
     v_links boolean;
 BEGIN
     -- $1 the id; $2, $3 the key of hash masks
@@ -408,19 +413,42 @@ BEGIN
     -- those locks: when the graph has links, its children are read a second
     -- time at the end, and rows written meanwhile are erased too ("late")
     v_links := EXISTS (SELECT FROM privacy_tags._subject_graph(p_type) g WHERE g.via ~ '(^|; )link ');
+    -- the rows the subject's rows point at (parents: an address), locked
+    -- and remembered while they can be reached; they are dealt with after
+    -- the rows that point at them, and go when nothing points at them any
+    -- more (else their erasable values are nulled)
+    IF p_scope <> 'partial' THEN
+        FOR t IN SELECT * FROM privacy_tags._subject_graph(p_type) g WHERE g.kind = 'parent' AND g.tagged LOOP
+            v_parent_rows := v_parent_rows || jsonb_build_object(t.relation::text, privacy_tags._owner_query(t.relation,
+                format('SELECT jsonb_build_array(coalesce(jsonb_agg(s.tid), ''[]''), coalesce(jsonb_agg(s.k), ''[]'')) '
+                       'FROM (SELECT t.ctid::text AS tid, t.tableoid::oid::text || ''/'' || t.ctid::text AS k '
+                       'FROM %s t WHERE %s FOR UPDATE) s', t.relation, t.pred), v_params));
+        END LOOP;
+    END IF;
     -- (every statement on a user table runs as its owner, the id as $1;
-    -- parents first, then children before what they point at)
+    -- children before what they point at)
     FOR t IN SELECT g.*, x.pass FROM privacy_tags._subject_graph(p_type) g,
                     LATERAL (VALUES (1), (2)) x(pass)
               WHERE x.pass = 1 OR (v_links AND g.kind = 'child' AND g.tagged AND p_scope <> 'partial')
-              ORDER BY x.pass, g.kind = 'parent' DESC, g.erase_order, g.depth DESC, g.relation::text LOOP
+              ORDER BY x.pass, g.erase_order, g.depth DESC, g.relation::text LOOP
         -- (after a blocker nothing is changed: no second pass)
         CONTINUE WHEN t.pass = 2 AND cardinality(v_blockers) > 0;
+        -- a parent's rows are the ones locked at the start (the subject's
+        -- rows that pointed at them may be gone by now)
+        v_pred := t.pred;
+        v_tparams := v_params;
+        v_deletable := t.kind <> 'parent';
+        IF t.kind = 'parent' AND v_parent_rows ? t.relation::text THEN
+            v_pred := 't.ctid = ANY ($4::tid[]) AND (t.tableoid::oid::text || ''/'' || t.ctid::text) = ANY ($5::text[])';
+            v_tparams := v_params || ARRAY[ARRAY(SELECT jsonb_array_elements_text(v_parent_rows -> t.relation::text -> 0))::text,
+                                           ARRAY(SELECT jsonb_array_elements_text(v_parent_rows -> t.relation::text -> 1))::text];
+            v_deletable := true;
+        END IF;
         v_own := CASE WHEN t.shared IS NULL THEN 'true' ELSE format('NOT coalesce(%s, false)', t.shared) END;
         IF NOT t.tagged THEN
             -- unclassified: never changed
             v_n := privacy_tags._owner_query(t.relation,
-                       format('SELECT to_jsonb(count(*)) FROM %s t WHERE %s', t.relation, t.pred), v_params);
+                       format('SELECT to_jsonb(count(*)) FROM %s t WHERE %s', t.relation, v_pred), v_tparams);
             IF v_n > 0 THEN
                 v_report := v_report || jsonb_build_object(t.relation::text, jsonb_build_object(
                     'deleted', 0, 'nulled', 0, 'kept', v_n, 'kept_because', jsonb_build_object('unclassified', v_n)));
@@ -477,7 +505,7 @@ BEGIN
                         format('SELECT jsonb_build_array(count(*) FILTER (WHERE (%1$s) AND (%2$s)), '
                                'count(*) FILTER (WHERE (%1$s) AND NOT (%2$s) AND (%3$s)), '
                                'count(*) FILTER (WHERE NOT (%1$s))) '
-                               'FROM %4$s t WHERE %5$s', v_own, v_legal, v_refs, t.relation, t.pred), v_params);
+                               'FROM %4$s t WHERE %5$s', v_own, v_legal, v_refs, t.relation, v_pred), v_tparams);
         v_n_legal := (v_counts ->> 0)::bigint;
         v_n_refs := (v_counts ->> 1)::bigint;
         v_n_shared := (v_counts ->> 2)::bigint;
@@ -489,7 +517,7 @@ BEGIN
             FOR m IN SELECT * FROM jsonb_array_elements(t.masks) LOOP
                 v_n := privacy_tags._owner_exec(t.relation,
                            format('UPDATE %s t SET %s WHERE (%s) AND NOT (%s) AND (%s)',
-                                  t.relation, m ->> 'set', t.pred, v_own, m ->> 'where'), v_params);
+                                  t.relation, m ->> 'set', v_pred, v_own, m ->> 'where'), v_tparams);
                 IF v_n > 0 THEN
                     v_n_masked := v_n_masked + v_n;
                     v_masked := v_masked || ARRAY(SELECT jsonb_array_elements_text(m -> 'columns'));
@@ -498,15 +526,15 @@ BEGIN
         END IF;
 
         v_n_deleted := 0;
-        IF v_all AND t.kind <> 'parent' THEN
+        IF v_all AND v_deletable THEN
             v_n_deleted := privacy_tags._owner_exec(t.relation,
-                               format('DELETE FROM %s t WHERE (%s) AND (%s) AND NOT (%s)', t.relation, t.pred, v_own, v_keep),
-                               v_params);
+                               format('DELETE FROM %s t WHERE (%s) AND (%s) AND NOT (%s)', t.relation, v_pred, v_own, v_keep),
+                               v_tparams);
         END IF;
 
         v_n_nulled := 0;
         -- (after a DELETE of every own row, no own row is left to null)
-        IF cardinality(v_erasable) > 0 AND NOT (v_all AND t.kind <> 'parent' AND v_n_legal + v_n_refs = 0) THEN
+        IF cardinality(v_erasable) > 0 AND NOT (v_all AND v_deletable AND v_n_legal + v_n_refs = 0) THEN
             -- NULL, or the column's mask
             -- (a value that is its mask already is left as it is: a
             -- pseudonym is not hashed again)
@@ -523,16 +551,16 @@ BEGIN
              WHERE c.column_name::text = ANY (v_erasable) AND c.notnull AND privacy_tags.mask(c.tag) = 'null';
             IF v_bad IS NOT NULL THEN
                 v_n := privacy_tags._owner_query(t.relation,
-                           format('SELECT to_jsonb(count(*)) FROM %s t WHERE (%s) AND (%s) AND (%s)', t.relation, t.pred, v_own,
-                                  CASE WHEN v_all AND t.kind <> 'parent' THEN v_keep ELSE 'true' END), v_params);
+                           format('SELECT to_jsonb(count(*)) FROM %s t WHERE (%s) AND (%s) AND (%s)', t.relation, v_pred, v_own,
+                                  CASE WHEN v_all AND v_deletable THEN v_keep ELSE 'true' END), v_tparams);
                 IF v_n > 0 THEN
                     v_blockers := v_blockers || ARRAY(SELECT format('%s.%I (%s rows)', t.relation, b, v_n) FROM unnest(v_bad) b);
                     CONTINUE;
                 END IF;
             END IF;
             v_n_nulled := privacy_tags._owner_exec(t.relation,
-                              format('UPDATE %s t SET %s WHERE (%s) AND (%s) AND (%s)', t.relation, v_set, t.pred, v_own, v_any),
-                              v_params);
+                              format('UPDATE %s t SET %s WHERE (%s) AND (%s) AND (%s)', t.relation, v_set, v_pred, v_own, v_any),
+                              v_tparams);
         END IF;
 
         IF t.pass = 2 THEN
