@@ -248,6 +248,31 @@ SELECT action, relation, column_name, rows, details ->> 'sqlstate' AS sqlstate, 
 SELECT count(*) AS hostile_rows_left FROM hostile.t;
 SELECT count(*) AS ok_rows_left FROM hostile_ok;
 
+-- while a purge deletes from the owner's table, the trigger skips its checks
+-- only for the purge's own writes (the table, what its foreign keys cascade
+-- into): a write the owner's trigger makes into another enforced table is
+-- checked, so the expired value it tries to store there is refused, and
+-- the owner's table fails alone
+CREATE TABLE hostile_victim (id int, note text, seen date);
+SELECT privacy_tags.tag('hostile_victim', 'note', 'contact.email; retain=1 day after seen');
+SELECT privacy_tags.enforce('hostile_victim') AS victim_enforced;
+GRANT INSERT ON hostile_victim TO hostile_owner;
+SET ROLE hostile_owner;
+CREATE TABLE hostile.w (id int PRIMARY KEY, body text, written_at timestamptz);
+SELECT privacy_tags.tag('hostile.w', 'body', 'contact.email; retain=1 day after written_at');
+INSERT INTO hostile.w VALUES (1, 'expired', now() - interval '2 days');
+CREATE FUNCTION hostile.smuggle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.hostile_victim VALUES (1, 'long expired', '2000-01-01');
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER w_smuggle AFTER DELETE ON hostile.w FOR EACH ROW EXECUTE FUNCTION hostile.smuggle();
+RESET ROLE;
+SELECT relation, column_name, action, rows FROM privacy_tags.purge('hostile.w');
+SELECT count(*) AS smuggled_rows FROM hostile_victim;
+SELECT count(*) AS w_rows_left FROM hostile.w;
+
 -- a trigger of the owner's own making that has the retention trigger look a
 -- subject up in a table the owner cannot read: the lookup runs as the
 -- owner, and fails (it would tell whether a hidden email has consent)
@@ -266,7 +291,7 @@ SELECT state, message FROM try($$INSERT INTO hostile.probe VALUES (2, NULL)$$);
 RESET ROLE;
 
 DROP SCHEMA hostile, hostile_private, hostile_theirs CASCADE;
-DROP TABLE hostile_log, hostile_ok, hostile_secret;
+DROP TABLE hostile_log, hostile_ok, hostile_secret, hostile_victim;
 DROP ROLE hostile_dpo;
 DROP ROLE hostile_other;
 DROP ROLE hostile_owner;

@@ -43,6 +43,7 @@
 #include "utils/tuplestore.h"
 
 #include "as_owner.h"
+#include "retention.h"
 
 /* The role that owns relation relid. */
 static Oid
@@ -72,6 +73,47 @@ ExtensionOwner(void)
 	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
 	ReleaseSysCache(tup);
 	return owner;
+}
+
+List	   *pt_purge_targets = NIL;
+bool		pt_in_own_statement = false;
+
+/*
+ * A purge or erasure statement on relid is about to run: the tables it may
+ * write without the trigger's checks are relid's tree and what its foreign
+ * keys cascade into.  Read before the switch to the table's owner, who may
+ * not call the extension's internal functions.
+ */
+static void
+set_purge_targets(Oid relid)
+{
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		values[1];
+	List	   *targets = NIL;
+	MemoryContext old;
+	int			rc;
+
+	values[0] = ObjectIdGetDatum(relid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute_with_args("SELECT x::pg_catalog.oid FROM pg_catalog.unnest("
+							   "privacy_tags._cascade_tables($1) OPERATOR(pg_catalog.||) "
+							   "coalesce(pg_catalog.pg_partition_root($1), $1)) x",
+							   1, argtypes, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read what relation %u cascades into", relid);
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			targets = lappend_oid(targets, DatumGetObjectId(d));
+	}
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	pt_purge_targets = targets;
 }
 
 /*
@@ -113,6 +155,9 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 		}
 	}
 
+	/* (as the caller, the extension's owner: the catalogs and our functions) */
+	if (pt_purging)
+		set_purge_targets(relid);
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
@@ -140,7 +185,9 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 									 GUC_ACTION_SAVE, true, 0, false);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
+		pt_in_own_statement = pt_purging;
 		rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+		pt_in_own_statement = false;
 		if (rc < 0)
 			elog(ERROR, "could not run a statement on relation %u: %s",
 				 relid, SPI_result_code_string(rc));
@@ -168,6 +215,7 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 	PG_CATCH();
 	{
 		/* (the transaction's abort pops the GUC nest level and SPI) */
+		pt_in_own_statement = false;
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 		PG_RE_THROW();
 	}

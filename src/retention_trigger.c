@@ -30,6 +30,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "nodes/value.h"
 #include "parser/parse_func.h"
 #include "utils/array.h"
@@ -1254,6 +1255,21 @@ check_row(FunctionCallInfo fcinfo, RetentionPlan *plan)
 	return tuple;
 }
 
+/* Is relid (or the root of its partition tree) a target of the running purge statement? */
+static bool
+purge_target(Oid relid)
+{
+	Oid			root = relid;
+
+	if (get_rel_relispartition(relid))
+	{
+		List	   *ancestors = get_partition_ancestors(relid);
+
+		root = llast_oid(ancestors);
+	}
+	return list_member_oid(pt_purge_targets, root);
+}
+
 /* retention_trigger(): refuse or expire values past their window. */
 PG_FUNCTION_INFO_V1(retention_trigger);
 Datum
@@ -1274,7 +1290,17 @@ retention_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("retention_trigger: must be fired before insert or update, for each row")));
 
-	if (pt_purging)
+	/*
+	 * The extension's own purge and erasure statements write (delete, null,
+	 * mask, cascade) without the checks: only on the tables the running
+	 * statement may write, its own and what its foreign keys cascade into.
+	 * A write that a user trigger fired by the statement makes anywhere
+	 * else is checked as any other.  (Outside such a statement, with
+	 * purging on, is the SQL of 1.1, not yet updated, which writes without
+	 * _owner_exec; 1.2 writes nothing else on user tables while purging.)
+	 */
+	if (pt_purging &&
+		(!pt_in_own_statement || purge_target(RelationGetRelid(trigdata->tg_relation))))
 		return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
 							   trigdata->tg_newtuple : trigdata->tg_trigtuple);
 
