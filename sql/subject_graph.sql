@@ -258,6 +258,37 @@ SELECT lift_restriction('rent_shopper', '1');
 SELECT state, message FROM try($$UPDATE rent.orders SET gift_note = 'for mum' WHERE id = 20$$);
 SELECT grant_consent('rent_shopper', '2', 'gifts');
 SELECT state FROM try($$UPDATE rent.orders SET gift_note = 'for mum' WHERE id = 20$$);
+-- and beyond one hop: an order's line reaches the shopper through the order
+CREATE TABLE rent.order_lines (order_id int REFERENCES rent.orders, line int, engraving text,
+                               PRIMARY KEY (order_id, line));
+SELECT tag('rent.order_lines', 'engraving', 'communications.content; basis=consent; purpose=gifts');
+SELECT enforce('rent.order_lines');
+SELECT state, message, detail FROM try($$INSERT INTO rent.order_lines VALUES (10, 1, 'to one')$$);
+INSERT INTO rent.order_lines VALUES (20, 1, 'to two'), (10, 2, NULL);
+SELECT restrict('rent_shopper', '2', 'contested') > 0 AS restricted;
+SELECT state, message FROM try($$UPDATE rent.order_lines SET line = 3 WHERE order_id = 20$$);
+SELECT lift_restriction('rent_shopper', '2');
+
+-- parents the other way: an order points at the payment card it was paid
+-- with; a card only one shopper used is theirs and goes with them, a card
+-- two shoppers used is shared and stays as it is (it is the other
+-- shopper's too)
+CREATE TABLE rent.pay_cards (card_id int PRIMARY KEY, number text NOT NULL, holder text NOT NULL);
+SELECT tag('rent.pay_cards', 'number', 'financial.payment_card; basis=contract; mask=redact');
+SELECT tag('rent.pay_cards', 'holder', 'identifiers.name; basis=contract; mask=redact');
+CREATE TABLE rent.card_orders (id int PRIMARY KEY, shopper_id int REFERENCES rent.shoppers,
+                               card_id int REFERENCES rent.pay_cards, total numeric);
+SELECT tag('rent.card_orders', 'total', 'commercial.order; basis=contract');
+INSERT INTO rent.pay_cards VALUES (1, '4111 0000 0000 0001', 'One'), (2, '4111 0000 0000 0002', 'One and Two');
+INSERT INTO rent.card_orders VALUES (1, 1, 1, 10), (2, 1, 2, 20), (3, 2, 2, 30);
+SELECT relation, kind, via, classification FROM subject_graph('rent_shopper') WHERE relation::text ~ 'card' ORDER BY 1;
+SELECT jsonb_pretty(subject_access('rent_shopper', '1') -> 'data' -> 'rent.pay_cards') AS cards_of_one;
+SELECT key AS relation, value ->> 'classification' AS classification FROM jsonb_each(subject_access('rent_shopper', '1') -> 'tables')
+ WHERE key ~ 'card' ORDER BY 1;
+SELECT jsonb_pretty(erase('rent_shopper', '1', dry_run => true) -> 'tables' -> 'rent.pay_cards') AS dry_cards;
+SELECT jsonb_pretty(erase('rent_shopper', '1') -> 'tables' -> 'rent.pay_cards') AS erased_cards;
+SELECT card_id, number, holder FROM rent.pay_cards ORDER BY card_id;
+SELECT id, shopper_id, card_id FROM rent.card_orders ORDER BY id;
 
 DROP SCHEMA rent CASCADE;
 DELETE FROM links;
