@@ -269,6 +269,33 @@ SELECT restrict('rent_shopper', '2', 'contested') > 0 AS restricted;
 SELECT state, message FROM try($$UPDATE rent.order_lines SET line = 3 WHERE order_id = 20$$);
 SELECT lift_restriction('rent_shopper', '2');
 
+-- withdrawal and suppression over the graph: Bo's payments (partitioned,
+-- legal obligation) stay whole, and rows of an untagged table pointing at
+-- him are never changed (unclassified)
+CREATE TABLE rent.contact_log (id int PRIMARY KEY, customer_id int REFERENCES rent.customer, said text);
+INSERT INTO rent.contact_log VALUES (1, 11, 'called about the car');
+SELECT grant_consent('rent_customer', '11', 'news');
+UPDATE rent.customer SET email = 'bo@example.com' WHERE customer_id = 11;
+SELECT jsonb_pretty(withdraw_consent('rent_customer', '11', 'news') -> 'tables') AS bo_withdrawn;
+SELECT jsonb_pretty(suppress('rent_customer', '11') -> 'tables') AS bo_suppressed;
+SELECT (SELECT count(*) FROM rent.payment WHERE customer_id = 11 AND amount IS NOT NULL) AS bo_payments_whole,
+       (SELECT said FROM rent.contact_log WHERE id = 1) AS contact_log_as_it_was,
+       (SELECT email FROM rent.customer WHERE customer_id = 11) AS bo_email;
+
+-- a table tagged before it is attached to an untagged partitioned table is
+-- not invisible: its own tags count for its rows (purge, access, erasure)
+CREATE TABLE rent.visit_log (id int, customer_id int REFERENCES rent.customer, page text, at date NOT NULL)
+    PARTITION BY RANGE (at);
+CREATE TABLE rent.visit_log_2020 (id int, customer_id int REFERENCES rent.customer, page text, at date NOT NULL);
+SELECT tag('rent.visit_log_2020', 'page', 'network.browsing_history; basis=legitimate_interests; retain=1 year after at');
+INSERT INTO rent.visit_log_2020 VALUES (1, 11, '/old', '2020-03-01'), (2, 11, '/older', '2020-02-01');
+ALTER TABLE rent.visit_log ATTACH PARTITION rent.visit_log_2020 FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+SELECT relation, kind, classification FROM subject_graph('rent_customer') WHERE relation::text ~ 'visit_log';
+SELECT jsonb_array_length(subject_access('rent_customer', '11') -> 'data' -> 'rent.visit_log') AS bo_visits,
+       subject_access('rent_customer', '11') -> 'fields' -> 'rent.visit_log' -> 'page' ->> 'category' AS bo_visit_page;
+SELECT relation, column_name, action, rows FROM purge('rent.visit_log_2020', dry_run => true);
+SELECT erase('rent_customer', '11', dry_run => true) -> 'tables' -> 'rent.visit_log' AS bo_erase_visits;
+
 -- parents the other way: an order points at the payment card it was paid
 -- with; a card only one shopper used is theirs and goes with them, a card
 -- two shoppers used is shared and stays as it is (it is the other
