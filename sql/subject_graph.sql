@@ -225,6 +225,24 @@ SELECT tag('rent.blocked', 'b', 'contact.email; basis=contract');
 SELECT tag('rent.blocked', 'kept', 'financial.invoice; basis=legal_obligation');
 INSERT INTO rent.blocked VALUES (1, 'x', 'y', 5);
 SELECT state, message FROM try($$SELECT privacy_tags.erase('rent_blocked', '1', dry_run => true)$$);
+-- and so are a CHECK that refuses a mask and a domain's, with the NOT NULL
+-- ones, in one error; nothing has changed
+CREATE DOMAIN rent.code AS text CHECK (VALUE ~ '^[A-Z]+$');
+CREATE TABLE rent.blocked2 (id int PRIMARY KEY, a text NOT NULL, c text CHECK (c <> '(gone)'), d rent.code,
+                            kept numeric);
+SELECT set_subject('rent.blocked2', 'id', 'rent_blocked');
+SELECT tag('rent.blocked2', 'a', 'identifiers.name; basis=contract');
+SELECT tag('rent.blocked2', 'c', $$contact.email; basis=contract; mask='(gone)'$$);
+SELECT tag('rent.blocked2', 'd', $$identifiers.alias; basis=contract; mask='gone'$$);
+SELECT tag('rent.blocked2', 'kept', 'financial.invoice; basis=legal_obligation');
+INSERT INTO rent.blocked2 (id, a, c, d, kept) VALUES (1, 'x', 'c@example.com', 'ABC', 5);
+SELECT state, message FROM try($$SELECT privacy_tags.erase('rent_blocked', '1', dry_run => true)$$);
+SELECT state, message FROM try($$SELECT privacy_tags.erase('rent_blocked', '1')$$);
+SELECT id, a, c, d FROM rent.blocked2;
+-- without the NOT NULLs, the constraints alone (23514)
+ALTER TABLE rent.blocked ALTER a DROP NOT NULL, ALTER b DROP NOT NULL;
+ALTER TABLE rent.blocked2 ALTER a DROP NOT NULL;
+SELECT state, message FROM try($$SELECT privacy_tags.erase('rent_blocked', '1', dry_run => true)$$);
 
 -- after an erasure, the subject's consents are withdrawn (reason erased)
 SELECT grant_consent('rent_customer', '12', 'news');

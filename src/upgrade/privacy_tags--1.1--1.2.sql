@@ -1350,6 +1350,11 @@ DECLARE
     v_n bigint;
     v_params text[];
     v_tparams text[];
+    v_other_blockers text[] := '{}';
+    v_refused boolean;
+    v_state text;
+    v_cname text;
+    v_ccol text;
     v_pred text;
     v_deletable boolean;
     v_parent_rows jsonb := '{}';
@@ -1396,7 +1401,7 @@ BEGIN
               WHERE x.pass = 1 OR (v_links AND g.kind = 'child' AND g.tagged AND p_scope <> 'partial')
               ORDER BY x.pass, g.erase_order, g.depth DESC, g.relation::text LOOP
         -- (after a blocker nothing is changed: no second pass)
-        CONTINUE WHEN t.pass = 2 AND cardinality(v_blockers) > 0;
+        CONTINUE WHEN t.pass = 2 AND cardinality(v_blockers) + cardinality(v_other_blockers) > 0;
         -- a parent's rows are the ones locked at the start (the subject's
         -- rows that pointed at them may be gone by now)
         v_pred := t.pred;
@@ -1479,9 +1484,15 @@ BEGIN
         v_masked := '{}';
         IF v_n_shared > 0 AND p_scope = 'erase' THEN
             FOR m IN SELECT * FROM jsonb_array_elements(t.masks) LOOP
-                v_n := privacy_tags._owner_exec(t.relation,
-                           format('UPDATE %s t SET %s WHERE (%s) AND NOT (%s) AND (%s)',
-                                  t.relation, m ->> 'set', v_pred, v_own, m ->> 'where'), v_tparams);
+                BEGIN
+                    v_n := privacy_tags._owner_exec(t.relation,
+                               format('UPDATE %s t SET %s WHERE (%s) AND NOT (%s) AND (%s)',
+                                      t.relation, m ->> 'set', v_pred, v_own, m ->> 'where'), v_tparams);
+                EXCEPTION WHEN not_null_violation OR check_violation THEN
+                    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_cname = CONSTRAINT_NAME, v_ccol = COLUMN_NAME;
+                    v_other_blockers := v_other_blockers || privacy_tags._erase_blocker(t.relation, v_state, v_cname, v_ccol);
+                    v_n := 0;
+                END;
                 IF v_n > 0 THEN
                     v_n_masked := v_n_masked + v_n;
                     v_masked := v_masked || ARRAY(SELECT jsonb_array_elements_text(m -> 'columns'));
@@ -1513,18 +1524,53 @@ BEGIN
             SELECT array_agg(c.column_name::text ORDER BY c.column_name) INTO v_bad
               FROM privacy_tags._tagged_columns(t.relation) c
              WHERE c.column_name::text = ANY (v_erasable) AND c.notnull AND privacy_tags.mask(c.tag) = 'null';
+            v_n := 0;
             IF v_bad IS NOT NULL THEN
                 v_n := privacy_tags._owner_query(t.relation,
                            format('SELECT to_jsonb(count(*)) FROM %s t WHERE (%s) AND (%s) AND (%s)', t.relation, v_pred, v_own,
                                   CASE WHEN v_all AND v_deletable THEN v_keep ELSE 'true' END), v_tparams);
                 IF v_n > 0 THEN
                     v_blockers := v_blockers || ARRAY(SELECT format('%s.%I (%s rows)', t.relation, b, v_n) FROM unnest(v_bad) b);
-                    CONTINUE;
                 END IF;
             END IF;
-            v_n_nulled := privacy_tags._owner_exec(t.relation,
-                              format('UPDATE %s t SET %s WHERE (%s) AND (%s) AND (%s)', t.relation, v_set, v_pred, v_own, v_any),
-                              v_tparams);
+            v_refused := v_n > 0;
+            IF NOT v_refused THEN
+                BEGIN
+                    v_n_nulled := privacy_tags._owner_exec(t.relation,
+                                      format('UPDATE %s t SET %s WHERE (%s) AND (%s) AND (%s)', t.relation, v_set, v_pred, v_own, v_any),
+                                      v_tparams);
+                EXCEPTION WHEN not_null_violation OR check_violation THEN
+                    v_refused := true;
+                END;
+            END IF;
+            IF v_refused THEN
+                -- something refuses: each column on its own, in a
+                -- subtransaction rolled back, so that every constraint that
+                -- refuses (a CHECK, a domain) is named in the one error
+                FOR m IN SELECT to_jsonb(c) FROM privacy_tags._tagged_columns(t.relation) c
+                          WHERE c.column_name::text = ANY (v_erasable) AND c.column_name::text <> ALL (coalesce(v_bad, '{}'))
+                          ORDER BY c.column_name LOOP
+                    BEGIN
+                        PERFORM privacy_tags._owner_exec(t.relation,
+                                    format('UPDATE %s t SET %I = %s WHERE (%s) AND (%s) AND (%s)', t.relation, m ->> 'column_name',
+                                           privacy_tags._mask_expr(t.relation, (m ->> 'column_name')::name,
+                                                                   (m ->> 'tag')::privacy_tags.privacy_tag),
+                                           v_pred, v_own,
+                                           privacy_tags._unmasked(t.relation, (m ->> 'column_name')::name,
+                                                                  (m ->> 'tag')::privacy_tags.privacy_tag)),
+                                    v_tparams);
+                        RAISE EXCEPTION USING ERRCODE = 'PTPRB';
+                    EXCEPTION
+                        WHEN SQLSTATE 'PTPRB' THEN
+                            NULL;
+                        WHEN not_null_violation OR check_violation THEN
+                            GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_cname = CONSTRAINT_NAME;
+                            v_other_blockers := v_other_blockers
+                                || privacy_tags._erase_blocker(t.relation, v_state, v_cname, m ->> 'column_name');
+                    END;
+                END LOOP;
+                CONTINUE;
+            END IF;
         END IF;
 
         IF t.pass = 2 THEN
@@ -1556,10 +1602,19 @@ BEGIN
         END IF;
     END LOOP;
     IF cardinality(v_blockers) > 0 THEN
-        RAISE EXCEPTION 'cannot erase %: NOT NULL in rows that must be kept', array_to_string(v_blockers, ', ')
-            USING ERRCODE = 'not_null_violation',
-                  DETAIL = 'Those rows stay because of legal_obligation data or rows pointing at them; nothing was changed.',
-                  HINT = 'Give each column a mask (mask=redact or a literal) in its tag, drop its NOT NULL constraint, or tag it with the basis that keeps it.';
+        IF cardinality(v_other_blockers) = 0 THEN
+            RAISE EXCEPTION 'cannot erase %: NOT NULL in rows that must be kept', array_to_string(v_blockers, ', ')
+                USING ERRCODE = 'not_null_violation',
+                      DETAIL = 'Those rows stay because of legal_obligation data or rows pointing at them; nothing was changed.',
+                      HINT = 'Give each column a mask (mask=redact or a literal) in its tag, drop its NOT NULL constraint, or tag it with the basis that keeps it.';
+        END IF;
+    END IF;
+    IF cardinality(v_other_blockers) > 0 THEN
+        RAISE EXCEPTION 'cannot erase %: constraints refuse the change in rows that must be kept',
+                        array_to_string(v_blockers || v_other_blockers, ', ')
+            USING ERRCODE = CASE WHEN cardinality(v_blockers) > 0 THEN 'not_null_violation' ELSE 'check_violation' END,
+                  DETAIL = 'Those rows stay because of legal_obligation data, rows pointing at them or other subjects; nothing was changed.',
+                  HINT = 'Give each column a mask that its constraints accept, change the constraint, or tag the column with the basis that keeps it.';
     END IF;
     -- after an erasure no consent of the subject is active
     IF p_scope = 'erase' THEN
@@ -2177,6 +2232,18 @@ BEGIN
     RETURN format('(t.%1$I IS NOT NULL AND t.%1$I::text IS DISTINCT FROM (%2$L::%3$s)::text)',
                   col, privacy_tags._mask_value(tag, v_type), v_typ);
 END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._erase_blocker(rel regclass, sqlstate text, constraint_name text, column_name text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('%s%s (%s)', rel, CASE WHEN coalesce(column_name, '') <> '' THEN '.' || quote_ident(column_name) ELSE '' END,
+                  CASE sqlstate
+                      WHEN '23514' THEN format('check constraint %s', coalesce(nullif(constraint_name, ''), 'of a domain'))
+                      WHEN '23502' THEN 'NOT NULL'
+                      ELSE sqlstate END)
 $$;
 
 -- New and changed functions: end
