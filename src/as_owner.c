@@ -226,6 +226,80 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 }
 
 /*
+ * Run a read-only query that returns one jsonb column, prepared once and
+ * kept (*planp; NULL the first time: prepared from sql with argtypes), as
+ * the owner of relid in a security-restricted operation, with the search
+ * path and row-level security of run_as_owner().  The plan is prepared as
+ * the owner too (names are looked up with the owner's rights), and the
+ * plan cache re-plans it when what it reads changes.  Returns the first
+ * row's value in the caller's memory context (*isnull without rows).
+ */
+Datum
+OwnerPlanValue(Oid relid, SPIPlanPtr *planp, const char *sql, int nargs, Oid *argtypes,
+			   Datum *values, const char *nulls, bool *isnull)
+{
+	Oid			owner = relation_owner(relid);
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+	Datum		result = (Datum) 0;
+	int			rc;
+
+	*isnull = true;
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
+	save_nestlevel = NewGUCNestLevel();
+	PG_TRY();
+	{
+		(void) set_config_option("row_security", "off",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		if (namespace_search_path == NULL ||
+			strcmp(namespace_search_path, "pg_catalog, pg_temp") != 0)
+			(void) set_config_option("search_path", "pg_catalog, pg_temp",
+									 PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (*planp == NULL)
+		{
+			SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+			if (plan == NULL)
+				elog(ERROR, "could not prepare a statement on relation %u: %s",
+					 relid, SPI_result_code_string(SPI_result));
+			SPI_keepplan(plan);
+			*planp = plan;
+		}
+		rc = SPI_execute_plan(*planp, values, nulls, true, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "could not run a statement on relation %u: %s",
+				 relid, SPI_result_code_string(rc));
+		if (SPI_tuptable == NULL || SPI_tuptable->tupdesc->natts != 1 ||
+			SPI_gettypeid(SPI_tuptable->tupdesc, 1) != JSONBOID)
+			elog(ERROR, "statement on relation %u must return one jsonb column", relid);
+		if (SPI_processed > 0)
+		{
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+
+			if (!*isnull)
+				result = SPI_datumTransfer(d, false, -1);
+		}
+		SPI_finish();
+	}
+	PG_CATCH();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return result;
+}
+
+/*
  * _owner_exec(rel, stmt, params): run a statement as rel's owner in a
  * security-restricted operation; returns the number of rows it processed.
  */

@@ -9,11 +9,14 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "executor/spi.h"
 #include "utils/tuplestore.h"
 
 extern Oid	ExtensionOwner(void);
 extern Tuplestorestate *MaterializedResult(FunctionCallInfo fcinfo, TupleDesc *tupdesc,
 										  MemoryContext *cxt);
+extern Datum OwnerPlanValue(Oid relid, SPIPlanPtr *planp, const char *sql, int nargs, Oid *argtypes,
+							Datum *values, const char *nulls, bool *isnull);
 extern Datum CallInternal(const char *name, int nargs, Oid *argtypes, Datum *values,
 						  const char *nulls, bool *isnull);
 

@@ -48,6 +48,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/json.h"
@@ -120,8 +121,26 @@ typedef struct Graph
 	List	   *nodes;			/* GNode * */
 	List	   *edges;			/* Edge *: every reference between tree roots */
 	List	   *all_keys;		/* KeyCol *: every subject key column */
+	List	   *access;			/* AccessStmt *: subject_access()'s statements, built on first use */
 	MemoryContext cxt;
 } Graph;
+
+/*
+ * What subject_access() needs of one table of the graph, found once per
+ * graph: the facts of its tagged columns, the columns a portable export
+ * leaves out, and the one statement that reads the subject's rows (with the
+ * shared count and the expiry of each windowed column), prepared on first
+ * use as the table's owner and kept until the graph goes.
+ */
+typedef struct AccessStmt
+{
+	Oid			relid;
+	char	   *columns;		/* jsonb text: [{column, category, basis, ...}] */
+	Datum		drop;			/* text[]: left out of a portable export */
+	bool		portable;		/* has columns on consent or contract */
+	char	   *sql;
+	SPIPlanPtr	plan;
+} AccessStmt;
 
 typedef struct GraphEntry
 {
@@ -1087,6 +1106,208 @@ privacy_tags_subject_graph(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	/* a graph that served this call alone goes with it */
+	if (g->cxt && MemoryContextGetParent(g->cxt) != graph_cache_cxt)
+		MemoryContextDelete(g->cxt);
+	return (Datum) 0;
+}
+
+/* The graph's context goes: so do its access statements' kept plans. */
+static void
+free_access_plans(void *arg)
+{
+	Graph	   *g = arg;
+	ListCell   *lc;
+
+	foreach(lc, g->access)
+	{
+		AccessStmt *a = lfirst(lc);
+
+		if (a->plan != NULL)
+			SPI_freeplan(a->plan);
+		a->plan = NULL;
+	}
+}
+
+/*
+ * The access statement of node n: its columns' facts and its SQL, read from
+ * the catalogs and the tags (as the caller, the extension's owner: nothing
+ * of the table runs).
+ */
+static AccessStmt *
+build_access(Graph *g, GNode *n)
+{
+	AccessStmt *a;
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		values[1];
+	StringInfoData sql;
+	StringInfoData pred;
+	char	   *shared;
+	char	   *expires;
+	bool		isnull;
+	int			rc;
+	MemoryContext old;
+
+	values[0] = ObjectIdGetDatum(n->relid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/*
+	 * The facts of the tagged columns (in the order of _tagged_columns()),
+	 * the columns a portable export leaves out, whether it keeps any, and
+	 * the expiry expressions of the windowed columns.
+	 */
+	rc = SPI_execute_with_args(
+		"WITH c AS (SELECT x.* FROM privacy_tags._tagged_columns($1) WITH ORDINALITY x(column_name, tag, basis, nn, is_key, anchor, o))"
+		" SELECT (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
+		"            'column', c.column_name, 'category', privacy_tags.category(c.tag), 'basis', c.basis,"
+		"            'special', privacy_tags.special_condition(c.tag), 'purposes', pg_catalog.to_jsonb(privacy_tags.purposes(c.tag)),"
+		"            'retain', CASE WHEN privacy_tags.retention(c.tag) IS NOT NULL THEN"
+		"                           pg_catalog.substring(c.tag::pg_catalog.text, 'retain=([^;]*)') END,"
+		"            'on_expiry', privacy_tags.expiry_action(c.tag))) ORDER BY c.o), '[]') FROM c)::pg_catalog.text,"
+		"        (SELECT coalesce(pg_catalog.array_agg(a.attname::pg_catalog.text ORDER BY a.attnum), '{}')"
+		"           FROM pg_catalog.pg_attribute a"
+		"          WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
+		"            AND NOT EXISTS (SELECT FROM c WHERE c.column_name OPERATOR(pg_catalog.=) a.attname"
+		"                                              AND c.basis OPERATOR(pg_catalog.=) ANY ('{consent,contract}')))::pg_catalog.text[],"
+		"        EXISTS (SELECT FROM c WHERE c.basis OPERATOR(pg_catalog.=) ANY ('{consent,contract}')),"
+		"        (SELECT pg_catalog.string_agg(pg_catalog.format('%L, pg_catalog.to_jsonb(pg_catalog.max(t.%I::pg_catalog.timestamptz"
+		" OPERATOR(pg_catalog.+) %L::pg_catalog.interval))', c.column_name, c.anchor, privacy_tags.retention(c.tag)), ', ' ORDER BY c.o)"
+		"           FROM c WHERE privacy_tags.retention(c.tag) IS NOT NULL)",
+		1, argtypes, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the tagged columns of relation %u", n->relid);
+
+	old = MemoryContextSwitchTo(g->cxt);
+	a = palloc0(sizeof(AccessStmt));
+	a->relid = n->relid;
+	a->columns = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	a->drop = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull), false, -1);
+	a->portable = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	expires = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+
+	/*
+	 * $1 the id, $2 since (NULL: every row), $3 the columns left out, $4
+	 * the other subjects' keys and references, left out of shared rows.
+	 */
+	initStringInfo(&pred);
+	render_pred(&pred, g, n, "t", 0, "$1", false);
+	shared = (n->tagged || n->kind != NODE_PARENT) ? render_shared(g, n, "$1", false) : NULL;
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT pg_catalog.jsonb_build_array(coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(t)"
+					 " OPERATOR(pg_catalog.-) $3 OPERATOR(pg_catalog.-) CASE WHEN %s THEN $4 ELSE '{}'::pg_catalog.text[] END"
+					 " ORDER BY t.tableoid, t.ctid), '[]'::pg_catalog.jsonb), pg_catalog.count(*) FILTER (WHERE %s),"
+					 " pg_catalog.jsonb_build_object(%s)) FROM %s t WHERE %s",
+					 shared ? shared : "false", shared ? shared : "false",
+					 expires ? expires : "", n->name, pred.data);
+	if (n->collected_at)
+		appendStringInfo(&sql, " AND ($2 IS NULL OR t.%s OPERATOR(pg_catalog.>=) $2)",
+						 quote_identifier(n->collected_at));
+	a->sql = sql.data;
+	if (g->access == NIL)
+	{
+		MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
+
+		cb->func = free_access_plans;
+		cb->arg = g;
+		MemoryContextRegisterResetCallback(g->cxt, cb);
+	}
+	g->access = lappend(g->access, a);
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	return a;
+}
+
+/*
+ * _access_rows(subject_type, id, since, portable_only): per table of the
+ * graph: relation, kind, via, depth, tagged, whether it says when rows were
+ * collected, the facts of its tagged columns, and [the subject's rows, how
+ * many are shared, the expiry of each windowed column over them] (NULL
+ * where a portable export leaves the table out).  One kept statement per
+ * table, run as its owner, the id a parameter.
+ */
+PG_FUNCTION_INFO_V1(privacy_tags_access_rows);
+Datum
+privacy_tags_access_rows(PG_FUNCTION_ARGS)
+{
+	char	   *subject_type;
+	TupleDesc	tupdesc;
+	Tuplestorestate *store;
+	MemoryContext per_query;
+	Graph	   *volatile g;
+	ListCell   *lc;
+	Oid			argtypes[4] = {TEXTOID, TIMESTAMPTZOID, TEXTARRAYOID, TEXTARRAYOID};
+	bool		portable_only;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
+		elog(ERROR, "_access_rows: subject_type, id and portable_only must not be NULL");
+	subject_type = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	portable_only = PG_GETARG_BOOL(3);
+	store = MaterializedResult(fcinfo, &tupdesc, &per_query);
+	g = get_graph(subject_type);
+	if (g->unsafe_key)
+		return (Datum) 0;		/* no statement at all: refused by _check_subject() before */
+
+	graph_users++;
+	PG_TRY();
+	{
+		foreach(lc, g->nodes)
+		{
+			GNode	   *n = lfirst(lc);
+			AccessStmt *a = NULL;
+			ListCell   *la;
+			Datum		values[8];
+			bool		nulls[8];
+			MemoryContext old;
+
+			foreach(la, g->access)
+				if (((AccessStmt *) lfirst(la))->relid == n->relid)
+					a = lfirst(la);
+			if (a == NULL)
+				a = build_access(g, n);
+
+			memset(nulls, 0, sizeof(nulls));
+			values[0] = ObjectIdGetDatum(n->relid);
+			values[1] = CStringGetTextDatum(kind_name(n->kind));
+			values[2] = CStringGetTextDatum(describe_via(g, n));
+			values[3] = Int32GetDatum(n->depth);
+			values[4] = BoolGetDatum(n->tagged);
+			values[5] = BoolGetDatum(n->collected_at != NULL);
+			values[6] = DirectFunctionCall1(jsonb_in, CStringGetDatum(a->columns));
+			if (portable_only && !a->portable)
+			{
+				nulls[7] = true;
+			}
+			else
+			{
+				Datum		args[4];
+				char		argnulls[4] = {' ', ' ', ' ', ' '};
+				bool		isnull;
+
+				args[0] = PG_GETARG_DATUM(1);
+				if (PG_ARGISNULL(2))
+				{
+					args[1] = (Datum) 0;
+					argnulls[1] = 'n';
+				}
+				else
+					args[1] = PG_GETARG_DATUM(2);
+				args[2] = portable_only ? a->drop :
+					PointerGetDatum(construct_empty_array(TEXTOID));
+				args[3] = other_columns(g, n);
+				values[7] = OwnerPlanValue(n->relid, &a->plan, a->sql, 4, argtypes, args, argnulls, &isnull);
+				if (isnull)
+					nulls[7] = true;
+			}
+			old = MemoryContextSwitchTo(per_query);
+			tuplestore_putvalues(store, tupdesc, values, nulls);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	PG_FINALLY();
+	{
+		graph_users--;
+	}
+	PG_END_TRY();
 	if (g->cxt && MemoryContextGetParent(g->cxt) != graph_cache_cxt)
 		MemoryContextDelete(g->cxt);
 	return (Datum) 0;

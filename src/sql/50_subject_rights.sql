@@ -100,6 +100,13 @@ BEGIN
 END
 $$;
 
+-- The subject's rows in every table of the graph: one kept statement per
+-- table, run as its owner (C: _access_rows()).
+CREATE FUNCTION privacy_tags._access_rows(subject_type text, id text, since timestamptz, portable_only boolean)
+RETURNS TABLE (relation regclass, kind text, via text, depth integer, tagged boolean, has_collected_at boolean,
+               columns jsonb, res jsonb)
+AS 'MODULE_PATHNAME', 'privacy_tags_access_rows' LANGUAGE C STABLE;
+
 CREATE FUNCTION privacy_tags.subject_access(subject_type text, subject_id text,
                                             since timestamptz DEFAULT NULL,
                                             portable_only boolean DEFAULT false)
@@ -108,27 +115,8 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    t record;
-    c record;
-    v_data jsonb := '{}';
-    v_fields jsonb := '{}';
-    v_rows jsonb;
-    v_res jsonb;
-    v_tables jsonb := '{}';
-    v_shared bigint := 0;
-    v_tfields jsonb;
-    v_drop text[];
-    v_where text;
-    v_records bigint := 0;
-    v_unlimited text[] := '{}';
-    v_categories text[] := '{}';
-    v_bases jsonb := '{}';
-    v_retention jsonb := '[]';
-    v_purposes text[] := '{}';
-    v_expires timestamptz;
-    v_name text;
     v_id text;
-    v_params text[];
+    v_doc jsonb;
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL OR portable_only IS NULL THEN
         RAISE EXCEPTION 'subject_access: subject_type, subject_id and portable_only must not be NULL'
@@ -136,99 +124,55 @@ BEGIN
     END IF;
     v_id := privacy_tags._check_subject('subject_access', subject_access.subject_type, subject_access.subject_id);
 
-    -- every statement below reads a user table as its owner, with the id
-    -- ($1), since ($2) and the columns left out ($3) as parameters
-    FOR t IN SELECT * FROM privacy_tags._subject_graph(subject_type) ORDER BY depth, relation::text LOOP
-        v_name := t.relation::text;
-        v_where := t.pred;
-        IF since IS NOT NULL THEN
-            IF t.collected_at IS NOT NULL THEN
-                v_where := format('(%s) AND t.%I >= $2::timestamptz', v_where, t.collected_at);
-            ELSE
-                v_unlimited := v_unlimited || v_name;
-            END IF;
-        END IF;
-        -- columns left out of a portable export: everything not provided on
-        -- the basis of consent or contract
-        v_drop := '{}';
-        IF portable_only THEN
-            SELECT coalesce(array_agg(a.attname::text), '{}') INTO v_drop
-              FROM pg_attribute a
-             WHERE a.attrelid = t.relation AND a.attnum > 0 AND NOT a.attisdropped
-               AND NOT EXISTS (SELECT FROM privacy_tags._tagged_columns(t.relation) x
-                                WHERE x.column_name = a.attname AND x.basis IN ('consent', 'contract'));
-            IF NOT EXISTS (SELECT FROM privacy_tags._tagged_columns(t.relation) x
-                            WHERE x.basis IN ('consent', 'contract')) THEN
-                CONTINUE;
-            END IF;
-        END IF;
-        -- a row shared with other subjects is shown without their keys and
-        -- references ($4)
-        v_params := ARRAY[v_id, since::text, v_drop::text, t.other_columns::text];
-        v_res := privacy_tags._owner_query(t.relation,
-                      format('SELECT jsonb_build_array(coalesce(jsonb_agg(to_jsonb(t) - $3::text[] - CASE WHEN %1$s THEN $4::text[] ELSE ''{}'' END '
-                             'ORDER BY t.tableoid, t.ctid), ''[]''), count(*) FILTER (WHERE %1$s)) FROM %2$s t WHERE %3$s',
-                             coalesce(t.shared, 'false'), t.relation, v_where), v_params);
-        v_rows := v_res -> 0;
-        IF jsonb_array_length(v_rows) = 0 THEN
-            CONTINUE;
-        END IF;
-        v_records := v_records + jsonb_array_length(v_rows);
-        v_shared := v_shared + (v_res ->> 1)::bigint;
-        v_data := v_data || jsonb_build_object(v_name, v_rows);
-        -- where the rows come from, and whose they are
-        v_tables := v_tables || jsonb_build_object(v_name, jsonb_build_object(
-            'kind', t.kind,
-            'via', t.via,
-            'records', jsonb_array_length(v_rows),
-            'shared', (v_res ->> 1)::bigint,
-            'classification', CASE WHEN NOT t.tagged THEN 'unclassified'
-                                   WHEN (v_res ->> 1)::bigint = 0 THEN 'own'
-                                   WHEN (v_res ->> 1)::bigint = jsonb_array_length(v_rows) THEN 'shared'
-                                   ELSE 'own and shared' END));
-
-        v_tfields := '{}';
-        FOR c IN SELECT * FROM privacy_tags._tagged_columns(t.relation) LOOP
-            CONTINUE WHEN c.column_name::text = ANY (v_drop);
-            v_expires := NULL;
-            IF privacy_tags.retention(c.tag) IS NOT NULL THEN
-                v_expires := privacy_tags._owner_query(t.relation,
-                                 format('SELECT to_jsonb(max(t.%I::timestamptz + %L::interval)) FROM %s t WHERE %s',
-                                        c.anchor, privacy_tags.retention(c.tag), t.relation, v_where), v_params) #>> '{}';
-            END IF;
-            v_tfields := v_tfields || jsonb_build_object(c.column_name, jsonb_strip_nulls(jsonb_build_object(
-                'category', privacy_tags.category(c.tag),
-                'basis', c.basis,
-                'special', privacy_tags.special_condition(c.tag),
-                'purposes', to_jsonb(privacy_tags.purposes(c.tag)),
-                'retain', CASE WHEN privacy_tags.retention(c.tag) IS NOT NULL THEN
-                               substring(c.tag::text from 'retain=([^;]*)') END,
-                'on_expiry', privacy_tags.expiry_action(c.tag),
-                'expires_at', v_expires)));
-            v_categories := v_categories || privacy_tags.category(c.tag);
-            v_purposes := v_purposes || privacy_tags.purposes(c.tag);
-            IF c.basis IS NOT NULL THEN
-                v_bases := jsonb_set(v_bases, ARRAY[c.basis],
-                                     coalesce(v_bases -> c.basis, '[]') || to_jsonb(privacy_tags.category(c.tag)));
-            END IF;
-            IF privacy_tags.retention(c.tag) IS NOT NULL THEN
-                v_retention := v_retention || jsonb_build_object(
-                    'relation', v_name, 'column', c.column_name, 'category', privacy_tags.category(c.tag),
-                    'retain', substring(c.tag::text from 'retain=([^;]*)'), 'expires_at', v_expires);
-            END IF;
-        END LOOP;
-        v_fields := v_fields || jsonb_build_object(v_name, v_tfields);
-    END LOOP;
-
-    -- de-duplicate and sort the lists of the summary
-    SELECT coalesce(jsonb_object_agg(key, (SELECT jsonb_agg(DISTINCT x ORDER BY x) FROM jsonb_array_elements_text(value) x)), '{}')
-      INTO v_bases FROM jsonb_each(v_bases);
-
-    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
-    VALUES ('access', subject_type, privacy_tags.subject_hash(subject_type, v_id), v_records,
-            jsonb_build_object('since', since, 'portable_only', portable_only, 'tables', (SELECT count(*) FROM jsonb_object_keys(v_data))));
-
-    RETURN jsonb_build_object(
+    -- one set-based statement over the graph's tables: their rows (read
+    -- as each table's owner, the id a parameter), the facts of their
+    -- tagged columns, and the summary
+    WITH a AS (
+        SELECT x.relation, x.kind, x.via, x.depth, x.tagged, x.has_collected_at, x.columns,
+               x.res -> 0 AS data_rows, jsonb_array_length(x.res -> 0) AS n, (x.res ->> 1)::bigint AS n_shared,
+               x.res -> 2 AS expires
+          FROM privacy_tags._access_rows(subject_access.subject_type, v_id, since, portable_only) x
+    ), d AS (
+        SELECT * FROM a WHERE a.n > 0
+    ), c AS (
+        -- the tagged columns of the exported tables (a portable export
+        -- keeps those on consent or contract), with the expiry of the
+        -- subject's values
+        SELECT d.relation, d.depth, col.o, col.c ->> 'column' AS column_name, col.c ->> 'category' AS category,
+               col.c ->> 'basis' AS basis, col.c ->> 'retain' AS retain,
+               (col.c - 'column') || jsonb_strip_nulls(jsonb_build_object('expires_at', d.expires -> (col.c ->> 'column'))) AS facts,
+               coalesce(d.expires -> (col.c ->> 'column'), 'null') AS expires_at,
+               ARRAY(SELECT jsonb_array_elements_text(col.c -> 'purposes')) AS purposes
+          FROM d, jsonb_array_elements(d.columns) WITH ORDINALITY col(c, o)
+         WHERE NOT portable_only OR coalesce(col.c ->> 'basis' IN ('consent', 'contract'), false)
+    ), s AS (
+        SELECT coalesce((SELECT jsonb_object_agg(d.relation::text, d.data_rows) FROM d), '{}') AS data,
+               coalesce((SELECT jsonb_object_agg(d.relation::text, jsonb_build_object(
+                            'kind', d.kind, 'via', d.via, 'records', d.n, 'shared', d.n_shared,
+                            'classification', CASE WHEN NOT d.tagged THEN 'unclassified'
+                                                   WHEN d.n_shared = 0 THEN 'own'
+                                                   WHEN d.n_shared = d.n THEN 'shared'
+                                                   ELSE 'own and shared' END)) FROM d), '{}') AS tables,
+               coalesce((SELECT jsonb_object_agg(d.relation::text,
+                                   coalesce((SELECT jsonb_object_agg(c.column_name, c.facts) FROM c WHERE c.relation = d.relation), '{}'))
+                           FROM d), '{}') AS fields,
+               (SELECT coalesce(sum(d.n), 0) FROM d) AS records,
+               (SELECT coalesce(sum(d.n_shared), 0) FROM d) AS shared_records,
+               (SELECT count(*) FROM d) AS n_tables,
+               coalesce((SELECT jsonb_agg(DISTINCT c.category ORDER BY c.category) FROM c), '[]') AS categories,
+               coalesce((SELECT jsonb_agg(DISTINCT p ORDER BY p) FROM c, unnest(c.purposes) p), '[]') AS purposes,
+               coalesce((SELECT jsonb_object_agg(b.basis, b.categories)
+                           FROM (SELECT c.basis, jsonb_agg(DISTINCT c.category ORDER BY c.category) AS categories
+                                   FROM c WHERE c.basis IS NOT NULL GROUP BY c.basis) b), '{}') AS legal_bases,
+               coalesce((SELECT jsonb_agg(jsonb_build_object('relation', c.relation::text, 'column', c.column_name,
+                                                             'category', c.category, 'retain', c.retain,
+                                                             'expires_at', c.expires_at)
+                                          ORDER BY c.depth, c.relation::text, c.o)
+                           FROM c WHERE c.retain IS NOT NULL), '[]') AS retention,
+               coalesce((SELECT jsonb_agg(a.relation::text ORDER BY a.depth, a.relation::text)
+                           FROM a WHERE since IS NOT NULL AND NOT a.has_collected_at), '[]') AS unlimited
+    )
+    SELECT jsonb_build_object(
         'format', 'privacy_tags.subject_access/2',
         'subject', jsonb_build_object('type', subject_type, 'id', v_id),
         'generated_at', now(),
@@ -241,25 +185,34 @@ BEGIN
                                WHERE h.subject_type = subject_access.subject_type
                                  AND h.subject_id = v_id AND h.released_at IS NULL
                                  AND (h.held_until IS NULL OR h.held_until > now())),
-        'suppressed', EXISTS (SELECT FROM privacy_tags.suppressions s
-                               WHERE s.subject_type = subject_access.subject_type
-                                 AND s.subject_id = v_id),
+        'suppressed', EXISTS (SELECT FROM privacy_tags.suppressions x
+                               WHERE x.subject_type = subject_access.subject_type
+                                 AND x.subject_id = v_id),
         'consents', coalesce((SELECT jsonb_agg(jsonb_build_object('purpose', k.purpose, 'granted_at', k.granted_at,
                                                                 'withdrawn_at', k.withdrawn_at) ORDER BY k.purpose)
                                 FROM privacy_tags.consents k
                                WHERE k.subject_type = subject_access.subject_type
                                  AND k.subject_id = v_id), '[]'),
         'summary', jsonb_build_object(
-            'categories', coalesce((SELECT jsonb_agg(DISTINCT x ORDER BY x) FROM unnest(v_categories) x), '[]'),
-            'purposes', coalesce((SELECT jsonb_agg(DISTINCT x ORDER BY x) FROM unnest(v_purposes) x), '[]'),
-            'legal_bases', v_bases,
-            'retention', v_retention,
-            'records', v_records,
-            'shared_records', v_shared,
-            'not_limited_by_since', to_jsonb(v_unlimited)),
-        'tables', v_tables,
-        'fields', v_fields,
-        'data', v_data);
+            'categories', s.categories,
+            'purposes', s.purposes,
+            'legal_bases', s.legal_bases,
+            'retention', s.retention,
+            'records', s.records,
+            'shared_records', s.shared_records,
+            'not_limited_by_since', s.unlimited),
+        'tables', s.tables,
+        'fields', s.fields,
+        'data', s.data,
+        -- (for the audit entry below, taken off the document)
+        '_tables', s.n_tables)
+      INTO v_doc
+      FROM s;
+
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
+    VALUES ('access', subject_type, privacy_tags.subject_hash(subject_type, v_id), (v_doc #>> '{summary,records}')::bigint,
+            jsonb_build_object('since', since, 'portable_only', portable_only, 'tables', v_doc -> '_tables'));
+    RETURN v_doc - '_tables';
 END
 $$;
 COMMENT ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean) IS
