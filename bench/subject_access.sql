@@ -198,12 +198,11 @@ BEGIN
 END $$;
 
 -- The parts of subject_access(), timed one by one for the same customers,
--- each part running the statements the function runs (as of privacy_tags
--- 1.0, src/sql/50_subject_rights.sql), call by call, both sizes:
+-- each part running what the function runs (as of privacy_tags 1.2,
+-- src/sql/50_subject_rights.sql), call by call, both sizes:
 --   subject_tables  SELECT * FROM privacy_tags._subject_graph(...) ORDER BY ...
---   data            per table, the dynamic query reading the rows (EXECUTE)
---   tagged_columns  per table, FOR c IN SELECT * FROM privacy_tags._tagged_columns(rel)
---   expiry          per table, the dynamic max(anchor + window) of the `ip` column
+--   access_rows     privacy_tags._access_rows(...): the kept statement of
+--                   every table, run as its owner (rows, shared count, expiry)
 --   ext             the whole function, for the remainder
 CREATE TABLE bench.parts (
 	size		text NOT NULL,
@@ -216,8 +215,8 @@ CREATE TABLE bench.parts (
 CREATE PROCEDURE bench.components(rounds int, calls int)
 LANGUAGE plpgsql AS $$
 DECLARE
-	parts	text[] := '{ext,subject_tables,data,tagged_columns,expiry}';
-	np		int := 5;
+	parts	text[] := '{ext,subject_tables,access_rows}';
+	np		int := 3;
 	ids_s	bigint[];
 	ids_b	bigint[];
 	id		bigint;
@@ -231,6 +230,7 @@ DECLARE
 	e		timestamptz;
 	rels	regclass[];
 	preds	text[];
+	k		bigint;
 BEGIN
 	FOR r IN 0..rounds LOOP
 		PERFORM setseed(0.25 / (r + 2));
@@ -254,22 +254,8 @@ BEGIN
 										 ORDER BY depth, relation::text LOOP
 								NULL;
 							END LOOP;
-						WHEN 'data' THEN
-							FOR k IN 1..array_length(rels, 1) LOOP
-								EXECUTE format('SELECT coalesce(jsonb_agg(to_jsonb(t) - %L::text[] ORDER BY t.ctid), ''[]'') FROM %s t WHERE %s',
-											   '{}'::text[], rels[k], preds[k]) INTO v USING id::text;
-							END LOOP;
-						WHEN 'tagged_columns' THEN
-							FOR k IN 1..array_length(rels, 1) LOOP
-								FOR c IN SELECT * FROM privacy_tags._tagged_columns(rels[k]) LOOP
-									NULL;
-								END LOOP;
-							END LOOP;
-						WHEN 'expiry' THEN
-							FOR k IN 1..array_length(rels, 1) LOOP
-								EXECUTE format('SELECT max(t.%I::timestamptz + %L::interval) FROM %s t WHERE %s',
-											   'last_seen', interval '90 days', rels[k], preds[k]) INTO e USING id::text;
-							END LOOP;
+						WHEN 'access_rows' THEN
+							SELECT count(*) INTO k FROM privacy_tags._access_rows('customer_' || z, id::text, NULL, false);
 					END CASE;
 					ms := 1000 * extract(epoch FROM clock_timestamp() - t0);
 					IF r > 0 THEN
