@@ -32,8 +32,32 @@ EXTRA_CLEAN = results output_iso regression.diffs regression.out fuzz/fuzz_parse
 PG_CPPFLAGS = -Isrc
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 
-PG_CONFIG ?= pg_config
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+# The PostgreSQL installation to build and test against: PG_CONFIG, or
+# PGVER (its major version) for Debian's /usr/lib/postgresql/$(PGVER); each
+# gives the other (make test PGVER=17, or make test
+# PG_CONFIG=/usr/lib/postgresql/17/bin/pg_config).  PGVER also chooses the
+# packages scripts/deps.sh installs and the test cluster's version.
+ifeq ($(origin PG_CONFIG),undefined)
+ifneq ($(PGVER),)
+PG_CONFIG = /usr/lib/postgresql/$(PGVER)/bin/pg_config
+else
+PG_CONFIG = pg_config
+endif
+endif
+ifeq ($(PGVER),)
+PGVER := $(shell $(PG_CONFIG) --version 2>/dev/null | sed -nE 's/^PostgreSQL ([0-9]+).*/\1/p')
+endif
+ifeq ($(PGVER),)
+# not installed yet: the version in Debian's path, else scripts/deps.sh's default
+PGVER := $(shell echo '$(PG_CONFIG)' | sed -nE 's|.*/postgresql/([0-9]+)/bin/pg_config$$|\1|p')
+endif
+ifneq ($(PGVER),)
+export PGVER
+endif
+export PG_CONFIG
+
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
 include $(PGXS)
 
 # pg_cron (preloaded by scripts/in_cluster.sh) lives in this database.
