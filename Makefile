@@ -58,6 +58,14 @@ export PG_CONFIG
 
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
+# Debian 11's postgresql-server-dev-13 ships no pg_isolation_regress: there
+# the isolation tests (specs/) cannot run, and scripts/run_tests.sh says so.
+ifneq ($(PGXS),)
+ifeq ($(wildcard $(dir $(PGXS))../test/isolation/pg_isolation_regress),)
+ISOLATION =
+endif
+endif
+
 include $(PGXS)
 
 # pg_cron (preloaded by scripts/in_cluster.sh) lives in this database.
