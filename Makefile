@@ -74,7 +74,7 @@ CONTRIB_TESTDB = privacy_tags_regress
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
-.PHONY: deps demo test fuzz bench check-asan
+.PHONY: deps demo test test-versions fuzz bench check-asan
 
 # Install what a fresh Debian 12 machine lacks (needs root); no-op otherwise.
 deps:
@@ -91,6 +91,14 @@ test: deps
 	$(MAKE) all
 	$(MAKE) install
 	./scripts/test.sh
+
+# make test on every PostgreSQL version that a Debian suite ships, each in a
+# chroot of that suite (built with debootstrap the first time, kept under
+# /var/cache/privacy_tags/chroots): one line per version, then the sum.
+# Needs root.  VERSIONS chooses: make test-versions VERSIONS="13 15 17".
+VERSIONS ?= 13 15 17 18
+test-versions:
+	./scripts/test_versions.sh $(VERSIONS)
 
 # Every suite against a build with AddressSanitizer and UBSan, in a server
 # started with the sanitizer runtime preloaded (a private copy of the
