@@ -32,8 +32,40 @@ EXTRA_CLEAN = results output_iso regression.diffs regression.out fuzz/fuzz_parse
 PG_CPPFLAGS = -Isrc
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 
-PG_CONFIG ?= pg_config
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+# The PostgreSQL installation to build and test against: PG_CONFIG, or
+# PGVER (its major version) for Debian's /usr/lib/postgresql/$(PGVER); each
+# gives the other (make test PGVER=17, or make test
+# PG_CONFIG=/usr/lib/postgresql/17/bin/pg_config).  PGVER also chooses the
+# packages scripts/deps.sh installs and the test cluster's version.
+ifeq ($(origin PG_CONFIG),undefined)
+ifneq ($(PGVER),)
+PG_CONFIG = /usr/lib/postgresql/$(PGVER)/bin/pg_config
+else
+PG_CONFIG = pg_config
+endif
+endif
+ifeq ($(PGVER),)
+PGVER := $(shell $(PG_CONFIG) --version 2>/dev/null | sed -nE 's/^PostgreSQL ([0-9]+).*/\1/p')
+endif
+ifeq ($(PGVER),)
+# not installed yet: the version in Debian's path, else scripts/deps.sh's default
+PGVER := $(shell echo '$(PG_CONFIG)' | sed -nE 's|.*/postgresql/([0-9]+)/bin/pg_config$$|\1|p')
+endif
+ifneq ($(PGVER),)
+export PGVER
+endif
+export PG_CONFIG
+
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+# Debian 11's postgresql-server-dev-13 ships no pg_isolation_regress: there
+# the isolation tests (specs/) cannot run, and scripts/run_tests.sh says so.
+ifneq ($(PGXS),)
+ifeq ($(wildcard $(dir $(PGXS))../test/isolation/pg_isolation_regress),)
+ISOLATION =
+endif
+endif
+
 include $(PGXS)
 
 # pg_cron (preloaded by scripts/in_cluster.sh) lives in this database.
@@ -42,7 +74,7 @@ CONTRIB_TESTDB = privacy_tags_regress
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
-.PHONY: deps demo test fuzz bench check-asan
+.PHONY: deps demo test test-versions fuzz bench check-asan
 
 # Install what a fresh Debian 12 machine lacks (needs root); no-op otherwise.
 deps:
@@ -59,6 +91,14 @@ test: deps
 	$(MAKE) all
 	$(MAKE) install
 	./scripts/test.sh
+
+# make test on every PostgreSQL version that a Debian suite ships, each in a
+# chroot of that suite (built with debootstrap the first time, kept under
+# /var/cache/privacy_tags/chroots): one line per version, then the sum.
+# Needs root.  VERSIONS chooses: make test-versions VERSIONS="13 15 17".
+VERSIONS ?= 13 15 17 18
+test-versions:
+	./scripts/test_versions.sh $(VERSIONS)
 
 # Every suite against a build with AddressSanitizer and UBSan, in a server
 # started with the sanitizer runtime preloaded (a private copy of the

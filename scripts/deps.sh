@@ -3,7 +3,18 @@
 # Does nothing when everything is there; needs root (apt-get) otherwise.
 set -euo pipefail
 
-PGVER=${PGVER:-15}
+# PGVER: the major version of PostgreSQL (make derives it from PG_CONFIG);
+# by default the one this Debian release ships.
+if [ -z "${PGVER:-}" ]; then
+	codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+	case $codename in
+	bullseye) PGVER=13 ;;
+	bookworm) PGVER=15 ;;
+	trixie) PGVER=17 ;;
+	sid | forky) PGVER=18 ;;
+	*) PGVER=15 ;;
+	esac
+fi
 packages=(
 	"postgresql-$PGVER"
 	"postgresql-server-dev-$PGVER"
@@ -29,4 +40,8 @@ fi
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+	echo "deps: could not install ${missing[*]}" >&2
+	echo "deps: PGVER=$PGVER: does this system's package archive have postgresql-$PGVER? (make test PGVER=NN or PG_CONFIG=/usr/lib/postgresql/NN/bin/pg_config chooses another installed version)" >&2
+	exit 1
+fi

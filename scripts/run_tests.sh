@@ -28,6 +28,10 @@ if [ $rc -ne 0 ] && ! grep -qE '(FAILED|^not ok|failed)' "$log/regress.out"; the
 	failed=$((failed + 1))	# pg_regress itself broke
 fi
 [ -f regression.diffs ] && head -200 regression.diffs
+if compgen -G 'specs/*.spec' >/dev/null &&
+	[ ! -x "$(dirname "$("${PG_CONFIG:-pg_config}" --pgxs)")/../test/isolation/pg_isolation_regress" ]; then
+	echo "   isolation tests skipped (PostgreSQL $("${PG_CONFIG:-pg_config}" --version | sed 's/^PostgreSQL //')'s server-dev package has no pg_isolation_regress)"
+fi
 
 echo "== pgTAP"
 export PGDATABASE=privacy_tags_tap

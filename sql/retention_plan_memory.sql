@@ -1,6 +1,9 @@
 -- A retention trigger whose plan cannot be built fails every call, and each
 -- failed build takes its memory along: the backend does not grow.
+-- (PostgreSQL 13 has no pg_backend_memory_contexts: there the failures are
+-- run, and their memory not counted: retention_plan_memory_1.out.)
 SET search_path = public, privacy_tags;
+SELECT current_setting('server_version_num')::int >= 140000 AS has_context_view \gset
 SET TimeZone = 'UTC';
 
 CREATE TABLE plan_leak (id int, phone text, seen date, email text);
@@ -12,8 +15,10 @@ SELECT enforce('plan_leak');
 ALTER TABLE plan_leak DROP COLUMN email;
 SELECT state, message FROM try($$INSERT INTO plan_leak VALUES (1, '555', current_date)$$);
 
+\if :has_context_view
 CREATE TEMP TABLE plan_contexts AS
 SELECT count(*) AS n FROM pg_backend_memory_contexts WHERE name = 'privacy_tags retention plan';
+\endif
 DO $$
 DECLARE
     failures int := 0;
@@ -29,14 +34,18 @@ BEGIN
 END
 $$;
 -- as many plan contexts as before the 2000 failures
+\if :has_context_view
 SELECT (SELECT count(*) FROM pg_backend_memory_contexts WHERE name = 'privacy_tags retention plan')
        - n AS new_plan_contexts
   FROM plan_contexts;
+\endif
 
 -- re-enforced, the table takes writes again, with one plan more
 SELECT enforce('plan_leak');
 INSERT INTO plan_leak VALUES (1, '555', current_date);
+\if :has_context_view
 SELECT (SELECT count(*) FROM pg_backend_memory_contexts WHERE name = 'privacy_tags retention plan')
        - n AS new_plan_contexts
   FROM plan_contexts;
+\endif
 DROP TABLE plan_leak;

@@ -56,7 +56,9 @@ SELECT schedule_purge('0 3 1 */3 *') > 0 AS scheduled;            -- quarterly, 
 SELECT jobname, schedule, command, username FROM cron.job ORDER BY jobid;
 SELECT schedule_purge('0 4 * * 0') > 0 AS rescheduled;            -- same name: replaced
 SELECT jobname, schedule FROM cron.job ORDER BY jobid;
-SELECT * FROM try($$SELECT privacy_tags.schedule_purge('every blue moon')$$);
+-- (pg_cron's own message and hint differ between its versions)
+SELECT state, strpos(message, 'every blue moon') > 0 AS names_the_schedule
+  FROM try($$SELECT privacy_tags.schedule_purge('every blue moon')$$);
 SELECT unschedule_purge();
 SELECT count(*) FROM cron.job;
 DROP EXTENSION pg_cron;

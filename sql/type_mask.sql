@@ -70,7 +70,7 @@ SELECT count(*) AS copied,
 -- no other: a binary COPY of one row, made by printf
 CREATE TABLE recv_in (t privacy_tag);
 CREATE FUNCTION octal(n int) RETURNS text LANGUAGE sql
-    RETURN (n / 64 % 8)::text || (n / 8 % 8)::text || (n % 8)::text;
+    AS $$SELECT (n / 64 % 8)::text || (n / 8 % 8)::text || (n % 8)::text$$;
 CREATE FUNCTION copy_version(version int, tag text) RETURNS TABLE (state text, message text, hint text)
 LANGUAGE plpgsql AS $$
 BEGIN

@@ -4,6 +4,10 @@
  */
 #include "postgres.h"
 
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"				/* VARSIZE and friends: in postgres.h before 16 */
+#endif
+
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"

@@ -166,11 +166,13 @@ check_literal(const PrivacyTag *tag, const char *colname, Oid typid, Oid base,
 #if PG_VERSION_NUM >= 160000
 	{
 		ErrorSaveContext escontext = {T_ErrorSaveContext};
+		FmgrInfo	flinfo;
 		Datum		value;
 
 		escontext.details_wanted = true;
-		if (!OidInputFunctionCallSafe(typinput, unconstify(char *, lit), typioparam,
-									  basetypmod, (Node *) &escontext, &value))
+		fmgr_info(typinput, &flinfo);
+		if (!InputFunctionCallSafe(&flinfo, unconstify(char *, lit), typioparam,
+								   basetypmod, (Node *) &escontext, &value))
 			report_bad_literal(tag, colname, type_display(typid, base, basetypmod),
 							   escontext.error_data->message);
 	}

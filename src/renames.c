@@ -26,6 +26,9 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_seclabel.h"
+#if PG_VERSION_NUM < 140000
+#include "catalog/indexing.h"	/* SecLabelObjectIndexId, in pg_seclabel.h from 14 */
+#endif
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "nodes/parsenodes.h"

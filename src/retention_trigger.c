@@ -25,6 +25,7 @@
 
 #include "access/detoast.h"
 #include "access/htup_details.h"
+#include "access/xact.h"		/* GetCurrentTransactionStartTimestamp */
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"

@@ -25,7 +25,7 @@
 # extension must be installed.  Speaks TAP.
 set -euo pipefail
 
-bindir=${PG_BINDIR:-$(pg_config --bindir)}	# PG_BINDIR: another installation's (make check-asan)
+bindir=${PG_BINDIR:-$("${PG_CONFIG:-pg_config}" --bindir)}	# PG_BINDIR: another installation's (make check-asan)
 tmp=${TMPDIR:-/tmp}
 [ "$(id -u)" -eq 0 ] && tmp=/tmp	# the postgres OS user must reach it
 dir=$(mktemp -d "$tmp/pt_faults.XXXXXX")
@@ -306,8 +306,15 @@ gate_close() {	# another session takes the lock the gate waits on
 	poll 60 "SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
 	                          WHERE a.application_name = 'pt_fault_gate' AND l.locktype = 'advisory' AND l.granted)"
 }
+terminate() {	# terminate <application_name>: end its backends, wait until they are gone; t when they are
+	# (as pg_terminate_backend(pid, 30000) does from PostgreSQL 14 on)
+	local r
+	r=$(sql "SELECT coalesce(bool_and(pg_terminate_backend(pid)), false) FROM pg_stat_activity WHERE application_name = '$1'")
+	poll 30 "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = '$1')" || r=f
+	echo "$r"
+}
 gate_open() {
-	sql "SELECT pg_terminate_backend(pid, 30000) FROM pg_stat_activity WHERE application_name = 'pt_fault_gate'" >/dev/null
+	terminate pt_fault_gate >/dev/null
 	wait "$gate_pid" 2>/dev/null || true
 }
 op_start() {	# op_start <sql>: in the background, as application pt_fault_op
@@ -323,8 +330,7 @@ op_rc=
 sc=
 kill_op() {	# kill_op terminate|crash
 	if [ "$1" = terminate ]; then
-		sql "SELECT pg_terminate_backend(pid, 30000) FROM pg_stat_activity WHERE application_name = 'pt_fault_op'" \
-			>"$dir/kill.out"
+		terminate pt_fault_op >"$dir/kill.out"
 		op_rc=0
 		wait "$op_pid" || op_rc=$?
 		is "$(cat "$dir/kill.out")" t "$sc: pg_terminate_backend() ended the backend"

@@ -4,6 +4,10 @@
 # with ajv (installed from the npm registry into a scratch directory).
 # Speaks TAP. Runs against the cluster in the environment.
 set -euo pipefail
+if [ -n "${PT_SKIP_JSON_SCHEMA:-}" ]; then	# make test-versions: no npm registry in a chroot
+	echo "1..0 # SKIP $PT_SKIP_JSON_SCHEMA"
+	exit 0
+fi
 cd "$(dirname "$0")/../.."
 db=pt_json_schema
 dir=$(mktemp -d)
