@@ -226,26 +226,19 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 }
 
 /*
- * Run a read-only query that returns one jsonb column, prepared once and
- * kept (*planp; NULL the first time: prepared from sql with argtypes), as
- * the owner of relid in a security-restricted operation, with the search
- * path and row-level security of run_as_owner().  The plan is prepared as
- * the owner too (names are looked up with the owner's rights), and the
- * plan cache re-plans it when what it reads changes.  Returns the first
- * row's value in the caller's memory context (*isnull without rows).
+ * Call fn(arg) as role owner in a security-restricted operation, with the
+ * search path and row-level security of run_as_owner() and SPI connected:
+ * for a batch of statements on tables of one owner (fn runs them with
+ * SPI_execute_plan and keeps what it needs with SPI_datumTransfer or in
+ * its own memory context).  The role switch and the settings cost once.
  */
-Datum
-OwnerPlanValue(Oid relid, SPIPlanPtr *planp, const char *sql, int nargs, Oid *argtypes,
-			   Datum *values, const char *nulls, bool *isnull)
+void
+RunAsOwner(Oid owner, void (*fn) (void *arg), void *arg)
 {
-	Oid			owner = relation_owner(relid);
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
-	Datum		result = (Datum) 0;
-	int			rc;
 
-	*isnull = true;
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
@@ -262,30 +255,7 @@ OwnerPlanValue(Oid relid, SPIPlanPtr *planp, const char *sql, int nargs, Oid *ar
 									 GUC_ACTION_SAVE, true, 0, false);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		if (*planp == NULL)
-		{
-			SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-			if (plan == NULL)
-				elog(ERROR, "could not prepare a statement on relation %u: %s",
-					 relid, SPI_result_code_string(SPI_result));
-			SPI_keepplan(plan);
-			*planp = plan;
-		}
-		rc = SPI_execute_plan(*planp, values, nulls, true, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "could not run a statement on relation %u: %s",
-				 relid, SPI_result_code_string(rc));
-		if (SPI_tuptable == NULL || SPI_tuptable->tupdesc->natts != 1 ||
-			SPI_gettypeid(SPI_tuptable->tupdesc, 1) != JSONBOID)
-			elog(ERROR, "statement on relation %u must return one jsonb column", relid);
-		if (SPI_processed > 0)
-		{
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
-
-			if (!*isnull)
-				result = SPI_datumTransfer(d, false, -1);
-		}
+		fn(arg);
 		SPI_finish();
 	}
 	PG_CATCH();
@@ -296,7 +266,13 @@ OwnerPlanValue(Oid relid, SPIPlanPtr *planp, const char *sql, int nargs, Oid *ar
 	PG_END_TRY();
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
-	return result;
+}
+
+/* The role that owns relation relid (for RunAsOwner()). */
+Oid
+RelationOwner(Oid relid)
+{
+	return relation_owner(relid);
 }
 
 /*

@@ -15,8 +15,8 @@
 extern Oid	ExtensionOwner(void);
 extern Tuplestorestate *MaterializedResult(FunctionCallInfo fcinfo, TupleDesc *tupdesc,
 										  MemoryContext *cxt);
-extern Datum OwnerPlanValue(Oid relid, SPIPlanPtr *planp, const char *sql, int nargs, Oid *argtypes,
-							Datum *values, const char *nulls, bool *isnull);
+extern void RunAsOwner(Oid owner, void (*fn) (void *arg), void *arg);
+extern Oid	RelationOwner(Oid relid);
 extern Datum CallInternal(const char *name, int nargs, Oid *argtypes, Datum *values,
 						  const char *nulls, bool *isnull);
 

@@ -136,6 +136,8 @@ typedef struct AccessStmt
 {
 	Oid			relid;
 	char	   *columns;		/* jsonb text: [{column, category, basis, ...}] */
+	Datum		columns_jsonb;	/* the same, as jsonb */
+	Oid			owner;			/* the table's owner, when the statement was built */
 	Datum		drop;			/* text[]: left out of a portable export */
 	bool		portable;		/* has columns on consent or contract */
 	char	   *sql;
@@ -1180,6 +1182,8 @@ build_access(Graph *g, GNode *n)
 	a = palloc0(sizeof(AccessStmt));
 	a->relid = n->relid;
 	a->columns = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	a->columns_jsonb = DirectFunctionCall1(jsonb_in, CStringGetDatum(a->columns));
+	a->owner = RelationOwner(n->relid);
 	a->drop = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull), false, -1);
 	a->portable = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	expires = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
@@ -1217,13 +1221,73 @@ build_access(Graph *g, GNode *n)
 	return a;
 }
 
+/* One table's part of _access_rows(): its statement, arguments and result. */
+typedef struct AccessCall
+{
+	GNode	   *node;
+	AccessStmt *stmt;
+	Oid			owner;
+	bool		run;			/* not left out of a portable export */
+	Datum		args[4];
+	char		argnulls[4];
+	Datum		result;
+	bool		isnull;
+} AccessCall;
+
+typedef struct AccessBatch
+{
+	AccessCall *calls;
+	int			ncalls;
+	Oid			owner;
+} AccessBatch;
+
+static Oid	access_argtypes[4] = {TEXTOID, TIMESTAMPTZOID, TEXTARRAYOID, TEXTARRAYOID};
+
+/* As the owner of a batch: every statement of the owner's tables. */
+static void
+run_access_batch(void *arg)
+{
+	AccessBatch *b = arg;
+
+	for (int i = 0; i < b->ncalls; i++)
+	{
+		AccessCall *c = &b->calls[i];
+		int			rc;
+
+		if (!c->run || c->owner != b->owner)
+			continue;
+		if (c->stmt->plan == NULL)
+		{
+			SPIPlanPtr	plan = SPI_prepare(c->stmt->sql, 4, access_argtypes);
+
+			if (plan == NULL)
+				elog(ERROR, "could not prepare a statement on relation %u: %s",
+					 c->node->relid, SPI_result_code_string(SPI_result));
+			SPI_keepplan(plan);
+			c->stmt->plan = plan;
+		}
+		rc = SPI_execute_plan(c->stmt->plan, c->args, c->argnulls, true, 0);
+		if (rc != SPI_OK_SELECT || SPI_tuptable == NULL || SPI_tuptable->tupdesc->natts != 1)
+			elog(ERROR, "could not read relation %u: %s", c->node->relid, SPI_result_code_string(rc));
+		c->isnull = true;
+		if (SPI_processed > 0)
+		{
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &c->isnull);
+
+			if (!c->isnull)
+				c->result = SPI_datumTransfer(d, false, -1);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+}
+
 /*
  * _access_rows(subject_type, id, since, portable_only): per table of the
  * graph: relation, kind, via, depth, tagged, whether it says when rows were
  * collected, the facts of its tagged columns, and [the subject's rows, how
  * many are shared, the expiry of each windowed column over them] (NULL
  * where a portable export leaves the table out).  One kept statement per
- * table, run as its owner, the id a parameter.
+ * table, run as its owner (one role switch per owner), the id a parameter.
  */
 PG_FUNCTION_INFO_V1(privacy_tags_access_rows);
 Datum
@@ -1235,7 +1299,6 @@ privacy_tags_access_rows(PG_FUNCTION_ARGS)
 	MemoryContext per_query;
 	Graph	   *volatile g;
 	ListCell   *lc;
-	Oid			argtypes[4] = {TEXTOID, TIMESTAMPTZOID, TEXTARRAYOID, TEXTARRAYOID};
 	bool		portable_only;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
@@ -1250,54 +1313,68 @@ privacy_tags_access_rows(PG_FUNCTION_ARGS)
 	graph_users++;
 	PG_TRY();
 	{
+		AccessBatch batch;
+		Datum		empty = PointerGetDatum(construct_empty_array(TEXTOID));
+		int			i = 0;
+
+		batch.ncalls = list_length(g->nodes);
+		batch.calls = palloc0(sizeof(AccessCall) * Max(batch.ncalls, 1));
 		foreach(lc, g->nodes)
 		{
 			GNode	   *n = lfirst(lc);
-			AccessStmt *a = NULL;
+			AccessCall *c = &batch.calls[i++];
 			ListCell   *la;
+
+			c->node = n;
+			foreach(la, g->access)
+				if (((AccessStmt *) lfirst(la))->relid == n->relid)
+					c->stmt = lfirst(la);
+			if (c->stmt == NULL)
+				c->stmt = build_access(g, n);
+			c->owner = c->stmt->owner;
+			c->run = !(portable_only && !c->stmt->portable);
+			memset(c->argnulls, ' ', sizeof(c->argnulls));
+			c->args[0] = PG_GETARG_DATUM(1);
+			if (PG_ARGISNULL(2))
+				c->argnulls[1] = 'n';
+			else
+				c->args[1] = PG_GETARG_DATUM(2);
+			c->args[2] = portable_only ? c->stmt->drop : empty;
+			c->args[3] = other_columns(g, n);
+			c->isnull = true;
+		}
+		/* one role switch per owner, in the order the owners come */
+		for (int k = 0; k < batch.ncalls; k++)
+		{
+			bool		seen = false;
+
+			if (!batch.calls[k].run)
+				continue;
+			for (int j = 0; j < k; j++)
+				if (batch.calls[j].run && batch.calls[j].owner == batch.calls[k].owner)
+					seen = true;
+			if (seen)
+				continue;
+			batch.owner = batch.calls[k].owner;
+			RunAsOwner(batch.owner, run_access_batch, &batch);
+		}
+		for (int k = 0; k < batch.ncalls; k++)
+		{
+			AccessCall *c = &batch.calls[k];
 			Datum		values[8];
 			bool		nulls[8];
 			MemoryContext old;
 
-			foreach(la, g->access)
-				if (((AccessStmt *) lfirst(la))->relid == n->relid)
-					a = lfirst(la);
-			if (a == NULL)
-				a = build_access(g, n);
-
 			memset(nulls, 0, sizeof(nulls));
-			values[0] = ObjectIdGetDatum(n->relid);
-			values[1] = CStringGetTextDatum(kind_name(n->kind));
-			values[2] = CStringGetTextDatum(describe_via(g, n));
-			values[3] = Int32GetDatum(n->depth);
-			values[4] = BoolGetDatum(n->tagged);
-			values[5] = BoolGetDatum(n->collected_at != NULL);
-			values[6] = DirectFunctionCall1(jsonb_in, CStringGetDatum(a->columns));
-			if (portable_only && !a->portable)
-			{
-				nulls[7] = true;
-			}
-			else
-			{
-				Datum		args[4];
-				char		argnulls[4] = {' ', ' ', ' ', ' '};
-				bool		isnull;
-
-				args[0] = PG_GETARG_DATUM(1);
-				if (PG_ARGISNULL(2))
-				{
-					args[1] = (Datum) 0;
-					argnulls[1] = 'n';
-				}
-				else
-					args[1] = PG_GETARG_DATUM(2);
-				args[2] = portable_only ? a->drop :
-					PointerGetDatum(construct_empty_array(TEXTOID));
-				args[3] = other_columns(g, n);
-				values[7] = OwnerPlanValue(n->relid, &a->plan, a->sql, 4, argtypes, args, argnulls, &isnull);
-				if (isnull)
-					nulls[7] = true;
-			}
+			values[0] = ObjectIdGetDatum(c->node->relid);
+			values[1] = CStringGetTextDatum(kind_name(c->node->kind));
+			values[2] = CStringGetTextDatum(describe_via(g, c->node));
+			values[3] = Int32GetDatum(c->node->depth);
+			values[4] = BoolGetDatum(c->node->tagged);
+			values[5] = BoolGetDatum(c->node->collected_at != NULL);
+			values[6] = c->stmt->columns_jsonb;
+			values[7] = c->result;
+			nulls[7] = c->isnull;
 			old = MemoryContextSwitchTo(per_query);
 			tuplestore_putvalues(store, tupdesc, values, nulls);
 			MemoryContextSwitchTo(old);

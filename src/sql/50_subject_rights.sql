@@ -158,7 +158,6 @@ BEGIN
                            FROM d), '{}') AS fields,
                (SELECT coalesce(sum(d.n), 0) FROM d) AS records,
                (SELECT coalesce(sum(d.n_shared), 0) FROM d) AS shared_records,
-               (SELECT count(*) FROM d) AS n_tables,
                coalesce((SELECT jsonb_agg(DISTINCT c.category ORDER BY c.category) FROM c), '[]') AS categories,
                coalesce((SELECT jsonb_agg(DISTINCT p ORDER BY p) FROM c, unnest(c.purposes) p), '[]') AS purposes,
                coalesce((SELECT jsonb_object_agg(b.basis, b.categories)
@@ -203,16 +202,15 @@ BEGIN
             'not_limited_by_since', s.unlimited),
         'tables', s.tables,
         'fields', s.fields,
-        'data', s.data,
-        -- (for the audit entry below, taken off the document)
-        '_tables', s.n_tables)
+        'data', s.data)
       INTO v_doc
       FROM s;
 
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
     VALUES ('access', subject_type, privacy_tags.subject_hash(subject_type, v_id), (v_doc #>> '{summary,records}')::bigint,
-            jsonb_build_object('since', since, 'portable_only', portable_only, 'tables', v_doc -> '_tables'));
-    RETURN v_doc - '_tables';
+            jsonb_build_object('since', since, 'portable_only', portable_only,
+                               'tables', (SELECT count(*) FROM jsonb_object_keys(v_doc -> 'tables'))));
+    RETURN v_doc;
 END
 $$;
 COMMENT ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean) IS
