@@ -162,6 +162,7 @@ CREATE FUNCTION privacy_tags.release(subject_type text, subject_id text)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
 AS $$
 DECLARE
     v_n integer;
@@ -180,6 +181,10 @@ BEGIN
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows)
     VALUES ('release', release.subject_type,
             privacy_tags.subject_hash(release.subject_type, v_subject_id), v_n);
+    -- what the hold kept from being erased goes now (unless another hold stays)
+    IF v_n > 0 THEN
+        PERFORM privacy_tags._complete_deferred(release.subject_type, v_subject_id);
+    END IF;
     RETURN v_n;
 END
 $$;
@@ -877,6 +882,12 @@ BEGIN
         END LOOP;
     ELSE
         PERFORM privacy_tags._serialize_changes();
+        -- a whole purge also carries out the erasures whose legal hold has
+        -- ended, and drops the requests closed long enough ago
+        IF purge.rel IS NULL THEN
+            PERFORM privacy_tags._complete_deferred(NULL, NULL);
+            PERFORM privacy_tags._purge_requests();
+        END IF;
         FOR p IN SELECT * FROM privacy_tags._purge_plan(purge.rel, purge.as_of) LOOP
             relation := p.relation;
             column_name := p.column_name;
@@ -1081,6 +1092,11 @@ BEGIN
     END IF;
     IF rel IS NOT NULL THEN
         PERFORM privacy_tags._check_purge_target('run_purge', rel);
+    ELSE
+        -- erasures whose legal hold has ended, closed requests past
+        -- privacy_tags.request_retention
+        PERFORM privacy_tags.complete_deferred_erasures();
+        COMMIT;
     END IF;
     -- batch after batch, each committed, until no expired row is left (a
     -- short batch is no sign of the end: a concurrent update can make one)
