@@ -72,7 +72,7 @@ SELECT release('req_member', '2') AS released;
 SELECT count(*) AS bo_gone FROM req.members WHERE id = 2;
 SELECT count(*) AS pending FROM pending_erasures;
 SELECT outcome FROM requests WHERE id = :r2;
-SELECT scope, subject_hash = subject_hash('req_member', '2') AS hashed FROM erasure_ledger ORDER BY id;
+SELECT scope, subject_hash = subject_hash('req_member', '2') AS hashed FROM erasure_ledger WHERE subject_type = 'req_member' ORDER BY id;
 
 -- only privacy_admin (and superusers) may use any of it
 CREATE ROLE req_nobody;
