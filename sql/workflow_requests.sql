@@ -11,6 +11,7 @@ SELECT tag('req.visits', 'page', 'network.browsing_history; basis=legitimate_int
 INSERT INTO req.members VALUES (1, 'Ann', 'ann@example.com', 'likes boats', '2020-01-01'),
                                (2, 'Bo', 'bo@example.com', 'likes cars', '2020-01-01');
 INSERT INTO req.visits VALUES (1, 1, '/boats', now()), (2, 2, '/cars', now());
+SELECT enforce('req.members');
 
 -- an objection to direct marketing: the data held only for it goes; the
 -- email is also used for the membership, and stays; analytics untouched
@@ -20,6 +21,11 @@ SELECT id, name, email, ad_profile FROM req.members ORDER BY id;
 SELECT id, member_id, page FROM req.visits ORDER BY id;
 SELECT subject_id, purpose, withdrawn_at IS NULL AS active FROM objections ORDER BY 1, 2;
 SELECT subject_access('req_member', '1') -> 'objections' -> 0 ->> 'purpose' AS in_the_export;
+-- the trigger refuses a new value of a column whose every purpose the
+-- subject objects to; other columns, and other subjects, are written
+SELECT state, message FROM try($$UPDATE req.members SET ad_profile = 'likes sails' WHERE id = 1$$);
+UPDATE req.members SET email = 'ann@example.org' WHERE id = 1;
+UPDATE req.members SET ad_profile = 'likes trucks' WHERE id = 2;
 -- an objection to every legitimate-interests purpose: the visits (on
 -- legitimate interests for analytics) go too, and the email: all its
 -- purposes are pursued on legitimate interests
@@ -28,6 +34,9 @@ SELECT id, member_id, page FROM req.visits ORDER BY id;
 SELECT id, email FROM req.members ORDER BY id;
 SELECT withdraw_objection('req_member', '1') AS withdrawn_all, withdraw_objection('req_member', '1') AS again;
 SELECT withdraw_objection('req_member', '1', 'direct_marketing') AS withdrawn_marketing;
+-- withdrawn, the objection no longer stops writes
+UPDATE req.members SET ad_profile = 'likes sails' WHERE id = 1;
+SELECT id, email, ad_profile FROM req.members ORDER BY id;
 
 -- the request register: due dates in calendar months (GDPR) or days
 -- (CCPA), across month ends and leap years, one extension only

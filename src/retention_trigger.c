@@ -85,6 +85,8 @@ typedef struct RetentionColumn
 	Datum		mask_value;
 	bool		mask_isnull;
 	bool		consent;		/* basis=consent: needs an active consent */
+	bool		objectable;		/* an objection can cover it (see objectable()) */
+	char	   *tagtext;		/* the tag, for the objection check */
 	Datum		purposes;		/* text[] of the tag's purposes */
 	const char *subject_type;	/* non-NULL for a subject key */
 	Oid			subject_typoutput;
@@ -124,6 +126,7 @@ typedef struct RetentionPlan
 	int			nsubjects;
 	int			nlookups;		/* subject columns with a lookup */
 	bool		nconsent;
+	int			nobjectable;	/* columns an objection can cover */
 	Oid			checker;		/* owner of privacy_tags.consents, if nsubjects */
 	RetentionColumn columns[FLEXIBLE_ARRAY_MEMBER];
 } RetentionPlan;
@@ -160,6 +163,7 @@ typedef struct StatementState
 	Oid			relid;
 	bool		restrictions_known;
 	bool		any_restriction;
+	bool		any_objection;	/* (known with the restrictions) */
 } StatementState;
 
 static HTAB *plan_cache = NULL;
@@ -170,6 +174,8 @@ static uint64 plan_cache_generation = 0;
 static SPIPlanPtr consent_plan = NULL;
 static SPIPlanPtr restriction_plan = NULL;
 static SPIPlanPtr any_restriction_plan = NULL;
+static SPIPlanPtr objection_plan = NULL;
+static SPIPlanPtr any_objection_plan = NULL;
 
 void
 retention_init(void)
@@ -245,6 +251,25 @@ checker_role(void)
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	return owner;
+}
+
+/*
+ * Can an objection cover a column tagged tag?  On legitimate interests, or
+ * with an opt-out purpose (direct_marketing, sale, sharing: see
+ * privacy_tags.opt_out_purposes()) on any basis but a legal obligation.
+ */
+static bool
+objectable(const PtParsed *tag)
+{
+	if (tag->basis == PT_BASIS_LEGAL_OBLIGATION)
+		return false;
+	if (tag->basis == PT_BASIS_LEGITIMATE_INTERESTS)
+		return true;
+	for (int k = 0; k < tag->npurposes; k++)
+		if (strcmp(tag->purposes[k], "direct_marketing") == 0 || strcmp(tag->purposes[k], "sale") == 0 ||
+			strcmp(tag->purposes[k], "sharing") == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -418,7 +443,7 @@ build_plan(Trigger *trigger, Relation rel)
 			 (via != NULL && !build_lookup(c, via + strlen(VIA_SEPARATOR), cxt))) :
 			(!pt_parse(tagtext, strlen(tagtext), &tag, &err) ||
 			 (tag.has_retain && tag.anchor_len == 0) ||
-			 (!tag.has_retain && tag.basis != PT_BASIS_CONSENT)))
+			 (!tag.has_retain && tag.basis != PT_BASIS_CONSENT && !objectable(&tag))))
 			ereport(ERROR,
 					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 					 errmsg("trigger \"%s\" on \"%s\" has an invalid argument for column \"%s\"",
@@ -491,6 +516,12 @@ build_plan(Trigger *trigger, Relation rel)
 				tag.usecs / PT_USECS_PER_HOUR > INT64CONST(876000000);
 		}
 		c->consent = tag.basis == PT_BASIS_CONSENT;
+		c->objectable = objectable(&tag);
+		if (c->objectable)
+		{
+			c->tagtext = MemoryContextStrdup(cxt, tagtext);
+			plan->nobjectable++;
+		}
 		if (c->consent)
 		{
 			MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -662,8 +693,9 @@ subject_args(RetentionColumn *s, Relation rel, Datum key, Datum *args)
  * write to another column).
  */
 static void
-check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, TupleTableSlot *slot,
-					HeapTuple tuple, TupleTableSlot *oldslot, HeapTuple oldtuple, bool is_old)
+check_subject_rules(RetentionPlan *plan, bool any_restriction, bool any_objection, Relation rel,
+					TupleTableSlot *slot, HeapTuple tuple, TupleTableSlot *oldslot, HeapTuple oldtuple,
+					bool is_old)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	bool		has_old = oldslot != NULL || oldtuple != NULL;
@@ -703,7 +735,7 @@ check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, Tup
 						 errhint("privacy_tags.lift_restriction() ends the restriction.")));
 		}
 
-		if (is_old || !plan->nconsent)
+		if (is_old || (!plan->nconsent && !(any_objection && plan->nobjectable > 0)))
 			continue;
 		if (has_old)
 		{
@@ -718,7 +750,7 @@ check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, Tup
 			RetentionColumn *c = &plan->columns[k];
 			Datum		value;
 
-			if (c->subject_type != NULL || !c->consent)
+			if (c->subject_type != NULL || !(c->consent || (any_objection && c->objectable)))
 				continue;
 			value = row_getattr(slot, tuple, tupdesc, c->attnum, &isnull);
 			if (isnull)
@@ -738,6 +770,27 @@ check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, Tup
 					break;		/* reaches no subject */
 				have_args = true;
 			}
+			if (any_objection && c->objectable)
+			{
+				Datum		oargs[3];
+				Oid			otypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+
+				oargs[0] = args[0];
+				oargs[1] = args[1];
+				oargs[2] = CStringGetTextDatum(c->tagtext);
+				if (run_check(plan->checker, &objection_plan,
+							  "SELECT privacy_tags._objected($1, $2, $3::privacy_tags.privacy_tag)",
+							  3, otypes, oargs))
+					ereport(ERROR,
+							(errcode(ERRCODE_CHECK_VIOLATION),
+							 errmsg("column \"%s\" of relation \"%s\" holds data for purposes this %s objects to",
+									c->name, RelationGetRelationName(rel), s->subject_type),
+							 errdetail("The subject in column \"%s\" has objected to every purpose of the column (GDPR Art. 21, or an opt-out of sale or sharing).",
+									   s->name),
+							 errhint("privacy_tags.withdraw_objection() ends the objection; or leave the column NULL.")));
+			}
+			if (!c->consent)
+				continue;
 			args[2] = c->purposes;
 			if (!run_check(plan->checker, &consent_plan,
 						   "SELECT EXISTS (SELECT FROM privacy_tags.consents "
@@ -1161,20 +1214,26 @@ check_row(FunctionCallInfo fcinfo, RetentionPlan *plan)
 					  "SELECT EXISTS (SELECT FROM privacy_tags.restrictions "
 					  "WHERE subject_type OPERATOR(pg_catalog.=) ANY ($1) AND lifted_at IS NULL)",
 					  1, argtypes, types);
+		/* and whether anybody objects at all, when a column can be objected to */
+		state->any_objection = plan->nobjectable > 0 &&
+			run_check(plan->checker, &any_objection_plan,
+					  "SELECT EXISTS (SELECT FROM privacy_tags.objections "
+					  "WHERE subject_type OPERATOR(pg_catalog.=) ANY ($1) AND withdrawn_at IS NULL)",
+					  1, argtypes, types);
 		state->restrictions_known = true;
 	}
 	if (plan->ncolumns == 0)
 		return tuple;
 
-	if (plan->nsubjects > 0 && (state->any_restriction || plan->nconsent))
+	if (plan->nsubjects > 0 && (state->any_restriction || plan->nconsent || state->any_objection))
 	{
 		bool		update = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event);
 
-		check_subject_rules(plan, state->any_restriction, rel, slot, tuple,
+		check_subject_rules(plan, state->any_restriction, state->any_objection, rel, slot, tuple,
 							update ? trigdata->tg_trigslot : NULL,
 							update ? trigdata->tg_trigtuple : NULL, false);
 		if (update && state->any_restriction)
-			check_subject_rules(plan, state->any_restriction, rel, trigdata->tg_trigslot,
+			check_subject_rules(plan, state->any_restriction, false, rel, trigdata->tg_trigslot,
 								trigdata->tg_trigtuple, NULL, NULL, true);
 	}
 

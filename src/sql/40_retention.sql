@@ -294,70 +294,82 @@ AS $$
 DECLARE
     v_args text;
     v_n integer;
+    v_subjects integer := 0;
+    v_pass integer;
     v_part regclass;
 BEGIN
     -- windowed and consent-based columns: ('column', 'tag'); subject keys:
     -- ('column', '@subject <type>')
-    SELECT string_agg(x.arg, ', ' ORDER BY x.attnum, x.kind),
-           count(*) FILTER (WHERE x.kind = 0 AND x.windowed)
-      INTO v_args, v_n
-      FROM (SELECT a.attnum, 0 AS kind, format('%L, %L', a.attname, t.tag::text) AS arg,
-                   privacy_tags.retention(t.tag) IS NOT NULL AS windowed
-              FROM pg_attribute a
-              LEFT JOIN pg_seclabel s
-                     ON s.objoid = a.attrelid AND s.objsubid = a.attnum
-                    AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
-              CROSS JOIN LATERAL (
-                    SELECT (CASE WHEN a.attnum = changed_attnum AND NOT changed_subject THEN changed_label
-                                 ELSE s.label END)::privacy_tags.privacy_tag AS tag) t
-             WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
-               AND t.tag IS NOT NULL
-               AND (privacy_tags.retention(t.tag) IS NOT NULL OR privacy_tags.legal_basis(t.tag) = 'consent')
-            UNION ALL
-            SELECT a.attnum, 1, format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(l.label)), false
-              FROM pg_attribute a
-              LEFT JOIN pg_seclabel s
-                     ON s.objoid = a.attrelid AND s.objsubid = a.attnum
-                    AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags_subject'
-              CROSS JOIN LATERAL (
-                    SELECT CASE WHEN a.attnum = changed_attnum AND changed_subject THEN changed_label
-                                ELSE s.label END AS label) l
-             WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND l.label IS NOT NULL
-            UNION ALL
-            -- a column that points (foreign key, or a link between columns
-            -- of one type) straight at a subject key holds that subject's
-            -- id: restrictions and consents are checked through it too
-            (SELECT DISTINCT ON (a.attnum) a.attnum, 1,
-                   format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(k.label)), false
-              FROM (SELECT c.conkey[1] AS attnum, c.confrelid AS prel, c.confkey[1] AS pattnum
-                      FROM pg_constraint c
-                     WHERE c.conrelid = rel AND c.contype = 'f' AND cardinality(c.conkey) = 1
-                    UNION ALL
-                    SELECT ca.attnum, l.parent, pa.attnum
-                      FROM privacy_tags.links l
-                      JOIN pg_attribute ca ON ca.attrelid = l.child AND ca.attname = l.child_columns[1]
-                      JOIN pg_attribute pa ON pa.attrelid = l.parent AND pa.attname = l.parent_columns[1]
-                     WHERE l.child = rel AND cardinality(l.child_columns) = 1
-                       AND privacy_tags._base_type(ca.atttypid) = privacy_tags._base_type(pa.atttypid)) r
-              JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = r.attnum AND NOT a.attisdropped
-              JOIN pg_attribute pa ON pa.attrelid = r.prel AND pa.attnum = r.pattnum
-              JOIN pg_seclabel k ON k.classoid = 'pg_class'::regclass AND k.provider = 'privacy_tags_subject'
-                                AND k.objsubid > 0
-                                AND k.objoid = coalesce(pg_partition_root(r.prel)::oid, r.prel)
-              JOIN pg_attribute ka ON ka.attrelid = k.objoid AND ka.attnum = k.objsubid AND ka.attname = pa.attname
-             WHERE NOT EXISTS (SELECT FROM pg_seclabel o
-                                WHERE o.objoid = rel AND o.objsubid = a.attnum AND o.classoid = 'pg_class'::regclass
-                                  AND o.provider = 'privacy_tags_subject')
-               AND NOT (changed_subject AND a.attnum = changed_attnum)
-             ORDER BY a.attnum, k.label)
-            UNION ALL
-            -- and a column that reaches a subject's key through other
-            -- tables: the trigger looks the id up, when a check needs it
-            SELECT a.attnum, 2,
-                   format('%L, %L', a.attname, format('@subject %s via %s', p.subject_type, p.steps)), false
-              FROM privacy_tags._subject_paths(rel) p
-              JOIN pg_attribute a ON a.attrelid = rel AND a.attname = p.column_name AND NOT a.attisdropped
-             WHERE NOT (changed_subject AND a.attnum = changed_attnum)) x;
+    -- (twice: the columns an objection covers go in only where the table
+    -- has a subject argument, which the first pass finds)
+    FOR v_pass IN 1..2 LOOP
+        SELECT string_agg(x.arg, ', ' ORDER BY x.attnum, x.kind),
+               count(*) FILTER (WHERE x.kind = 0 AND x.windowed),
+               count(*) FILTER (WHERE x.kind > 0)
+          INTO v_args, v_n, v_subjects
+          FROM (SELECT a.attnum, 0 AS kind, format('%L, %L', a.attname, t.tag::text) AS arg,
+                       privacy_tags.retention(t.tag) IS NOT NULL AS windowed
+                  FROM pg_attribute a
+                  LEFT JOIN pg_seclabel s
+                         ON s.objoid = a.attrelid AND s.objsubid = a.attnum
+                        AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
+                  CROSS JOIN LATERAL (
+                        SELECT (CASE WHEN a.attnum = changed_attnum AND NOT changed_subject THEN changed_label
+                                     ELSE s.label END)::privacy_tags.privacy_tag AS tag) t
+                 WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+                   AND t.tag IS NOT NULL
+                   AND (privacy_tags.retention(t.tag) IS NOT NULL OR privacy_tags.legal_basis(t.tag) = 'consent'
+                        -- what an objection covers, where the trigger can tell whose it is
+                        OR (v_subjects > 0 AND privacy_tags.legal_basis(t.tag) IS DISTINCT FROM 'legal_obligation'
+                            AND (privacy_tags.legal_basis(t.tag) = 'legitimate_interests'
+                                 OR privacy_tags.purposes(t.tag) && privacy_tags.opt_out_purposes())))
+                UNION ALL
+                SELECT a.attnum, 1, format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(l.label)), false
+                  FROM pg_attribute a
+                  LEFT JOIN pg_seclabel s
+                         ON s.objoid = a.attrelid AND s.objsubid = a.attnum
+                        AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags_subject'
+                  CROSS JOIN LATERAL (
+                        SELECT CASE WHEN a.attnum = changed_attnum AND changed_subject THEN changed_label
+                                    ELSE s.label END AS label) l
+                 WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND l.label IS NOT NULL
+                UNION ALL
+                -- a column that points (foreign key, or a link between columns
+                -- of one type) straight at a subject key holds that subject's
+                -- id: restrictions and consents are checked through it too
+                (SELECT DISTINCT ON (a.attnum) a.attnum, 1,
+                       format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(k.label)), false
+                  FROM (SELECT c.conkey[1] AS attnum, c.confrelid AS prel, c.confkey[1] AS pattnum
+                          FROM pg_constraint c
+                         WHERE c.conrelid = rel AND c.contype = 'f' AND cardinality(c.conkey) = 1
+                        UNION ALL
+                        SELECT ca.attnum, l.parent, pa.attnum
+                          FROM privacy_tags.links l
+                          JOIN pg_attribute ca ON ca.attrelid = l.child AND ca.attname = l.child_columns[1]
+                          JOIN pg_attribute pa ON pa.attrelid = l.parent AND pa.attname = l.parent_columns[1]
+                         WHERE l.child = rel AND cardinality(l.child_columns) = 1
+                           AND privacy_tags._base_type(ca.atttypid) = privacy_tags._base_type(pa.atttypid)) r
+                  JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = r.attnum AND NOT a.attisdropped
+                  JOIN pg_attribute pa ON pa.attrelid = r.prel AND pa.attnum = r.pattnum
+                  JOIN pg_seclabel k ON k.classoid = 'pg_class'::regclass AND k.provider = 'privacy_tags_subject'
+                                    AND k.objsubid > 0
+                                    AND k.objoid = coalesce(pg_partition_root(r.prel)::oid, r.prel)
+                  JOIN pg_attribute ka ON ka.attrelid = k.objoid AND ka.attnum = k.objsubid AND ka.attname = pa.attname
+                 WHERE NOT EXISTS (SELECT FROM pg_seclabel o
+                                    WHERE o.objoid = rel AND o.objsubid = a.attnum AND o.classoid = 'pg_class'::regclass
+                                      AND o.provider = 'privacy_tags_subject')
+                   AND NOT (changed_subject AND a.attnum = changed_attnum)
+                 ORDER BY a.attnum, k.label)
+                UNION ALL
+                -- and a column that reaches a subject's key through other
+                -- tables: the trigger looks the id up, when a check needs it
+                SELECT a.attnum, 2,
+                       format('%L, %L', a.attname, format('@subject %s via %s', p.subject_type, p.steps)), false
+                  FROM privacy_tags._subject_paths(rel) p
+                  JOIN pg_attribute a ON a.attrelid = rel AND a.attname = p.column_name AND NOT a.attisdropped
+                 WHERE NOT (changed_subject AND a.attnum = changed_attnum)) x;
+        EXIT WHEN v_subjects = 0;
+    END LOOP;
     -- (the trigger is the table's: its owner changes it)
     IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'privacy_tags_retention') THEN
         PERFORM privacy_tags._owner_exec(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
