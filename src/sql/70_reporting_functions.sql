@@ -364,7 +364,7 @@ BEGIN
          WHERE d.category IS NOT NULL AND NOT d.labelled
     )
     SELECT f.relid::regclass, f.attname,
-           f.category::privacy_tags.privacy_tag,
+           (f.category || CASE WHEN f.first_rule = 'type' THEN '; basis=legitimate_interests' ELSE '' END)::privacy_tags.privacy_tag,
            CASE WHEN f.name_agrees THEN 'combined: name + ' || f.first_rule
                 WHEN f.structure_agrees THEN 'combined: ' || f.first_rule || ' + structure'
                 ELSE f.first_rule END,
@@ -397,7 +397,9 @@ BEGIN
                                    WHEN 'postal_code' THEN 'postal codes' END)
                         || CASE WHEN f.place_alone THEN ', but nothing links this table to a person' ELSE '' END
                     WHEN f.first_rule = 'structure: subject reference' THEN
-                        format('references %s (a person table) through %s', f.ref_parent::regclass,
+                        format('references %s through %s',
+                               CASE WHEN f.ref_parent = f.subject THEN format('%s (a person table)', f.ref_parent::regclass)
+                                    ELSE format('%s, which leads to %s (a person table),', f.ref_parent::regclass, f.subject::regclass) END,
                                CASE f.ref_via WHEN 'link' THEN 'a declared link' ELSE 'foreign key ' || quote_ident(f.ref_via) END)
                     WHEN f.first_rule LIKE 'name%' THEN
                         format('column name "%s" %s "%s"', f.attname,
