@@ -24,7 +24,6 @@ DROP PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer);
 DROP FUNCTION privacy_tags.erase(text, text, boolean);
 -- discover() gained min_confidence and the result columns confidence and subject_table
 DROP FUNCTION privacy_tags.discover(name, integer);
-DROP FUNCTION privacy_tags._discover(name, integer, regrole);
 
 -- Declared links (link()), for schemas without foreign keys.
 CREATE TABLE privacy_tags.links (
