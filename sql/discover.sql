@@ -65,4 +65,6 @@ SELECT relation, column_name, suggested_tag, rule, confidence, evidence
 SELECT count(*) FROM discover('disc', 200, 0.9);
 SELECT state, message FROM try($$SELECT * FROM privacy_tags.discover('disc', 200, 1.5)$$);
 SELECT state, message FROM try($$SELECT * FROM privacy_tags.discover('disc', 200, NULL)$$);
+-- links outlive their tables: remove them first
+SELECT unlink('disc.bookings', '{person}', 'disc.people', '{id}');
 DROP SCHEMA disc CASCADE;
