@@ -45,11 +45,16 @@ for ((k = 1; k <= tables; k++)); do
 		echo "ALTER TABLE big.t$k ADD FOREIGN KEY (person_id) REFERENCES big.t$p NOT VALID;"
 	fi
 done | q
-q -c "DROP TABLE big.template" -c "VACUUM ANALYZE"
+q -c "DROP TABLE big.template" -c "ANALYZE"
 echo "discover: built in $(( $(date +%s) - start )) s" >&2
 size=$(q -c "SELECT pg_size_pretty(sum(pg_relation_size(c.oid))) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'big' AND c.relkind = 'r'")
 cols=$(q -c "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'big' AND c.relkind = 'r' AND a.attnum > 0")
-res=$(q -c "SELECT clock_timestamp() AS t0 \gset" -c "SELECT count(*), count(*) FILTER (WHERE rule LIKE 'structure%') FROM privacy_tags.discover('big')" -c "SELECT round(extract(epoch FROM clock_timestamp() - :'t0')::numeric, 1)" | tr '\n' ' ')
+res=$(q <<'SQL' | tr '\n' ' '
+SELECT clock_timestamp() AS t0 \gset
+SELECT count(*) || '|' || count(*) FILTER (WHERE rule LIKE 'structure%') FROM privacy_tags.discover('big');
+SELECT round(extract(epoch FROM clock_timestamp() - :'t0')::numeric, 1);
+SQL
+)
 read -r counts secs <<<"$res"
 found=${counts%%|*}; structural=${counts##*|}
 echo "discover: $secs s" >&2
