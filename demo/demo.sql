@@ -267,14 +267,14 @@ UPDATE shop.customers SET job_title = 'CEO' WHERE id = 2;
 SELECT privacy_tags.lift_restriction('customer', '2');
 UPDATE shop.customers SET job_title = 'CEO' WHERE id = 2;
 
-\echo '== 20. Customer 3 objects to marketing (Art. 21), through a registered request with a deadline'
-SELECT privacy_tags.open_request('objection', 'customer', '3') AS objection_request \gset
+\echo '== 20. Customer 2 objects to marketing (Art. 21), through a registered request with a deadline'
+SELECT privacy_tags.open_request('objection', 'customer', '2') AS objection_request \gset
 SELECT id, kind, regime, due_at::date - received_at::date AS days_to_answer, overdue FROM privacy_tags.open_requests;
-SELECT jsonb_pretty(privacy_tags.object('customer', '3', 'marketing', request => :objection_request) -> 'tables');
-SELECT id, job_title FROM shop.customers WHERE id = 3;
-\echo '-- the trigger now refuses marketing data for customer 3'
+SELECT jsonb_pretty(privacy_tags.object('customer', '2', 'marketing', request => :objection_request) -> 'tables');
+SELECT id, job_title FROM shop.customers WHERE id = 2;
+\echo '-- the trigger now refuses marketing data for customer 2'
 \set ON_ERROR_STOP off
-UPDATE shop.customers SET job_title = 'Head of Sales' WHERE id = 3;
+UPDATE shop.customers SET job_title = 'Head of Sales' WHERE id = 2;
 \set ON_ERROR_STOP on
 SELECT outcome FROM privacy_tags.requests WHERE id = :objection_request;
 
@@ -289,8 +289,10 @@ SELECT id, full_name, email FROM shop.customers ORDER BY id;
 \echo '== 22. The erasure ledger: what a restored backup would bring back is erased again'
 SELECT e ->> 'scope' AS scope, left(e ->> 'subject_hash', 16) AS subject_hash
   FROM jsonb_array_elements(privacy_tags.export_ledger() -> 'entries') e;
-\echo '-- (after restoring a backup and import_ledger(), reapply_erasures() erases them again; here nothing is back)'
-SELECT jsonb_pretty(privacy_tags.reapply_erasures(dry_run => true) - 'since');
+\echo '-- (after restoring a backup and import_ledger(), reapply_erasures() erases them again; here nothing'
+\echo '-- is back: the customers kept for their invoices have nothing left to erase)'
+SELECT x ->> 'scope' AS scope, x ->> 'action' AS action, left(x ->> 'subject_hash', 16) AS subject_hash
+  FROM jsonb_array_elements(privacy_tags.reapply_erasures(dry_run => true) -> 'subjects') x;
 
 \echo '== 23. The record of processing (GDPR Art. 30), built from the tags'
 SELECT purpose, legal_bases, data_subjects, data_categories, special_categories, tables
