@@ -1248,9 +1248,9 @@ BEGIN
                                                    WHEN d.n_shared = 0 THEN 'own'
                                                    WHEN d.n_shared = d.n THEN 'shared'
                                                    ELSE 'own and shared' END)) FROM d), '{}') AS tables,
-               coalesce((SELECT jsonb_object_agg(d.relation::text,
-                                   coalesce((SELECT jsonb_object_agg(c.column_name, c.facts) FROM c WHERE c.relation = d.relation), '{}'))
-                           FROM d), '{}') AS fields,
+               coalesce((SELECT jsonb_object_agg(d.relation::text, coalesce(f.facts, '{}'))
+                           FROM d LEFT JOIN (SELECT c.relation, jsonb_object_agg(c.column_name, c.facts) AS facts
+                                               FROM c GROUP BY c.relation) f ON f.relation = d.relation), '{}') AS fields,
                (SELECT coalesce(sum(d.n), 0) FROM d) AS records,
                (SELECT coalesce(sum(d.n_shared), 0) FROM d) AS shared_records,
                coalesce((SELECT jsonb_agg(DISTINCT c.category ORDER BY c.category) FROM c), '[]') AS categories,
