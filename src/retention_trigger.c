@@ -156,14 +156,26 @@ typedef struct PlanEntry
 	RetentionPlan *plan;
 } PlanEntry;
 
-/* What one statement knows beyond the plan. */
+/*
+ * What one statement knows beyond the plan, in the trigger's fn_extra (the
+ * statement's memory): the plan itself, pinned for the whole statement (a
+ * callback on that memory releases it when the statement ends, however it
+ * ends), so that a row finds it without a hash lookup, a pin of its own or
+ * an error handler.  An invalidation that drops the plan from the cache
+ * meanwhile (generation changes, the plan is dead) makes the next row take
+ * the cache's new plan, as it would without the statement's pin.
+ */
 typedef struct StatementState
 {
 	Oid			tgoid;
 	Oid			relid;
+	RetentionPlan *plan;		/* pinned, or NULL */
+	uint64		generation;		/* plan_cache_generation when it was pinned */
+	AttrNumber	last_attnum;	/* the last column a check reads */
 	bool		restrictions_known;
 	bool		any_restriction;
 	bool		any_objection;	/* (known with the restrictions) */
+	MemoryContextCallback release;	/* unpins plan */
 } StatementState;
 
 static HTAB *plan_cache = NULL;
@@ -1188,15 +1200,6 @@ check_row(FunctionCallInfo fcinfo, RetentionPlan *plan)
 
 	/* what this statement knows: whether anybody is restricted at all */
 	state = (StatementState *) fcinfo->flinfo->fn_extra;
-	if (state == NULL || state->tgoid != plan->tgoid || state->relid != plan->relid)
-	{
-		if (state == NULL)
-			state = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(StatementState));
-		state->tgoid = plan->tgoid;
-		state->relid = plan->relid;
-		state->restrictions_known = false;
-		fcinfo->flinfo->fn_extra = state;
-	}
 	if (plan->nsubjects > 0 && !state->restrictions_known)
 	{
 		Oid			argtypes[1] = {TEXTARRAYOID};
@@ -1239,6 +1242,9 @@ check_row(FunctionCallInfo fcinfo, RetentionPlan *plan)
 
 	tupdesc = RelationGetDescr(rel);
 	now = GetCurrentTransactionStartTimestamp();
+	/* the row deformed once, up to the last column the checks read */
+	if (slot != NULL)
+		slot_getsomeattrs(slot, state->last_attnum);
 
 	for (int i = 0; i < plan->ncolumns && !skip; i++)
 	{
@@ -1315,6 +1321,59 @@ check_row(FunctionCallInfo fcinfo, RetentionPlan *plan)
 	return tuple;
 }
 
+/* The statement is over (or aborted): unpin its plan. */
+static void
+statement_release(void *arg)
+{
+	StatementState *state = (StatementState *) arg;
+
+	if (state->plan != NULL)
+	{
+		RetentionPlan *plan = state->plan;
+
+		state->plan = NULL;
+		release_plan(plan);
+	}
+}
+
+/*
+ * The plan of the trigger call's statement, from the cache, pinned in
+ * fn_extra for the rest of the statement (replacing the one it had, for
+ * another relation or dropped from the cache).  What the statement knew
+ * about restrictions is forgotten with another relation.
+ */
+static StatementState *
+statement_plan(FunctionCallInfo fcinfo, TriggerData *trigdata)
+{
+	StatementState *state = (StatementState *) fcinfo->flinfo->fn_extra;
+	Oid			relid = RelationGetRelid(trigdata->tg_relation);
+	RetentionPlan *plan;
+
+	if (state == NULL)
+	{
+		state = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(StatementState));
+		state->release.func = statement_release;
+		state->release.arg = state;
+		MemoryContextRegisterResetCallback(fcinfo->flinfo->fn_mcxt, &state->release);
+		fcinfo->flinfo->fn_extra = state;
+	}
+	if (state->tgoid != trigdata->tg_trigger->tgoid || state->relid != relid)
+		state->restrictions_known = false;
+	/* the new plan pinned before the old one goes, in case they are one */
+	plan = get_plan(trigdata->tg_trigger, trigdata->tg_relation);
+	statement_release(state);
+	state->plan = plan;
+	state->generation = plan_cache_generation;
+	state->tgoid = trigdata->tg_trigger->tgoid;
+	state->relid = relid;
+	state->last_attnum = 0;
+	for (int i = 0; i < plan->ncolumns; i++)
+		if (plan->columns[i].has_window)
+			state->last_attnum = Max(state->last_attnum,
+									 Max(plan->columns[i].attnum, plan->columns[i].anchor_attnum));
+	return state;
+}
+
 /* Is relid (or the root of its partition tree) a target of the running purge statement? */
 static bool
 purge_target(Oid relid)
@@ -1336,8 +1395,7 @@ Datum
 retention_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	RetentionPlan *volatile plan;
-	HeapTuple	volatile result = NULL;
+	StatementState *state;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -1364,18 +1422,14 @@ retention_trigger(PG_FUNCTION_ARGS)
 		return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
 							   trigdata->tg_newtuple : trigdata->tg_trigtuple);
 
-	/* pinned until the checks are done, however they end */
-	plan = get_plan(trigdata->tg_trigger, trigdata->tg_relation);
-	PG_TRY();
-	{
-		result = check_row(fcinfo, plan);
-	}
-	PG_FINALLY();
-	{
-		release_plan(plan);
-	}
-	PG_END_TRY();
-	return PointerGetDatum(result);
+	/* the statement's plan, pinned until the statement ends */
+	state = (StatementState *) fcinfo->flinfo->fn_extra;
+	if (state == NULL || state->plan == NULL ||
+		state->tgoid != trigdata->tg_trigger->tgoid ||
+		state->relid != RelationGetRelid(trigdata->tg_relation) ||
+		(state->generation != plan_cache_generation && state->plan->dead))
+		state = statement_plan(fcinfo, trigdata);
+	return PointerGetDatum(check_row(fcinfo, state->plan));
 }
 
 /*
