@@ -15,8 +15,8 @@
 
 -- The category of ours a fideslang data category becomes: a category added
 -- with that fideslang name first, else the built-in map, else the nearest
--- fideslang ancestor that maps (approximate).  (category, approximate, reason)
-CREATE FUNCTION privacy_tags._fides_category(fides text)
+-- fideslang ancestor that maps (approximate); with the reason when none.
+CREATE FUNCTION privacy_tags.fides_category(fides text)
 RETURNS TABLE (category text, approximate boolean, reason text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -26,6 +26,12 @@ DECLARE
     v_cat text;
     v_known boolean;
 BEGIN
+    IF fides IS NULL THEN
+        RAISE EXCEPTION 'fides_category: fides must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF octet_length(fides) > 255 THEN
+        RAISE EXCEPTION 'fides_category: fides is longer than 255 bytes' USING ERRCODE = 'program_limit_exceeded';
+    END IF;
     WHILE v_key IS NOT NULL LOOP
         SELECT c.name INTO v_cat FROM privacy_tags.categories c
          WHERE NOT c.builtin AND c.fideslang = v_key ORDER BY c.name LIMIT 1;
@@ -48,6 +54,8 @@ BEGIN
         format('unknown data category %s: add a category for it with add_category(..., fideslang => %L)', fides, fides);
 END
 $$;
+COMMENT ON FUNCTION privacy_tags.fides_category(text) IS
+    'The category a fideslang data category is imported as: one added with that fideslang name, else the built-in equivalent, else that of its nearest fideslang ancestor (approximate); NULL and the reason when there is none.';
 
 CREATE FUNCTION privacy_tags.import_fides_dataset(dataset jsonb, default_basis text DEFAULT NULL,
                                                   schema_name name DEFAULT 'public',
@@ -221,7 +229,7 @@ BEGIN
                         IF v_tag IS NOT NULL THEN
                             EXIT;
                         END IF;
-                        SELECT m.category, m.approximate, m.reason INTO v_cat, v_approx, v_reason FROM privacy_tags._fides_category(fc) m;
+                        SELECT m.category, m.approximate, m.reason INTO v_cat, v_approx, v_reason FROM privacy_tags.fides_category(fc) m;
                         IF v_cat IS NULL THEN
                             v_bad := v_bad || jsonb_build_object('collection', coll ->> 'name', 'field', v_col,
                                                                  'data_category', fc, 'reason', v_reason);

@@ -98,9 +98,12 @@ BEGIN
                   JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n) AS label,
                'solid' AS style
           FROM pg_constraint k
-          LEFT JOIN LATERAL (SELECT r.relid FROM pg_partition_ancestors(k.conrelid) r
+          -- (pg_partition_ancestors() of a table that is no partition is empty)
+          LEFT JOIN LATERAL (SELECT r.relid FROM (SELECT k.conrelid AS relid
+                                                  UNION ALL SELECT a.relid FROM pg_partition_ancestors(k.conrelid) a) r
                               WHERE r.relid IN (SELECT relid FROM tabs) ORDER BY r.relid = k.conrelid LIMIT 1) cp ON true
-          LEFT JOIN LATERAL (SELECT r.relid FROM pg_partition_ancestors(k.confrelid) r
+          LEFT JOIN LATERAL (SELECT r.relid FROM (SELECT k.confrelid AS relid
+                                                  UNION ALL SELECT a.relid FROM pg_partition_ancestors(k.confrelid) a) r
                               WHERE r.relid IN (SELECT relid FROM tabs) ORDER BY r.relid = k.confrelid LIMIT 1) pp ON true
          WHERE k.contype = 'f' AND cp.relid IS NOT NULL AND pp.relid IS NOT NULL
         UNION
@@ -127,8 +130,9 @@ BEGIN
            || ARRAY(SELECT format('  %s [shape=box, style="rounded,filled", fillcolor="%s", label=%s];',
                                   privacy_tags._dot_id('recipient:' || r.name),
                                   CASE WHEN privacy_tags._in_eea(r.country) THEN '#e9ecef' ELSE '#ffe5d0' END,
-                                  privacy_tags._dot_id(r.name || E'\n' || replace(r.role, '_', ' ') || ', ' || r.country
-                                                       || coalesce(' (' || replace(r.safeguard, '_', ' ') || ')', '')))
+                                  replace(privacy_tags._dot_id(r.name || E'\n' || replace(r.role, '_', ' ') || ', ' || r.country
+                                                               || coalesce(' (' || replace(r.safeguard, '_', ' ') || ')', '')),
+                                          E'\n', '\n'))
                       FROM privacy_tags.recipients r
                      WHERE EXISTS (SELECT FROM sends s WHERE s.name = r.name)
                      ORDER BY r.name)
