@@ -425,7 +425,7 @@ BEGIN
      WHERE round((CASE WHEN f.name_agrees THEN 1 - (1 - f.first_conf) * (1 - CASE f.h_match WHEN 'exact' THEN 0.7 ELSE 0.5 END)
                        WHEN f.structure_agrees THEN 1 - (1 - f.first_conf) * (1 - 0.6)
                        ELSE f.first_conf END)::numeric, 2) >= min_confidence::numeric
-     ORDER BY 8 DESC, 1::text, f.attnum;
+     ORDER BY 8 DESC, f.relid::regclass::text, f.attnum;
 END
 $$;
 COMMENT ON FUNCTION privacy_tags._discover(name, integer, real, regrole) IS
