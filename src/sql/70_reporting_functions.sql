@@ -81,7 +81,8 @@ BEGIN
            AND has_table_privilege(caller, k.oid, 'SELECT')
            AND (NOT k.relrowsecurity OR pg_has_role(caller, k.relowner, 'USAGE')
                 OR (SELECT r.rolbypassrls OR r.rolsuper FROM pg_roles r WHERE r.oid = caller))
-         GROUP BY k.oid
+         -- (every column of k named: catalogs have no primary key before 14)
+         GROUP BY k.oid, k.relkind
          ORDER BY k.oid
     LOOP
         -- enough blocks for about 16 x sample_size rows, never the whole of a
