@@ -2275,20 +2275,20 @@ BEGIN
     ), edges AS (
         -- references between tables (foreign keys, declared on the table or
         -- on its partitions only, and link()), partitions as their parent
-        SELECT DISTINCT coalesce(pg_partition_root(c.conrelid), c.conrelid) AS child, c.conkey AS child_cols,
-               coalesce(pg_partition_root(c.confrelid), c.confrelid) AS parent, c.conname::text AS via
+        SELECT DISTINCT coalesce(pg_partition_root(c.conrelid), c.conrelid)::oid AS child, c.conkey AS child_cols,
+               coalesce(pg_partition_root(c.confrelid), c.confrelid)::oid AS parent, c.conname::text AS via
           FROM pg_constraint c
          WHERE c.contype = 'f'
         UNION
-        SELECT coalesce(pg_partition_root(l.child), l.child::oid),
+        SELECT coalesce(pg_partition_root(l.child), l.child::oid)::oid,
                ARRAY(SELECT a.attnum FROM unnest(l.child_columns) cn JOIN pg_attribute a
                                        ON a.attrelid = l.child AND a.attname = cn),
-               coalesce(pg_partition_root(l.parent), l.parent::oid), 'link'
+               coalesce(pg_partition_root(l.parent), l.parent::oid)::oid, 'link'
           FROM privacy_tags.links l
     ), reach AS (
         -- tables that reference a person table, any depth: the nearest person table
         WITH RECURSIVE r(relid, subject, depth, path) AS (
-            SELECT p.relid, p.relid, 0, ARRAY[p.relid] FROM persons p
+            SELECT p.relid::oid, p.relid::oid, 0, ARRAY[p.relid::oid] FROM persons p
             UNION ALL
             SELECT e.child, r.subject, r.depth + 1, r.path || e.child
               FROM r JOIN edges e ON e.parent = r.relid
