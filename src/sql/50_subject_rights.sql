@@ -105,7 +105,7 @@ $$;
 CREATE FUNCTION privacy_tags._access_rows(subject_type text, id text, since timestamptz, portable_only boolean)
 RETURNS TABLE (relation regclass, kind text, via text, depth integer, tagged boolean, has_collected_at boolean,
                columns jsonb, res jsonb)
-AS 'MODULE_PATHNAME', 'privacy_tags_access_rows' LANGUAGE C STABLE;
+AS 'MODULE_PATHNAME', 'privacy_tags_access_rows' LANGUAGE C STABLE ROWS 10;
 
 CREATE FUNCTION privacy_tags.subject_access(subject_type text, subject_id text,
                                             since timestamptz DEFAULT NULL,

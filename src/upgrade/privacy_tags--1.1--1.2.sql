@@ -2814,7 +2814,7 @@ $$;
 CREATE OR REPLACE FUNCTION privacy_tags._access_rows(subject_type text, id text, since timestamptz, portable_only boolean)
 RETURNS TABLE (relation regclass, kind text, via text, depth integer, tagged boolean, has_collected_at boolean,
                columns jsonb, res jsonb)
-AS 'MODULE_PATHNAME', 'privacy_tags_access_rows' LANGUAGE C STABLE;
+AS 'MODULE_PATHNAME', 'privacy_tags_access_rows' LANGUAGE C STABLE ROWS 10;
 
 -- Objection, requests, the erasure ledger, deferred erasures (new in 1.2)
 -- Objection and opt-out, the request register, the erasure ledger and
