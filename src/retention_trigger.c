@@ -351,59 +351,54 @@ free_lookup_plans(void *arg)
  * and row-level security of the extension's other statements on user
  * tables: the lookup reads only what that owner can read.
  */
+typedef struct Lookup
+{
+	RetentionColumn *s;
+	Datum		value;
+	MemoryContext caller;
+	char	   *result;
+} Lookup;
+
+/* As the table's owner (RunAsOwner()): the lookup's one row. */
+static void
+run_lookup(void *arg)
+{
+	Lookup	   *l = arg;
+	RetentionColumn *s = l->s;
+	int			rc;
+
+	if (s->lookup_plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(s->lookup_sql, 1, &s->lookup_argtype);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		s->lookup_plan = p;
+	}
+	rc = SPI_execute_plan(s->lookup_plan, &l->value, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "privacy_tags subject lookup failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 1)
+	{
+		char	   *id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (id != NULL)
+			l->result = MemoryContextStrdup(l->caller, id);
+	}
+}
+
 static char *
 lookup_subject(RetentionColumn *s, Relation rel, Datum value)
 {
-	Oid			save_userid;
-	int			save_sec;
-	int			save_nestlevel;
-	char	   *volatile result = NULL;
-	int			rc;
-	MemoryContext caller = CurrentMemoryContext;
+	Lookup		l;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(rel->rd_rel->relowner,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
-	save_nestlevel = NewGUCNestLevel();
-	PG_TRY();
-	{
-		(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (s->lookup_plan == NULL)
-		{
-			SPIPlanPtr	p = SPI_prepare(s->lookup_sql, 1, &s->lookup_argtype);
-
-			if (p == NULL)
-				elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-			SPI_keepplan(p);
-			s->lookup_plan = p;
-		}
-		rc = SPI_execute_plan(s->lookup_plan, &value, NULL, true, 1);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "privacy_tags subject lookup failed: %s", SPI_result_code_string(rc));
-		if (SPI_processed == 1)
-		{
-			char	   *id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-			if (id != NULL)
-				result = MemoryContextStrdup(caller, id);
-		}
-		SPI_finish();
-	}
-	PG_CATCH();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	AtEOXact_GUC(false, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec);
-	return result;
+	l.s = s;
+	l.value = value;
+	l.caller = CurrentMemoryContext;
+	l.result = NULL;
+	RunAsOwner(rel->rd_rel->relowner, run_lookup, &l);
+	return l.result;
 }
 
 /*

@@ -706,6 +706,14 @@ get_graph(const char *subject_type)
 	return g;
 }
 
+/* A call is done with g: a graph that served this call alone goes with it. */
+static void
+graph_done(Graph *g)
+{
+	if (g->cxt && MemoryContextGetParent(g->cxt) != graph_cache_cxt)
+		MemoryContextDelete(g->cxt);
+}
+
 /* The id parameter compared with a key column: "$1::bigint" or "ANY ($2::bigint[])". */
 static void
 render_param(StringInfo buf, Graph *g, const char *param, bool as_array)
@@ -1107,9 +1115,7 @@ privacy_tags_subject_graph(PG_FUNCTION_ARGS)
 		graph_users--;
 	}
 	PG_END_TRY();
-	/* a graph that served this call alone goes with it */
-	if (g->cxt && MemoryContextGetParent(g->cxt) != graph_cache_cxt)
-		MemoryContextDelete(g->cxt);
+	graph_done(g);
 	return (Datum) 0;
 }
 
@@ -1385,8 +1391,7 @@ privacy_tags_access_rows(PG_FUNCTION_ARGS)
 		graph_users--;
 	}
 	PG_END_TRY();
-	if (g->cxt && MemoryContextGetParent(g->cxt) != graph_cache_cxt)
-		MemoryContextDelete(g->cxt);
+	graph_done(g);
 	return (Datum) 0;
 }
 
