@@ -16,7 +16,8 @@ OBJS = \
 	src/value_match.o \
 	src/discover.o \
 	src/as_owner.o \
-	src/subject_graph.o
+	src/subject_graph.o \
+	src/citus.o
 
 # The install script is assembled from the ordered parts in src/sql/.
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))

@@ -43,6 +43,7 @@
 #include "utils/tuplestore.h"
 
 #include "as_owner.h"
+#include "citus.h"
 #include "retention.h"
 
 /* The role that owns relation relid. */
@@ -138,6 +139,7 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 	char	   *nulls = NULL;
 	Datum		result = (Datum) 0;
 	int			rc;
+	bool		citus;
 
 	*isnull = true;
 	if (params != NULL)
@@ -158,6 +160,10 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 	/* (as the caller, the extension's owner: the catalogs and our functions) */
 	if (pt_purging)
 		set_purge_targets(relid);
+	/* on a Citus table the shards' triggers must know it too (citus.c) */
+	citus = pt_purging && PtCitusTable(relid);
+	if (citus)
+		PtCitusSetOnWorkers("privacy_tags.purging", "on");
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
@@ -222,6 +228,8 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 	PG_END_TRY();
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (citus)
+		PtCitusSetOnWorkers("privacy_tags.purging", "off");
 	return result;
 }
 

@@ -13,6 +13,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "citus.h"
 #include "renames.h"
 #include "retention.h"
 #include "tagging.h"
@@ -27,6 +28,7 @@ _PG_init(void)
 	tagging_init();
 	retention_init();
 	renames_init();
+	citus_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("privacy_tags");

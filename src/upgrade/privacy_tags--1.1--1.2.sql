@@ -351,7 +351,7 @@ BEGIN
              WHERE NOT (changed_subject AND a.attnum = changed_attnum)) x;
     -- (the trigger is the table's: its owner changes it)
     IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'privacy_tags_retention') THEN
-        PERFORM privacy_tags._owner_exec(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
+        PERFORM privacy_tags._trigger_ddl(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
     END IF;
     -- a partition enforced on its own before its parent gives way: the
     -- parent's trigger is cloned onto every partition
@@ -363,9 +363,9 @@ BEGIN
     LOOP
         PERFORM privacy_tags._owner_exec(v_part, format('DROP TRIGGER privacy_tags_retention ON %s', v_part));
     END LOOP;
-    PERFORM privacy_tags._owner_exec(rel, format('CREATE TRIGGER privacy_tags_retention BEFORE INSERT OR UPDATE ON %s '
-                                                 'FOR EACH ROW EXECUTE FUNCTION privacy_tags.retention_trigger(%s)',
-                                                 rel, coalesce(v_args, '')));
+    PERFORM privacy_tags._trigger_ddl(rel, format('CREATE TRIGGER privacy_tags_retention BEFORE INSERT OR UPDATE ON %s '
+                                                  'FOR EACH ROW EXECUTE FUNCTION privacy_tags.retention_trigger(%s)',
+                                                  rel, coalesce(v_args, '')));
     RETURN v_n;
 END
 $$;
@@ -452,7 +452,7 @@ BEGIN
     v_had := EXISTS (SELECT FROM pg_trigger
                       WHERE tgrelid = rel AND tgname = 'privacy_tags_retention' AND tgparentid = 0);
     IF v_had THEN
-        PERFORM privacy_tags._owner_exec(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
+        PERFORM privacy_tags._trigger_ddl(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
     END IF;
     RETURN v_had;
 END
@@ -1676,7 +1676,9 @@ BEGIN
     INSERT INTO privacy_tags.consents AS k (subject_type, subject_id, purpose)
     VALUES (grant_consent.subject_type, v_id, grant_consent.purpose)
     ON CONFLICT ON CONSTRAINT consents_pkey
-    DO UPDATE SET granted_at = now(), withdrawn_at = NULL;
+    -- (excluded's value, not now(): Citus takes no function here on a
+    -- reference table)
+    DO UPDATE SET granted_at = excluded.granted_at, withdrawn_at = NULL;
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
     VALUES ('grant_consent', grant_consent.subject_type,
             privacy_tags.subject_hash(grant_consent.subject_type, v_id),
@@ -2195,6 +2197,80 @@ RETURNS TABLE (relation regclass, kind text, via text, depth integer, tagged boo
                columns jsonb, res jsonb)
 AS 'MODULE_PATHNAME', 'privacy_tags_access_rows' LANGUAGE C STABLE;
 
+CREATE FUNCTION privacy_tags._citus_loaded()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'privacy_tags_citus_loaded' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION privacy_tags._citus_loaded() IS
+    'Whether the citus library is loaded in this session.';
+CREATE OR REPLACE FUNCTION privacy_tags._citus_table(rel regclass)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_found boolean;
+BEGIN
+    IF NOT privacy_tags._citus_loaded() OR to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    -- (Citus's catalog exists only with Citus: not named in the function's text)
+    EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid OPERATOR(pg_catalog.=) $1)'
+       INTO v_found USING rel;
+    RETURN v_found;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.citus_setup()
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET client_min_messages = warning
+AS $$
+DECLARE
+    v_rel regclass;
+    v_n integer := 0;
+BEGIN
+    IF NOT privacy_tags._citus_loaded() OR NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'citus is not installed in database "%"', current_database()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Without Citus there is nothing to set up. With it: add citus (first) to shared_preload_libraries on every node, restart, and run CREATE EXTENSION citus.';
+    END IF;
+    FOREACH v_rel IN ARRAY ARRAY['privacy_tags.consents', 'privacy_tags.restrictions', 'privacy_tags.legal_holds',
+                                 'privacy_tags.suppressions', 'privacy_tags.audit_key']::regclass[] LOOP
+        CONTINUE WHEN privacy_tags._citus_table(v_rel);
+        EXECUTE 'SELECT pg_catalog.create_reference_table($1)' USING v_rel;
+        -- (the rows now live in the shards; the coordinator's own copy goes)
+        EXECUTE 'SELECT pg_catalog.truncate_local_data_after_distributing_table($1)' USING v_rel;
+        v_n := v_n + 1;
+    END LOOP;
+    IF v_n > 0 THEN
+        INSERT INTO privacy_tags.audit_log (action, details)
+        VALUES ('citus_setup', jsonb_build_object('reference_tables', v_n));
+    END IF;
+    RETURN v_n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._trigger_ddl(rel regclass, stmt text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_old text;
+BEGIN
+    IF NOT privacy_tags._citus_table(rel) THEN
+        PERFORM privacy_tags._owner_exec(rel, stmt);
+        RETURN;
+    END IF;
+    PERFORM privacy_tags.citus_setup();
+    v_old := current_setting('citus.enable_unsafe_triggers');
+    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+    PERFORM privacy_tags._owner_exec(rel, stmt);
+    PERFORM set_config('citus.enable_unsafe_triggers', v_old, true);
+END
+$$;
+
 -- New and changed functions: end
 
 CREATE OR REPLACE VIEW privacy_tags.columns AS
@@ -2230,6 +2306,10 @@ SELECT c.oid::pg_catalog.regclass AS relation,
 
 COMMENT ON TYPE privacy_tags.privacy_tag IS
     'The privacy policy of one column: category, legal basis, special-category condition, purposes, retention window, expiry action and mask.';
+COMMENT ON FUNCTION privacy_tags.citus_setup() IS
+    'On a Citus cluster: makes the extension''s tables that the workers'' retention triggers read (consents, restrictions, legal holds, suppressions, the audit key) reference tables; returns how many it changed. enforce() calls it.';
+REVOKE ALL ON FUNCTION privacy_tags.citus_setup() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy_tags.citus_setup() TO privacy_admin;
 REVOKE ALL ON FUNCTION privacy_tags.erase(text, text, boolean, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy_tags.erase(text, text, boolean, text[]) TO privacy_admin;
 REVOKE ALL ON FUNCTION privacy_tags.purge_batch(regclass, timestamptz, integer, regclass[]) FROM PUBLIC;
