@@ -267,8 +267,15 @@ set_trigger_enabled(Oid relid, bool enable)
  * trigger is allowed (citus.enable_unsafe_triggers, for this statement)
  * and disabled while Citus copies the rows into the shards.
  */
+#if PG_VERSION_NUM >= 180000
+#define EXECUTOR_RUN_ARGS queryDesc, direction, count
+static void
+pt_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count)
+#else
+#define EXECUTOR_RUN_ARGS queryDesc, direction, count, execute_once
 static void
 pt_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once)
+#endif
 {
 	List	   *relids = distributed_enforced_tables(queryDesc);
 	int			nestlevel = 0;
@@ -283,9 +290,9 @@ pt_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool
 			set_trigger_enabled(lfirst_oid(lc), false);
 	}
 	if (prev_ExecutorRun)
-		prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		prev_ExecutorRun(EXECUTOR_RUN_ARGS);
 	else
-		standard_ExecutorRun(queryDesc, direction, count, execute_once);
+		standard_ExecutorRun(EXECUTOR_RUN_ARGS);
 	if (relids != NIL)
 	{
 		/* (now on every shard too) */
@@ -307,7 +314,11 @@ pt_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		(queryDesc->operation != CMD_SELECT || queryDesc->plannedstmt->hasModifyingCTE) &&
 		PtCitusLoaded())
 	{
+#if PG_VERSION_NUM >= 170000
+		LocalTransactionId xact = MyProc->vxid.lxid;
+#else
 		LocalTransactionId xact = MyProc->lxid;
+#endif
 		int			have = propagated_xact == xact ? propagated_expired_writes : PT_EXPIRED_REFUSE;
 
 		/* (outside a transaction block Citus sends nothing: it then costs nothing) */
