@@ -16,6 +16,7 @@ OBJS = \
 	src/value_match.o \
 	src/discover.o \
 	src/as_owner.o \
+	src/purge.o \
 	src/subject_graph.o \
 	src/citus.o
 

@@ -36,7 +36,7 @@ fi
 
 # The command that reproduces this run, as quoted in BENCHMARKS.md.
 vars=""
-for v in BENCH_ROWS BENCH_REPEAT; do
+for v in BENCH_TABLES BENCH_ROWS BENCH_REPEAT; do
 	[ -n "${!v:-}" ] && vars+="$v=${!v} "
 done
 if [ $# -eq 0 ] && [ -n "${MAKELEVEL:-}" ]; then

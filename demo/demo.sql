@@ -267,14 +267,42 @@ UPDATE shop.customers SET job_title = 'CEO' WHERE id = 2;
 SELECT privacy_tags.lift_restriction('customer', '2');
 UPDATE shop.customers SET job_title = 'CEO' WHERE id = 2;
 
-\echo '== 20. The record of processing (GDPR Art. 30), built from the tags'
+\echo '== 20. Customer 2 objects to marketing (Art. 21), through a registered request with a deadline'
+SELECT privacy_tags.open_request('objection', 'customer', '2') AS objection_request \gset
+SELECT id, kind, regime, due_at::date - received_at::date AS days_to_answer, overdue FROM privacy_tags.open_requests;
+SELECT jsonb_pretty(privacy_tags.object('customer', '2', 'marketing', request => :objection_request) -> 'tables');
+SELECT id, job_title FROM shop.customers WHERE id = 2;
+\echo '-- the trigger now refuses marketing data for customer 2'
+\set ON_ERROR_STOP off
+UPDATE shop.customers SET job_title = 'Head of Sales' WHERE id = 2;
+\set ON_ERROR_STOP on
+SELECT outcome FROM privacy_tags.requests WHERE id = :objection_request;
+
+\echo '== 21. An erasure a legal hold keeps waiting, done when the hold is released'
+SELECT privacy_tags.hold('customer', '2', 'tax audit') > 0 AS held;
+SELECT privacy_tags.erase('customer', '2') ->> 'deferred' AS deferred;
+SELECT subject_type, subject_id, scope, hold_reason FROM privacy_tags.pending_erasures;
+SELECT privacy_tags.release('customer', '2');
+SELECT count(*) AS pending FROM privacy_tags.pending_erasures;
+SELECT id, full_name, email FROM shop.customers ORDER BY id;
+
+\echo '== 22. The erasure ledger: what a restored backup would bring back is erased again'
+SELECT e ->> 'scope' AS scope, left(e ->> 'subject_hash', 16) AS subject_hash
+  FROM jsonb_array_elements(privacy_tags.export_ledger() -> 'entries') e;
+\echo '-- (after restoring a backup and import_ledger(), reapply_erasures() erases them again; here nothing'
+\echo '-- is back: the customers kept for their invoices have nothing left to erase)'
+SELECT x ->> 'scope' AS scope, x ->> 'action' AS action, left(x ->> 'subject_hash', 16) AS subject_hash
+  FROM jsonb_array_elements(privacy_tags.reapply_erasures(dry_run => true) -> 'subjects') x;
+
+\echo '== 23. The record of processing (GDPR Art. 30), built from the tags'
 SELECT purpose, legal_bases, data_subjects, data_categories, special_categories, tables
   FROM privacy_tags.record_of_processing;
 SELECT jsonb_pretty(jsonb_path_query_first(privacy_tags.processing_record(), '$.purposes[*] ? (@.purpose == "support")'))
     AS support_purpose;
 
-\echo '== 21. The audit log of the requests'
+\echo '== 24. The audit log of the requests'
 SELECT id, actor, action, rows, subject_type, left(subject_hash, 16) AS subject_hash
   FROM privacy_tags.audit_log
- WHERE action IN ('access', 'erase', 'grant_consent', 'withdraw_consent', 'restrict', 'lift_restriction', 'release')
+ WHERE action IN ('access', 'erase', 'grant_consent', 'withdraw_consent', 'restrict', 'lift_restriction', 'release',
+                  'open_request', 'object', 'close_request', 'hold')
  ORDER BY id;

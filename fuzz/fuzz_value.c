@@ -430,6 +430,10 @@ built_card(Bytes *b)
 	k = kind_of_str(text);
 	if (same)
 		CHECK(k != PT_VALUE_CARD);
+	else if (n == 15 && form % 3 == 0 &&
+			 (memcmp(d, "01", 2) == 0 || memcmp(d, "35", 2) == 0 ||
+			  memcmp(d, "86", 2) == 0 || memcmp(d, "99", 2) == 0))
+		expect_kind(text, PT_VALUE_IMEI);	/* the shape of an IMEI wins */
 	else
 		expect_kind(text, PT_VALUE_CARD);
 	/* any other check digit fails */
@@ -466,6 +470,7 @@ built_phone(Bytes *b)
 		PtValueKind k = kind_of_str(text);
 		bool		ok = k == PT_VALUE_PHONE ? n <= 15 :
 			(k == PT_VALUE_CARD && n >= 13) ||
+			(k == PT_VALUE_IMEI && n == 15 && !(form & 1)) ||
 			(k == PT_VALUE_PERSONNUMMER && !(form & 1) && (n == 10 || n == 12)) ||
 			(k == PT_VALUE_NONE && n > 15);
 

@@ -104,7 +104,7 @@ DROP TABLE dsr.shipments;
 
 -- legal hold: erasure keeps everything and says why
 SELECT hold('customer', '43', 'litigation') > 0 AS held;
-SELECT erase('customer', '43') - 'format' AS held_erasure;
+SELECT erase('customer', '43', dry_run => true) - 'format' AS held_erasure;
 SELECT release('customer', '43');
 
 -- consent: per purpose; withdrawal erases that purpose's consent-based data only

@@ -31,6 +31,7 @@
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -38,6 +39,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
@@ -76,6 +80,103 @@ ExtensionOwner(void)
 	return owner;
 }
 
+/*
+ * The statements run_as_owner() has prepared, kept per backend: the same
+ * statement text on the same table as the same owner is parsed and planned
+ * once (the plan cache re-plans it when what it reads changes).  Bounded:
+ * when full, every plan is freed and the cache starts again (a purge's
+ * statements carry their cut-offs as constants, so some texts are new).
+ */
+typedef struct StmtKey
+{
+	Oid			relid;
+	Oid			owner;
+	int			nargs;
+	uint32		hash;
+	int			len;
+} StmtKey;
+
+typedef struct StmtEntry
+{
+	StmtKey		key;
+	char	   *sql;
+	SPIPlanPtr	plan;
+} StmtEntry;
+
+#define STMT_CACHE_MAX 2048
+
+static HTAB *stmt_cache = NULL;
+static MemoryContext stmt_cache_cxt = NULL;
+
+static void
+stmt_cache_reset(void)
+{
+	HASH_SEQ_STATUS status;
+	StmtEntry  *e;
+
+	if (stmt_cache == NULL)
+		return;
+	hash_seq_init(&status, stmt_cache);
+	while ((e = hash_seq_search(&status)) != NULL)
+		if (e->plan != NULL)
+			SPI_freeplan(e->plan);
+	hash_destroy(stmt_cache);
+	stmt_cache = NULL;
+	MemoryContextReset(stmt_cache_cxt);
+}
+
+/*
+ * The kept plan of sql on relid as owner (SPI connected, running as the
+ * owner): prepared the first time.
+ */
+static SPIPlanPtr
+cached_plan(Oid relid, Oid owner, const char *sql, int nargs, Oid *argtypes)
+{
+	StmtKey		key;
+	StmtEntry  *e;
+	bool		found;
+	SPIPlanPtr	plan;
+
+	if (stmt_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (stmt_cache_cxt == NULL)
+			stmt_cache_cxt = AllocSetContextCreate(CacheMemoryContext, "privacy_tags owner statements",
+												   ALLOCSET_DEFAULT_SIZES);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(StmtKey);
+		ctl.entrysize = sizeof(StmtEntry);
+		ctl.hcxt = stmt_cache_cxt;
+		stmt_cache = hash_create("privacy_tags owner statements", 256, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	memset(&key, 0, sizeof(key));
+	key.relid = relid;
+	key.owner = owner;
+	key.nargs = nargs;
+	key.len = strlen(sql);
+	key.hash = hash_bytes((const unsigned char *) sql, key.len);
+	e = hash_search(stmt_cache, &key, HASH_FIND, &found);
+	if (found && strcmp(e->sql, sql) == 0)
+		return e->plan;
+	plan = SPI_prepare(sql, nargs, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare a statement on relation %u: %s",
+			 relid, SPI_result_code_string(SPI_result));
+	if (found)
+		return plan;			/* (a hash collision: this call alone) */
+	if (hash_get_num_entries(stmt_cache) >= STMT_CACHE_MAX)
+		stmt_cache_reset();
+	SPI_keepplan(plan);
+	if (stmt_cache == NULL)
+		return cached_plan(relid, owner, sql, nargs, argtypes);
+	e = hash_search(stmt_cache, &key, HASH_ENTER, &found);
+	e->sql = MemoryContextStrdup(stmt_cache_cxt, sql);
+	e->plan = plan;
+	return plan;
+}
+
 List	   *pt_purge_targets = NIL;
 bool		pt_in_own_statement = false;
 
@@ -85,6 +186,27 @@ bool		pt_in_own_statement = false;
  * keys cascade into.  Read before the switch to the table's owner, who may
  * not call the extension's internal functions.
  */
+/* set_purge_targets()'s answers, per relation, until a relcache invalidation */
+typedef struct TargetsEntry
+{
+	Oid			relid;
+	List	   *targets;
+} TargetsEntry;
+
+static HTAB *targets_cache = NULL;
+static MemoryContext targets_cxt = NULL;
+
+static void
+targets_invalidate(Datum arg, Oid relid)
+{
+	if (targets_cache != NULL)
+	{
+		hash_destroy(targets_cache);
+		targets_cache = NULL;
+		MemoryContextReset(targets_cxt);
+	}
+}
+
 static void
 set_purge_targets(Oid relid)
 {
@@ -92,9 +214,41 @@ set_purge_targets(Oid relid)
 	Datum		values[1];
 	List	   *targets = NIL;
 	MemoryContext old;
+	MemoryContext caller;
+	TargetsEntry *e;
+	bool		found;
 	int			rc;
 
+	if (targets_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (targets_cxt == NULL)
+		{
+			targets_cxt = AllocSetContextCreate(CacheMemoryContext, "privacy_tags purge targets",
+												ALLOCSET_SMALL_SIZES);
+			CacheRegisterRelcacheCallback(targets_invalidate, (Datum) 0);
+		}
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(TargetsEntry);
+		ctl.hcxt = targets_cxt;
+		targets_cache = hash_create("privacy_tags purge targets", 64, &ctl,
+									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	/*
+	 * (a copy for the statement: an invalidation while it runs resets the
+	 * cache, not what the trigger reads)
+	 */
+	e = hash_search(targets_cache, &relid, HASH_FIND, &found);
+	if (found)
+	{
+		pt_purge_targets = list_copy(e->targets);
+		return;
+	}
+
 	values[0] = ObjectIdGetDatum(relid);
+	caller = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	rc = SPI_execute_with_args("SELECT x::pg_catalog.oid FROM pg_catalog.unnest("
@@ -103,7 +257,7 @@ set_purge_targets(Oid relid)
 							   1, argtypes, values, NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read what relation %u cascades into", relid);
-	old = MemoryContextSwitchTo(TopTransactionContext);
+	old = MemoryContextSwitchTo(caller);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -114,6 +268,14 @@ set_purge_targets(Oid relid)
 	}
 	MemoryContextSwitchTo(old);
 	SPI_finish();
+	/* kept, unless an invalidation during the query dropped the cache */
+	if (targets_cache != NULL)
+	{
+		e = hash_search(targets_cache, &relid, HASH_ENTER, &found);
+		old = MemoryContextSwitchTo(targets_cxt);
+		e->targets = list_copy(targets);
+		MemoryContextSwitchTo(old);
+	}
 	pt_purge_targets = targets;
 }
 
@@ -192,7 +354,7 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		pt_in_own_statement = pt_purging;
-		rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+		rc = SPI_execute_plan(cached_plan(relid, owner, sql, nargs, argtypes), values, nulls, false, 0);
 		pt_in_own_statement = false;
 		if (rc < 0)
 			elog(ERROR, "could not run a statement on relation %u: %s",

@@ -13,7 +13,7 @@
 
 #include "value_match.h"
 
-/* value_kind(text): 'email', 'ipv4', 'ipv6', 'personnummer', 'card', 'phone' or NULL. */
+/* value_kind(text): what the value looks like (pt_value_kind_names) or NULL. */
 PG_FUNCTION_INFO_V1(privacy_tags_value_kind);
 Datum
 privacy_tags_value_kind(PG_FUNCTION_ARGS)

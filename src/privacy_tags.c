@@ -5,6 +5,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -22,6 +24,9 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/* privacy_tags.request_retention: closed requests are purged after it (minutes) */
+static int	pt_request_retention = 3 * 365 * 24 * 60;
+
 void
 _PG_init(void)
 {
@@ -29,6 +34,13 @@ _PG_init(void)
 	retention_init();
 	renames_init();
 	citus_init();
+	DefineCustomIntVariable("privacy_tags.request_retention",
+							"How long the register keeps a closed data-subject request.",
+							"purge() and run_purge() delete requests closed longer ago; the audit log keeps its entries.",
+							&pt_request_retention,
+							3 * 365 * 24 * 60, 24 * 60, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MIN,
+							NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("privacy_tags");

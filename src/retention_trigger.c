@@ -86,6 +86,8 @@ typedef struct RetentionColumn
 	Datum		mask_value;
 	bool		mask_isnull;
 	bool		consent;		/* basis=consent: needs an active consent */
+	bool		objectable;		/* an objection can cover it (see objectable()) */
+	char	   *tagtext;		/* the tag, for the objection check */
 	Datum		purposes;		/* text[] of the tag's purposes */
 	const char *subject_type;	/* non-NULL for a subject key */
 	Oid			subject_typoutput;
@@ -125,6 +127,7 @@ typedef struct RetentionPlan
 	int			nsubjects;
 	int			nlookups;		/* subject columns with a lookup */
 	bool		nconsent;
+	int			nobjectable;	/* columns an objection can cover */
 	Oid			checker;		/* owner of privacy_tags.consents, if nsubjects */
 	const char *relname;		/* the relation's name in messages (a shard's table's) */
 	RetentionColumn columns[FLEXIBLE_ARRAY_MEMBER];
@@ -155,13 +158,26 @@ typedef struct PlanEntry
 	RetentionPlan *plan;
 } PlanEntry;
 
-/* What one statement knows beyond the plan. */
+/*
+ * What one statement knows beyond the plan, in the trigger's fn_extra (the
+ * statement's memory): the plan itself, pinned for the whole statement (a
+ * callback on that memory releases it when the statement ends, however it
+ * ends), so that a row finds it without a hash lookup, a pin of its own or
+ * an error handler.  An invalidation that drops the plan from the cache
+ * meanwhile (generation changes, the plan is dead) makes the next row take
+ * the cache's new plan, as it would without the statement's pin.
+ */
 typedef struct StatementState
 {
 	Oid			tgoid;
 	Oid			relid;
+	RetentionPlan *plan;		/* pinned, or NULL */
+	uint64		generation;		/* plan_cache_generation when it was pinned */
+	AttrNumber	last_attnum;	/* the last column a check reads */
 	bool		restrictions_known;
 	bool		any_restriction;
+	bool		any_objection;	/* (known with the restrictions) */
+	MemoryContextCallback release;	/* unpins plan */
 } StatementState;
 
 static HTAB *plan_cache = NULL;
@@ -172,6 +188,8 @@ static uint64 plan_cache_generation = 0;
 static SPIPlanPtr consent_plan = NULL;
 static SPIPlanPtr restriction_plan = NULL;
 static SPIPlanPtr any_restriction_plan = NULL;
+static SPIPlanPtr objection_plan = NULL;
+static SPIPlanPtr any_objection_plan = NULL;
 
 void
 retention_init(void)
@@ -247,6 +265,25 @@ checker_role(void)
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	return owner;
+}
+
+/*
+ * Can an objection cover a column tagged tag?  On legitimate interests, or
+ * with an opt-out purpose (direct_marketing, sale, sharing: see
+ * privacy_tags.opt_out_purposes()) on any basis but a legal obligation.
+ */
+static bool
+objectable(const PtParsed *tag)
+{
+	if (tag->basis == PT_BASIS_LEGAL_OBLIGATION)
+		return false;
+	if (tag->basis == PT_BASIS_LEGITIMATE_INTERESTS)
+		return true;
+	for (int k = 0; k < tag->npurposes; k++)
+		if (strcmp(tag->purposes[k], "direct_marketing") == 0 || strcmp(tag->purposes[k], "sale") == 0 ||
+			strcmp(tag->purposes[k], "sharing") == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -421,7 +458,7 @@ build_plan(Trigger *trigger, Relation rel)
 			 (via != NULL && !build_lookup(c, via + strlen(VIA_SEPARATOR), cxt))) :
 			(!pt_parse(tagtext, strlen(tagtext), &tag, &err) ||
 			 (tag.has_retain && tag.anchor_len == 0) ||
-			 (!tag.has_retain && tag.basis != PT_BASIS_CONSENT)))
+			 (!tag.has_retain && tag.basis != PT_BASIS_CONSENT && !objectable(&tag))))
 			ereport(ERROR,
 					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 					 errmsg("trigger \"%s\" on \"%s\" has an invalid argument for column \"%s\"",
@@ -494,6 +531,12 @@ build_plan(Trigger *trigger, Relation rel)
 				tag.usecs / PT_USECS_PER_HOUR > INT64CONST(876000000);
 		}
 		c->consent = tag.basis == PT_BASIS_CONSENT;
+		c->objectable = objectable(&tag);
+		if (c->objectable)
+		{
+			c->tagtext = MemoryContextStrdup(cxt, tagtext);
+			plan->nobjectable++;
+		}
 		if (c->consent)
 		{
 			MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -665,8 +708,9 @@ subject_args(RetentionColumn *s, Relation rel, Datum key, Datum *args)
  * write to another column).
  */
 static void
-check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, TupleTableSlot *slot,
-					HeapTuple tuple, TupleTableSlot *oldslot, HeapTuple oldtuple, bool is_old)
+check_subject_rules(RetentionPlan *plan, bool any_restriction, bool any_objection, Relation rel,
+					TupleTableSlot *slot, HeapTuple tuple, TupleTableSlot *oldslot, HeapTuple oldtuple,
+					bool is_old)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	bool		has_old = oldslot != NULL || oldtuple != NULL;
@@ -706,7 +750,7 @@ check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, Tup
 						 errhint("privacy_tags.lift_restriction() ends the restriction.")));
 		}
 
-		if (is_old || !plan->nconsent)
+		if (is_old || (!plan->nconsent && !(any_objection && plan->nobjectable > 0)))
 			continue;
 		if (has_old)
 		{
@@ -721,7 +765,7 @@ check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, Tup
 			RetentionColumn *c = &plan->columns[k];
 			Datum		value;
 
-			if (c->subject_type != NULL || !c->consent)
+			if (c->subject_type != NULL || !(c->consent || (any_objection && c->objectable)))
 				continue;
 			value = row_getattr(slot, tuple, tupdesc, c->attnum, &isnull);
 			if (isnull)
@@ -741,6 +785,27 @@ check_subject_rules(RetentionPlan *plan, bool any_restriction, Relation rel, Tup
 					break;		/* reaches no subject */
 				have_args = true;
 			}
+			if (any_objection && c->objectable)
+			{
+				Datum		oargs[3];
+				Oid			otypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+
+				oargs[0] = args[0];
+				oargs[1] = args[1];
+				oargs[2] = CStringGetTextDatum(c->tagtext);
+				if (run_check(plan->checker, &objection_plan,
+							  "SELECT privacy_tags._objected($1, $2, $3::privacy_tags.privacy_tag)",
+							  3, otypes, oargs))
+					ereport(ERROR,
+							(errcode(ERRCODE_CHECK_VIOLATION),
+							 errmsg("column \"%s\" of relation \"%s\" holds data for purposes this %s objects to",
+									c->name, RelationGetRelationName(rel), s->subject_type),
+							 errdetail("The subject in column \"%s\" has objected to every purpose of the column (GDPR Art. 21, or an opt-out of sale or sharing).",
+									   s->name),
+							 errhint("privacy_tags.withdraw_objection() ends the objection; or leave the column NULL.")));
+			}
+			if (!c->consent)
+				continue;
 			args[2] = c->purposes;
 			if (!run_check(plan->checker, &consent_plan,
 						   "SELECT EXISTS (SELECT FROM privacy_tags.consents "
@@ -1138,15 +1203,6 @@ check_row(FunctionCallInfo fcinfo, RetentionPlan *plan)
 
 	/* what this statement knows: whether anybody is restricted at all */
 	state = (StatementState *) fcinfo->flinfo->fn_extra;
-	if (state == NULL || state->tgoid != plan->tgoid || state->relid != plan->relid)
-	{
-		if (state == NULL)
-			state = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(StatementState));
-		state->tgoid = plan->tgoid;
-		state->relid = plan->relid;
-		state->restrictions_known = false;
-		fcinfo->flinfo->fn_extra = state;
-	}
 	if (plan->nsubjects > 0 && !state->restrictions_known)
 	{
 		Oid			argtypes[1] = {TEXTARRAYOID};
@@ -1164,25 +1220,34 @@ check_row(FunctionCallInfo fcinfo, RetentionPlan *plan)
 					  "SELECT EXISTS (SELECT FROM privacy_tags.restrictions "
 					  "WHERE subject_type OPERATOR(pg_catalog.=) ANY ($1) AND lifted_at IS NULL)",
 					  1, argtypes, types);
+		/* and whether anybody objects at all, when a column can be objected to */
+		state->any_objection = plan->nobjectable > 0 &&
+			run_check(plan->checker, &any_objection_plan,
+					  "SELECT EXISTS (SELECT FROM privacy_tags.objections "
+					  "WHERE subject_type OPERATOR(pg_catalog.=) ANY ($1) AND withdrawn_at IS NULL)",
+					  1, argtypes, types);
 		state->restrictions_known = true;
 	}
 	if (plan->ncolumns == 0)
 		return tuple;
 
-	if (plan->nsubjects > 0 && (state->any_restriction || plan->nconsent))
+	if (plan->nsubjects > 0 && (state->any_restriction || plan->nconsent || state->any_objection))
 	{
 		bool		update = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event);
 
-		check_subject_rules(plan, state->any_restriction, rel, slot, tuple,
+		check_subject_rules(plan, state->any_restriction, state->any_objection, rel, slot, tuple,
 							update ? trigdata->tg_trigslot : NULL,
 							update ? trigdata->tg_trigtuple : NULL, false);
 		if (update && state->any_restriction)
-			check_subject_rules(plan, state->any_restriction, rel, trigdata->tg_trigslot,
+			check_subject_rules(plan, state->any_restriction, false, rel, trigdata->tg_trigslot,
 								trigdata->tg_trigtuple, NULL, NULL, true);
 	}
 
 	tupdesc = RelationGetDescr(rel);
 	now = GetCurrentTransactionStartTimestamp();
+	/* the row deformed once, up to the last column the checks read */
+	if (slot != NULL)
+		slot_getsomeattrs(slot, state->last_attnum);
 
 	for (int i = 0; i < plan->ncolumns && !skip; i++)
 	{
@@ -1259,6 +1324,59 @@ check_row(FunctionCallInfo fcinfo, RetentionPlan *plan)
 	return tuple;
 }
 
+/* The statement is over (or aborted): unpin its plan. */
+static void
+statement_release(void *arg)
+{
+	StatementState *state = (StatementState *) arg;
+
+	if (state->plan != NULL)
+	{
+		RetentionPlan *plan = state->plan;
+
+		state->plan = NULL;
+		release_plan(plan);
+	}
+}
+
+/*
+ * The plan of the trigger call's statement, from the cache, pinned in
+ * fn_extra for the rest of the statement (replacing the one it had, for
+ * another relation or dropped from the cache).  What the statement knew
+ * about restrictions is forgotten with another relation.
+ */
+static StatementState *
+statement_plan(FunctionCallInfo fcinfo, TriggerData *trigdata)
+{
+	StatementState *state = (StatementState *) fcinfo->flinfo->fn_extra;
+	Oid			relid = RelationGetRelid(trigdata->tg_relation);
+	RetentionPlan *plan;
+
+	if (state == NULL)
+	{
+		state = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(StatementState));
+		state->release.func = statement_release;
+		state->release.arg = state;
+		MemoryContextRegisterResetCallback(fcinfo->flinfo->fn_mcxt, &state->release);
+		fcinfo->flinfo->fn_extra = state;
+	}
+	if (state->tgoid != trigdata->tg_trigger->tgoid || state->relid != relid)
+		state->restrictions_known = false;
+	/* the new plan pinned before the old one goes, in case they are one */
+	plan = get_plan(trigdata->tg_trigger, trigdata->tg_relation);
+	statement_release(state);
+	state->plan = plan;
+	state->generation = plan_cache_generation;
+	state->tgoid = trigdata->tg_trigger->tgoid;
+	state->relid = relid;
+	state->last_attnum = 0;
+	for (int i = 0; i < plan->ncolumns; i++)
+		if (plan->columns[i].has_window)
+			state->last_attnum = Max(state->last_attnum,
+									 Max(plan->columns[i].attnum, plan->columns[i].anchor_attnum));
+	return state;
+}
+
 /* Is relid (or the root of its partition tree) a target of the running purge statement? */
 static bool
 purge_target(Oid relid)
@@ -1280,8 +1398,7 @@ Datum
 retention_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	RetentionPlan *volatile plan;
-	HeapTuple	volatile result = NULL;
+	StatementState *state;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -1308,18 +1425,14 @@ retention_trigger(PG_FUNCTION_ARGS)
 		return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
 							   trigdata->tg_newtuple : trigdata->tg_trigtuple);
 
-	/* pinned until the checks are done, however they end */
-	plan = get_plan(trigdata->tg_trigger, trigdata->tg_relation);
-	PG_TRY();
-	{
-		result = check_row(fcinfo, plan);
-	}
-	PG_FINALLY();
-	{
-		release_plan(plan);
-	}
-	PG_END_TRY();
-	return PointerGetDatum(result);
+	/* the statement's plan, pinned until the statement ends */
+	state = (StatementState *) fcinfo->flinfo->fn_extra;
+	if (state == NULL || state->plan == NULL ||
+		state->tgoid != trigdata->tg_trigger->tgoid ||
+		state->relid != RelationGetRelid(trigdata->tg_relation) ||
+		(state->generation != plan_cache_generation && state->plan->dead))
+		state = statement_plan(fcinfo, trigdata);
+	return PointerGetDatum(check_row(fcinfo, state->plan));
 }
 
 /*

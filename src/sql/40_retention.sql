@@ -162,6 +162,7 @@ CREATE FUNCTION privacy_tags.release(subject_type text, subject_id text)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
 AS $$
 DECLARE
     v_n integer;
@@ -180,6 +181,10 @@ BEGIN
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows)
     VALUES ('release', release.subject_type,
             privacy_tags.subject_hash(release.subject_type, v_subject_id), v_n);
+    -- what the hold kept from being erased goes now (unless another hold stays)
+    IF v_n > 0 THEN
+        PERFORM privacy_tags._complete_deferred(release.subject_type, v_subject_id);
+    END IF;
     RETURN v_n;
 END
 $$;
@@ -289,70 +294,82 @@ AS $$
 DECLARE
     v_args text;
     v_n integer;
+    v_subjects integer := 0;
+    v_pass integer;
     v_part regclass;
 BEGIN
     -- windowed and consent-based columns: ('column', 'tag'); subject keys:
     -- ('column', '@subject <type>')
-    SELECT string_agg(x.arg, ', ' ORDER BY x.attnum, x.kind),
-           count(*) FILTER (WHERE x.kind = 0 AND x.windowed)
-      INTO v_args, v_n
-      FROM (SELECT a.attnum, 0 AS kind, format('%L, %L', a.attname, t.tag::text) AS arg,
-                   privacy_tags.retention(t.tag) IS NOT NULL AS windowed
-              FROM pg_attribute a
-              LEFT JOIN pg_seclabel s
-                     ON s.objoid = a.attrelid AND s.objsubid = a.attnum
-                    AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
-              CROSS JOIN LATERAL (
-                    SELECT (CASE WHEN a.attnum = changed_attnum AND NOT changed_subject THEN changed_label
-                                 ELSE s.label END)::privacy_tags.privacy_tag AS tag) t
-             WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
-               AND t.tag IS NOT NULL
-               AND (privacy_tags.retention(t.tag) IS NOT NULL OR privacy_tags.legal_basis(t.tag) = 'consent')
-            UNION ALL
-            SELECT a.attnum, 1, format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(l.label)), false
-              FROM pg_attribute a
-              LEFT JOIN pg_seclabel s
-                     ON s.objoid = a.attrelid AND s.objsubid = a.attnum
-                    AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags_subject'
-              CROSS JOIN LATERAL (
-                    SELECT CASE WHEN a.attnum = changed_attnum AND changed_subject THEN changed_label
-                                ELSE s.label END AS label) l
-             WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND l.label IS NOT NULL
-            UNION ALL
-            -- a column that points (foreign key, or a link between columns
-            -- of one type) straight at a subject key holds that subject's
-            -- id: restrictions and consents are checked through it too
-            (SELECT DISTINCT ON (a.attnum) a.attnum, 1,
-                   format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(k.label)), false
-              FROM (SELECT c.conkey[1] AS attnum, c.confrelid AS prel, c.confkey[1] AS pattnum
-                      FROM pg_constraint c
-                     WHERE c.conrelid = rel AND c.contype = 'f' AND cardinality(c.conkey) = 1
-                    UNION ALL
-                    SELECT ca.attnum, l.parent, pa.attnum
-                      FROM privacy_tags.links l
-                      JOIN pg_attribute ca ON ca.attrelid = l.child AND ca.attname = l.child_columns[1]
-                      JOIN pg_attribute pa ON pa.attrelid = l.parent AND pa.attname = l.parent_columns[1]
-                     WHERE l.child = rel AND cardinality(l.child_columns) = 1
-                       AND privacy_tags._base_type(ca.atttypid) = privacy_tags._base_type(pa.atttypid)) r
-              JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = r.attnum AND NOT a.attisdropped
-              JOIN pg_attribute pa ON pa.attrelid = r.prel AND pa.attnum = r.pattnum
-              JOIN pg_seclabel k ON k.classoid = 'pg_class'::regclass AND k.provider = 'privacy_tags_subject'
-                                AND k.objsubid > 0
-                                AND k.objoid = coalesce(pg_partition_root(r.prel)::oid, r.prel)
-              JOIN pg_attribute ka ON ka.attrelid = k.objoid AND ka.attnum = k.objsubid AND ka.attname = pa.attname
-             WHERE NOT EXISTS (SELECT FROM pg_seclabel o
-                                WHERE o.objoid = rel AND o.objsubid = a.attnum AND o.classoid = 'pg_class'::regclass
-                                  AND o.provider = 'privacy_tags_subject')
-               AND NOT (changed_subject AND a.attnum = changed_attnum)
-             ORDER BY a.attnum, k.label)
-            UNION ALL
-            -- and a column that reaches a subject's key through other
-            -- tables: the trigger looks the id up, when a check needs it
-            SELECT a.attnum, 2,
-                   format('%L, %L', a.attname, format('@subject %s via %s', p.subject_type, p.steps)), false
-              FROM privacy_tags._subject_paths(rel) p
-              JOIN pg_attribute a ON a.attrelid = rel AND a.attname = p.column_name AND NOT a.attisdropped
-             WHERE NOT (changed_subject AND a.attnum = changed_attnum)) x;
+    -- (twice: the columns an objection covers go in only where the table
+    -- has a subject argument, which the first pass finds)
+    FOR v_pass IN 1..2 LOOP
+        SELECT string_agg(x.arg, ', ' ORDER BY x.attnum, x.kind),
+               count(*) FILTER (WHERE x.kind = 0 AND x.windowed),
+               count(*) FILTER (WHERE x.kind > 0)
+          INTO v_args, v_n, v_subjects
+          FROM (SELECT a.attnum, 0 AS kind, format('%L, %L', a.attname, t.tag::text) AS arg,
+                       privacy_tags.retention(t.tag) IS NOT NULL AS windowed
+                  FROM pg_attribute a
+                  LEFT JOIN pg_seclabel s
+                         ON s.objoid = a.attrelid AND s.objsubid = a.attnum
+                        AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
+                  CROSS JOIN LATERAL (
+                        SELECT (CASE WHEN a.attnum = changed_attnum AND NOT changed_subject THEN changed_label
+                                     ELSE s.label END)::privacy_tags.privacy_tag AS tag) t
+                 WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+                   AND t.tag IS NOT NULL
+                   AND (privacy_tags.retention(t.tag) IS NOT NULL OR privacy_tags.legal_basis(t.tag) = 'consent'
+                        -- what an objection covers, where the trigger can tell whose it is
+                        OR (v_subjects > 0 AND privacy_tags.legal_basis(t.tag) IS DISTINCT FROM 'legal_obligation'
+                            AND (privacy_tags.legal_basis(t.tag) = 'legitimate_interests'
+                                 OR privacy_tags.purposes(t.tag) && privacy_tags.opt_out_purposes())))
+                UNION ALL
+                SELECT a.attnum, 1, format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(l.label)), false
+                  FROM pg_attribute a
+                  LEFT JOIN pg_seclabel s
+                         ON s.objoid = a.attrelid AND s.objsubid = a.attnum
+                        AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags_subject'
+                  CROSS JOIN LATERAL (
+                        SELECT CASE WHEN a.attnum = changed_attnum AND changed_subject THEN changed_label
+                                    ELSE s.label END AS label) l
+                 WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND l.label IS NOT NULL
+                UNION ALL
+                -- a column that points (foreign key, or a link between columns
+                -- of one type) straight at a subject key holds that subject's
+                -- id: restrictions and consents are checked through it too
+                (SELECT DISTINCT ON (a.attnum) a.attnum, 1,
+                       format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(k.label)), false
+                  FROM (SELECT c.conkey[1] AS attnum, c.confrelid AS prel, c.confkey[1] AS pattnum
+                          FROM pg_constraint c
+                         WHERE c.conrelid = rel AND c.contype = 'f' AND cardinality(c.conkey) = 1
+                        UNION ALL
+                        SELECT ca.attnum, l.parent, pa.attnum
+                          FROM privacy_tags.links l
+                          JOIN pg_attribute ca ON ca.attrelid = l.child AND ca.attname = l.child_columns[1]
+                          JOIN pg_attribute pa ON pa.attrelid = l.parent AND pa.attname = l.parent_columns[1]
+                         WHERE l.child = rel AND cardinality(l.child_columns) = 1
+                           AND privacy_tags._base_type(ca.atttypid) = privacy_tags._base_type(pa.atttypid)) r
+                  JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = r.attnum AND NOT a.attisdropped
+                  JOIN pg_attribute pa ON pa.attrelid = r.prel AND pa.attnum = r.pattnum
+                  JOIN pg_seclabel k ON k.classoid = 'pg_class'::regclass AND k.provider = 'privacy_tags_subject'
+                                    AND k.objsubid > 0
+                                    AND k.objoid = coalesce(pg_partition_root(r.prel)::oid, r.prel)
+                  JOIN pg_attribute ka ON ka.attrelid = k.objoid AND ka.attnum = k.objsubid AND ka.attname = pa.attname
+                 WHERE NOT EXISTS (SELECT FROM pg_seclabel o
+                                    WHERE o.objoid = rel AND o.objsubid = a.attnum AND o.classoid = 'pg_class'::regclass
+                                      AND o.provider = 'privacy_tags_subject')
+                   AND NOT (changed_subject AND a.attnum = changed_attnum)
+                 ORDER BY a.attnum, k.label)
+                UNION ALL
+                -- and a column that reaches a subject's key through other
+                -- tables: the trigger looks the id up, when a check needs it
+                SELECT a.attnum, 2,
+                       format('%L, %L', a.attname, format('@subject %s via %s', p.subject_type, p.steps)), false
+                  FROM privacy_tags._subject_paths(rel) p
+                  JOIN pg_attribute a ON a.attrelid = rel AND a.attname = p.column_name AND NOT a.attisdropped
+                 WHERE NOT (changed_subject AND a.attnum = changed_attnum)) x;
+        EXIT WHEN v_subjects = 0;
+    END LOOP;
     -- (the trigger is the table's: its owner changes it)
     IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'privacy_tags_retention') THEN
         PERFORM privacy_tags._trigger_ddl(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
@@ -501,10 +518,12 @@ COMMENT ON FUNCTION privacy_tags.unenforce(regclass) IS
 -- NULL when no such key points at rel.
 CREATE FUNCTION privacy_tags._referenced_by(rel regclass, blocking_only boolean)
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT string_agg(format('EXISTS (SELECT FROM %s x WHERE (%s) = (%s))', f.conrelid::regclass,
+BEGIN
+    -- (PL/pgSQL: planned once per session, not at every call)
+    RETURN (SELECT string_agg(format('EXISTS (SELECT FROM %s x WHERE (%s) = (%s))', f.conrelid::regclass,
                              (SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.n)
                                 FROM unnest(f.conkey) WITH ORDINALITY k(attnum, n)
                                 JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum),
@@ -519,18 +538,30 @@ AS $$
             OR (f.confdeltype = 'c'
                 AND EXISTS (SELECT FROM pg_seclabel s
                              WHERE s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
-                               AND s.objoid IN (f.conrelid, coalesce(pg_partition_root(f.conrelid)::oid, f.conrelid)))))
+                               AND s.objoid IN (f.conrelid, coalesce(pg_partition_root(f.conrelid)::oid, f.conrelid))))));
+END
 $$;
 REVOKE ALL ON FUNCTION privacy_tags._referenced_by(regclass, boolean) FROM PUBLIC;
 
 -- The tables a delete from rel can cascade into (ON DELETE CASCADE, SET
 -- NULL or SET DEFAULT, at any depth; partitions as their partitioned
--- table), rel's own tree left out.
+-- table), rel's own tree left out.  (PL/pgSQL, so that its statements are
+-- planned once per session: every statement of a purge asks.)
 CREATE FUNCTION privacy_tags._cascade_tables(rel regclass)
 RETURNS regclass[]
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_rels regclass[];
+BEGIN
+    -- nearly always: no such foreign key points at rel or a partition of it
+    IF NOT EXISTS (SELECT FROM pg_constraint f
+                    WHERE f.contype = 'f' AND f.confdeltype IN ('c', 'n', 'd')
+                      AND (f.confrelid = rel
+                           OR f.confrelid IN (SELECT l.relid FROM pg_partition_tree(rel) l))) THEN
+        RETURN '{}';
+    END IF;
     WITH RECURSIVE r(relid) AS (
         SELECT rel::oid
         UNION
@@ -541,7 +572,10 @@ AS $$
                 OR f.confrelid IN (SELECT l.relid FROM pg_partition_tree(r.relid::regclass) l))
     )
     SELECT coalesce(array_agg(r.relid::regclass ORDER BY r.relid::regclass::text), '{}')
-      FROM r WHERE r.relid <> rel::oid
+      INTO v_rels
+      FROM r WHERE r.relid <> rel::oid;
+    RETURN v_rels;
+END
 $$;
 
 -- Rows deleted and updated so far in this transaction (subtransactions
@@ -581,27 +615,79 @@ AS $$
      ORDER BY a.key, x.action
 $$;
 
+-- Whether the session's time zone keeps one offset from UTC for ever (UTC,
+-- Etc/GMT-2, '+02:00'): then days added to a timestamp are exactly 24 hours
+-- each, and a cut-off without months is exact.
+CREATE FUNCTION privacy_tags._fixed_timezone() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'privacy_tags_fixed_timezone' LANGUAGE C STABLE PARALLEL SAFE;
+
 -- The windowed columns of the relations to purge, with everything needed to
--- build the statements.  One row per column.  held is a predicate on the
--- rows of held subjects whose ids are the statement's parameters held_ids
--- ($1, $2, ...: one array of ids per subject column); problem says why a
--- column cannot be purged (its other fields are NULL then).
+-- build the statements.  One row per column.  The expired rows are those
+-- of "bound AND expired" (bound: an index-friendly upper bound on the
+-- anchor), which is also "cutoff OR recheck", two conditions that never
+-- hold together: cutoff is the anchor compared with one constant (an index
+-- condition: the expired rows at or before the exact cut-off, as_of minus
+-- the window), recheck is NULL where that cut-off is exact and otherwise
+-- selects the few anchors after it, up to bound, that the exact test
+-- (anchor + window <= as_of, in the session's time zone) finds expired.
+-- held is a predicate on the rows of held subjects whose ids are the
+-- statement's parameters held_ids ($1, $2, ...: one array of ids per
+-- subject column); problem says why a column cannot be purged (its other
+-- fields are NULL then).
 CREATE FUNCTION privacy_tags._purge_plan(rel regclass, as_of timestamptz)
 RETURNS TABLE (relation regclass, column_name name, action text, expired text, bound text, held text,
-               blocked text, held_ids text[], problem text)
+               blocked text, held_ids text[], problem text, cutoff text, recheck text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r record;
-    v_h record;
     v_pred text;
     v_in_graph boolean;
     v_anchor_type regtype;
+    v_hold_types text[];
+    v_hold_ids text[];
+    v_fixed boolean := privacy_tags._fixed_timezone();
+    v_lo_ts timestamptz;
+    v_hi_ts timestamptz;
     v_lo text;
     v_hi text;
+    v_cut text;
+    v_lo_d date;
+    v_hi_d date;
+    v_d date;
+    v_cut_d date;
+    v_gap boolean;
+    v_exact boolean;
+    v_unmasked text;
+    v_test text;
+    v_cols refcursor;
 BEGIN
-    FOR r IN
+    -- the held subjects, once: one array of ids per subject type
+    SELECT array_agg(x.subject_type ORDER BY x.subject_type), array_agg(x.ids::text ORDER BY x.subject_type)
+      INTO v_hold_types, v_hold_ids
+      FROM (SELECT h.subject_type, array_agg(DISTINCT h.subject_id ORDER BY h.subject_id) AS ids
+              FROM privacy_tags.legal_holds h
+             WHERE h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > as_of)
+               AND EXISTS (SELECT FROM privacy_tags.subjects s WHERE s.subject_type = h.subject_type)
+             GROUP BY h.subject_type) x;
+    -- (one table's labels through the index; all of them, ordered by the
+    -- tables' places among the foreign keys, only for a purge of all)
+    IF rel IS NOT NULL THEN
+        OPEN v_cols FOR
+        SELECT c.relation AS rel, c.column_name AS col, c.retention AS w, c.anchor AS anc, c.on_expiry AS act,
+               c.tag
+          FROM privacy_tags.columns c
+          JOIN pg_class k ON k.oid = c.relation
+         WHERE c.relation = _purge_plan.rel AND c.retention IS NOT NULL AND c.anchor IS NOT NULL
+           AND k.relkind IN ('r', 'p', 'f')
+           AND (NOT k.relispartition
+                OR NOT EXISTS (SELECT FROM privacy_tags.columns rc
+                                WHERE rc.relation = pg_partition_root(c.relation)
+                                  AND rc.column_name = c.column_name))
+         ORDER BY c.on_expiry, c.column_name;
+    ELSE
+        OPEN v_cols FOR
         SELECT c.relation AS rel, c.column_name AS col, c.retention AS w, c.anchor AS anc, c.on_expiry AS act,
                c.tag
           FROM privacy_tags.columns c
@@ -618,7 +704,6 @@ BEGIN
                      WHERE up.depth < 16 AND f.conrelid <> up.relid)
                 SELECT max(depth) AS height FROM up) h ON true
          WHERE c.retention IS NOT NULL AND c.anchor IS NOT NULL
-           AND (_purge_plan.rel IS NULL OR c.relation = _purge_plan.rel)
            AND k.relkind IN ('r', 'p', 'f')
            -- a partition's own tag counts where its tree's root has none for
            -- the column (a table tagged before it was attached)
@@ -626,8 +711,11 @@ BEGIN
                 OR NOT EXISTS (SELECT FROM privacy_tags.columns rc
                                 WHERE rc.relation = pg_partition_root(c.relation)
                                   AND rc.column_name = c.column_name))
-         ORDER BY h.height, c.relation::text, c.on_expiry, c.column_name
+         ORDER BY h.height, c.relation::text, c.on_expiry, c.column_name;
+    END IF;
     LOOP
+        FETCH v_cols INTO r;
+        EXIT WHEN NOT FOUND;
         -- (constants are written as values of the anchor's base type: a
         -- domain's checks are its owner's code)
         SELECT privacy_tags._base_type(a.atttypid) INTO v_anchor_type
@@ -640,6 +728,8 @@ BEGIN
         held := NULL;
         blocked := NULL;
         held_ids := NULL;
+        cutoff := NULL;
+        recheck := NULL;
         -- (the anchor's type is checked again here: it may have changed since
         -- the column was tagged, and the cut-offs are cast to it as the
         -- extension's owner)
@@ -651,58 +741,107 @@ BEGIN
         -- rows of held subjects, wherever the subject graph reaches them
         -- (a held customer's orders without a subject column of their own
         -- too): one parameter per subject type, the array of its held ids
-        FOR v_h IN
-            SELECT h.subject_type, array_agg(DISTINCT h.subject_id ORDER BY h.subject_id) AS ids
-              FROM privacy_tags.legal_holds h
-             WHERE problem IS NULL AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > as_of)
-               AND EXISTS (SELECT FROM privacy_tags.subjects s WHERE s.subject_type = h.subject_type)
-             GROUP BY h.subject_type ORDER BY h.subject_type
-        LOOP
-            SELECT g.pred, true INTO v_pred, v_in_graph
-              FROM privacy_tags._subject_graph(v_h.subject_type, '$' || (coalesce(cardinality(held_ids), 0) + 1), true) g
-             WHERE g.relation = coalesce(pg_partition_root(r.rel), r.rel);
-            IF v_in_graph AND v_pred IS NULL THEN
-                -- held subjects whose rows cannot be looked up safely: the
-                -- table is not purged (reported)
-                problem := format('held subjects of type "%s" cannot be looked up: its key type has a cast from text made by a function',
-                                  v_h.subject_type);
-            ELSIF v_pred IS NOT NULL THEN
-                -- (a NULL reference is nobody's: false, never NULL, so that
-                -- NOT held keeps the row in the purge)
-                held := coalesce(held || ' OR ', '') || format('coalesce(%s, false)', v_pred);
-                held_ids := coalesce(held_ids, '{}') || v_h.ids::text;
-            END IF;
-        END LOOP;
+        IF problem IS NULL THEN
+            FOR i IN 1 .. coalesce(cardinality(v_hold_types), 0) LOOP
+                v_pred := NULL;
+                v_in_graph := NULL;
+                SELECT g.pred, true INTO v_pred, v_in_graph
+                  FROM privacy_tags._subject_graph(v_hold_types[i], '$' || (coalesce(cardinality(held_ids), 0) + 1), true) g
+                 WHERE g.relation = coalesce(pg_partition_root(r.rel), r.rel);
+                IF v_in_graph AND v_pred IS NULL THEN
+                    -- held subjects whose rows cannot be looked up safely: the
+                    -- table is not purged (reported)
+                    problem := format('held subjects of type "%s" cannot be looked up: its key type has a cast from text made by a function',
+                                      v_hold_types[i]);
+                ELSIF v_pred IS NOT NULL THEN
+                    -- (a NULL reference is nobody's: false, never NULL, so that
+                    -- NOT held keeps the row in the purge)
+                    held := coalesce(held || ' OR ', '') || format('coalesce(%s, false)', v_pred);
+                    held_ids := coalesce(held_ids, '{}') || v_hold_ids[i];
+                END IF;
+            END LOOP;
+        END IF;
         IF problem IS NOT NULL THEN
             held := NULL;
             held_ids := NULL;
             RETURN NEXT;
             CONTINUE;
         END IF;
-        -- exact test, evaluated on the row as it is when deleted/updated;
-        -- anchors more than 4 days before the cut-off are expired whatever
-        -- month ends and time zones do, and take one comparison with a
-        -- constant (nearly all rows of a purge)
-        -- (both cut-offs are computed here and written as constants of the
-        -- anchor's type, so the statement compares with literals)
-        EXECUTE format('SELECT ((%1$L::timestamptz - interval ''4 days'') - %2$L::interval)::%3$s::text, '
-                       '(%1$L::timestamptz - %2$L::interval + interval ''3 days'')::%3$s::text',
-                       as_of, r.w, v_anchor_type)
-           INTO v_lo, v_hi;
-        expired := format('(t.%1$I <= %4$L::%5$s'
-                          ' OR t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz)',
-                          r.anc, r.w, as_of, v_lo, v_anchor_type)
-                   -- (a value that is its mask already is done)
-                   || CASE WHEN r.act = 'nullify' THEN ' AND ' || privacy_tags._unmasked(r.rel, r.col, r.tag) ELSE '' END;
-        -- an index-friendly bound that every expired anchor satisfies (month
-        -- arithmetic moves a date by at most 3 days at the end of a month)
-        bound := format('t.%1$I <= %2$L::%3$s', r.anc, v_hi, v_anchor_type);
+        -- Anchors more than 4 days before the cut-off are expired whatever
+        -- month ends and time zones do, and anchors more than 3 days after
+        -- it are not (month arithmetic moves a date by at most 3 days at
+        -- the end of a month); in between, the exact test decides.  Both
+        -- constants are computed here, once, and written as constants of
+        -- the anchor's type, so the statement compares with literals.
+        v_lo_ts := (as_of - interval '4 days') - r.w;
+        v_hi_ts := as_of - r.w + interval '3 days';
+        v_lo := CASE v_anchor_type WHEN 'date'::regtype THEN v_lo_ts::date::text
+                                   WHEN 'timestamp'::regtype THEN v_lo_ts::timestamp::text
+                                   ELSE v_lo_ts::text END;
+        v_hi := CASE v_anchor_type WHEN 'date'::regtype THEN v_hi_ts::date::text
+                                   WHEN 'timestamp'::regtype THEN v_hi_ts::timestamp::text
+                                   ELSE v_hi_ts::text END;
+        v_test := format('t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz', r.anc, r.w, as_of);
+        -- (a value that is its mask already is done)
+        v_unmasked := CASE WHEN r.act = 'nullify' THEN privacy_tags._unmasked(r.rel, r.col, r.tag) END;
+        -- The exact cut-off, where one constant says it: for a date, the
+        -- last of the few dates in between that the exact test finds
+        -- expired, when every date before it is expired too; for a
+        -- timestamp, as_of minus a window without months, where no change
+        -- of UTC offset can move it (a timestamp with time zone and a
+        -- window of hours, or a time zone of one offset).
+        v_cut := NULL;
+        IF v_anchor_type = 'date'::regtype THEN
+            v_lo_d := v_lo_ts::date;
+            v_hi_d := v_hi_ts::date;
+            IF isfinite(v_lo_d) AND isfinite(v_hi_d) THEN
+                v_cut_d := v_lo_d;
+                v_gap := false;
+                v_exact := true;
+                FOR i IN 1 .. v_hi_d - v_lo_d LOOP
+                    v_d := v_lo_d + i;
+                    IF v_d::timestamptz + r.w <= as_of THEN
+                        v_exact := v_exact AND NOT v_gap;
+                        v_cut_d := v_d;
+                    ELSE
+                        v_gap := true;
+                    END IF;
+                END LOOP;
+                IF v_exact THEN
+                    v_cut := v_cut_d::text;
+                END IF;
+            END IF;
+        ELSIF extract(year FROM r.w) = 0 AND extract(month FROM r.w) = 0 AND isfinite(as_of)
+              AND (v_fixed OR (v_anchor_type = 'timestamptz'::regtype AND extract(day FROM r.w) = 0)) THEN
+            v_cut := CASE v_anchor_type WHEN 'timestamp'::regtype THEN (as_of - r.w)::timestamp::text
+                                        ELSE (as_of - r.w)::text END;
+        END IF;
+        IF v_cut IS NOT NULL THEN
+            cutoff := format('t.%1$I <= %2$L::%3$s', r.anc, v_cut, v_anchor_type);
+            bound := cutoff;
+            expired := coalesce(v_unmasked, 'true');
+        ELSE
+            cutoff := format('t.%1$I <= %2$L::%3$s', r.anc, v_lo, v_anchor_type);
+            recheck := format('t.%1$I > %2$L::%3$s AND t.%1$I <= %4$L::%3$s AND %5$s',
+                              r.anc, v_lo, v_anchor_type, v_hi, v_test);
+            -- an index-friendly bound that every expired anchor satisfies
+            bound := format('t.%1$I <= %2$L::%3$s', r.anc, v_hi, v_anchor_type);
+            expired := format('(%s OR %s)', cutoff, v_test);
+            IF v_unmasked IS NOT NULL THEN
+                expired := expired || ' AND ' || v_unmasked;
+                recheck := recheck || ' AND ' || v_unmasked;
+            END IF;
+        END IF;
+        IF v_unmasked IS NOT NULL THEN
+            cutoff := cutoff || ' AND ' || v_unmasked;
+        END IF;
         -- rows that other rows point at with ON DELETE NO ACTION/RESTRICT
         IF r.act = 'delete' THEN
             blocked := privacy_tags._referenced_by(r.rel, true);
         END IF;
         RETURN NEXT;
     END LOOP;
+    CLOSE v_cols;
 END
 $$;
 
@@ -781,7 +920,11 @@ $$;
 -- One column of one table of a purge, as the table's owner: the expired
 -- rows go (or their value), or, with batch_size, at most that many of them
 -- from the table target (a leaf of a partitioned p.relation).  Returns the
--- rows changed.
+-- rows changed.  Without batch_size, the statement's condition is p.cutoff,
+-- the anchor compared with a constant (the index condition, as a
+-- hand-written statement has it), and where the cut-off is not exact a
+-- second statement takes the few anchors after it that p.recheck finds
+-- expired.
 CREATE FUNCTION privacy_tags._purge_column(p record, target regclass, batch_size integer)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -789,33 +932,41 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_keep text := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
-    v_rows text := '';
-    v_n bigint;
+    v_conds text[];
+    v_cond text;
+    v_set text;
+    v_params text[];
+    v_n bigint := 0;
     v_key text[];
 BEGIN
     IF batch_size IS NOT NULL THEN
-        v_rows := format('t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.ctid FROM %s t '
-                         'WHERE %s AND %s AND NOT (%s) LIMIT %s)) AND ',
-                         target, p.bound, p.expired, v_keep, batch_size);
+        v_conds := ARRAY[format('t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.ctid FROM %s t '
+                                'WHERE %s AND %s AND NOT (%s) LIMIT %s)) AND %s AND %s',
+                                target, p.bound, p.expired, v_keep, batch_size, p.bound, p.expired)];
+    ELSE
+        v_conds := ARRAY[p.cutoff] || CASE WHEN p.recheck IS NULL THEN '{}'::text[] ELSE ARRAY[p.recheck] END;
     END IF;
     IF p.action = 'delete' THEN
-        v_n := privacy_tags._delete_retrying(target,
-                   format('DELETE FROM %s t WHERE %s%s AND %s AND NOT (%s)', target, v_rows, p.bound, p.expired, v_keep),
-                   p.held_ids);
+        FOREACH v_cond IN ARRAY v_conds LOOP
+            v_n := v_n + privacy_tags._delete_retrying(target,
+                       format('DELETE FROM %s t WHERE %s AND NOT (%s)', target, v_cond, v_keep),
+                       p.held_ids);
+        END LOOP;
     ELSE
         -- NULL, or the tag's mask (a hash mask's key follows the held ids)
         SELECT ARRAY[encode(k.ipad, 'hex'), encode(k.opad, 'hex')] INTO v_key
           FROM privacy_tags.audit_key k ORDER BY k.generated_at LIMIT 1;
-        v_n := privacy_tags._owner_exec(target,
-                   format('UPDATE %s t SET %s WHERE %s%s AND %s AND NOT (%s)',
-                          target,
-                          privacy_tags._mask_assignment(target, p.column_name,
-                              (SELECT c.tag FROM privacy_tags.columns c
-                                WHERE c.relation IN (p.relation, target) AND c.column_name = p.column_name
-                                ORDER BY c.relation = p.relation DESC LIMIT 1),
-                              coalesce(cardinality(p.held_ids), 0) + 1),
-                          v_rows, p.bound, p.expired, v_keep),
-                   coalesce(p.held_ids, '{}') || v_key);
+        v_set := privacy_tags._mask_assignment(target, p.column_name,
+                     (SELECT c.tag FROM privacy_tags.columns c
+                       WHERE c.relation IN (p.relation, target) AND c.column_name = p.column_name
+                       ORDER BY c.relation = p.relation DESC LIMIT 1),
+                     coalesce(cardinality(p.held_ids), 0) + 1);
+        v_params := coalesce(p.held_ids, '{}') || v_key;
+        FOREACH v_cond IN ARRAY v_conds LOOP
+            v_n := v_n + privacy_tags._owner_exec(target,
+                       format('UPDATE %s t SET %s WHERE %s AND NOT (%s)', target, v_set, v_cond, v_keep),
+                       v_params);
+        END LOOP;
     END IF;
     RETURN v_n;
 END
@@ -877,6 +1028,12 @@ BEGIN
         END LOOP;
     ELSE
         PERFORM privacy_tags._serialize_changes();
+        -- a whole purge also carries out the erasures whose legal hold has
+        -- ended, and drops the requests closed long enough ago
+        IF purge.rel IS NULL THEN
+            PERFORM privacy_tags._complete_deferred(NULL, NULL);
+            PERFORM privacy_tags._purge_requests();
+        END IF;
         FOR p IN SELECT * FROM privacy_tags._purge_plan(purge.rel, purge.as_of) LOOP
             relation := p.relation;
             column_name := p.column_name;
@@ -1081,6 +1238,11 @@ BEGIN
     END IF;
     IF rel IS NOT NULL THEN
         PERFORM privacy_tags._check_purge_target('run_purge', rel);
+    ELSE
+        -- erasures whose legal hold has ended, closed requests past
+        -- privacy_tags.request_retention
+        PERFORM privacy_tags.complete_deferred_erasures();
+        COMMIT;
     END IF;
     -- batch after batch, each committed, until no expired row is left (a
     -- short batch is no sign of the end: a concurrent update can make one)

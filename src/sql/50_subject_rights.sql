@@ -109,7 +109,7 @@ AS 'MODULE_PATHNAME', 'privacy_tags_access_rows' LANGUAGE C STABLE;
 
 CREATE FUNCTION privacy_tags.subject_access(subject_type text, subject_id text,
                                             since timestamptz DEFAULT NULL,
-                                            portable_only boolean DEFAULT false)
+                                            portable_only boolean DEFAULT false, request bigint DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -123,6 +123,9 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     v_id := privacy_tags._check_subject('subject_access', subject_access.subject_type, subject_access.subject_id);
+    PERFORM privacy_tags._check_request('subject_access', request,
+                                        CASE WHEN portable_only THEN '{portability,access}' ELSE '{access}' END::text[],
+                                        subject_access.subject_type, v_id);
 
     -- one set-based statement over the graph's tables: their rows (read
     -- as each table's owner, the id a parameter), the facts of their
@@ -153,9 +156,9 @@ BEGIN
                                                    WHEN d.n_shared = 0 THEN 'own'
                                                    WHEN d.n_shared = d.n THEN 'shared'
                                                    ELSE 'own and shared' END)) FROM d), '{}') AS tables,
-               coalesce((SELECT jsonb_object_agg(d.relation::text,
-                                   coalesce((SELECT jsonb_object_agg(c.column_name, c.facts) FROM c WHERE c.relation = d.relation), '{}'))
-                           FROM d), '{}') AS fields,
+               coalesce((SELECT jsonb_object_agg(d.relation::text, coalesce(f.facts, '{}'))
+                           FROM d LEFT JOIN (SELECT c.relation, jsonb_object_agg(c.column_name, c.facts) AS facts
+                                               FROM c GROUP BY c.relation) f ON f.relation = d.relation), '{}') AS fields,
                (SELECT coalesce(sum(d.n), 0) FROM d) AS records,
                (SELECT coalesce(sum(d.n_shared), 0) FROM d) AS shared_records,
                coalesce((SELECT jsonb_agg(DISTINCT c.category ORDER BY c.category) FROM c), '[]') AS categories,
@@ -192,6 +195,11 @@ BEGIN
                                 FROM privacy_tags.consents k
                                WHERE k.subject_type = subject_access.subject_type
                                  AND k.subject_id = v_id), '[]'),
+        'objections', coalesce((SELECT jsonb_agg(jsonb_build_object('purpose', nullif(o.purpose, '*'), 'objected_at', o.objected_at,
+                                                                  'withdrawn_at', o.withdrawn_at) ORDER BY o.purpose)
+                                  FROM privacy_tags.objections o
+                                 WHERE o.subject_type = subject_access.subject_type
+                                   AND o.subject_id = v_id), '[]'),
         'summary', jsonb_build_object(
             'categories', s.categories,
             'purposes', s.purposes,
@@ -209,14 +217,18 @@ BEGIN
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
     VALUES ('access', subject_type, privacy_tags.subject_hash(subject_type, v_id), (v_doc #>> '{summary,records}')::bigint,
             jsonb_build_object('since', since, 'portable_only', portable_only,
-                               'tables', (SELECT count(*) FROM jsonb_object_keys(v_doc -> 'tables'))));
+                               'tables', (SELECT count(*) FROM jsonb_object_keys(v_doc -> 'tables')))
+            || CASE WHEN request IS NOT NULL THEN jsonb_build_object('request_id', request) ELSE '{}' END);
+    IF request IS NOT NULL THEN
+        PERFORM privacy_tags._close_request(request, 'completed', NULL);
+    END IF;
     RETURN v_doc;
 END
 $$;
-COMMENT ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean) IS
+COMMENT ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean, bigint) IS
     'Right of access and portability: one JSON document with the subject''s rows in every table, found through subject columns and foreign keys, and the Art. 15 facts about them.';
-REVOKE ALL ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean) TO privacy_admin;
+REVOKE ALL ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean, bigint) TO privacy_admin;
 
 -- "col = <what a kept row gets>" for a tagged column of rel: NULL, the
 -- tag's redact value or literal (a constant of the column's type), or a
@@ -446,6 +458,19 @@ BEGIN
                    coalesce(bool_and(c.basis IS DISTINCT FROM 'legal_obligation'), true)
               INTO v_erasable, v_legal, v_all
               FROM privacy_tags._tagged_columns(t.relation) c;
+        ELSIF p_scope = 'object' THEN
+            -- columns whose every purpose the subject objects to (see
+            -- _objected(): legitimate interests, and the opt-out purposes
+            -- whatever the basis)
+            SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.erasable AND NOT c.is_key), '{}'),
+                   coalesce(string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ') FILTER (WHERE NOT c.erasable), 'false'),
+                   coalesce(bool_and(c.erasable), true)
+              INTO v_erasable, v_legal, v_all
+              FROM (SELECT x.column_name, x.is_key, privacy_tags._objected(p_type, p_id, x.tag) AS erasable
+                      FROM privacy_tags._tagged_columns(t.relation) x) c;
+            IF cardinality(v_erasable) = 0 AND NOT v_all THEN
+                CONTINUE;
+            END IF;
         ELSE
             -- consent-based columns whose purposes no remaining consent covers
             SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.erasable AND NOT c.is_key), '{}'),
@@ -630,7 +655,8 @@ $$;
 -- Run _erase for real, or as a dry run (in a subtransaction rolled back, so
 -- the report is exactly what the real run does), and audit it.
 CREATE FUNCTION privacy_tags._erase_audited(p_action text, p_type text, p_id text, p_scope text,
-                                            p_purposes text[], p_dry_run boolean)
+                                            p_purposes text[], p_dry_run boolean, p_request bigint DEFAULT NULL,
+                                            p_ledger boolean DEFAULT true)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -669,21 +695,43 @@ BEGIN
     v_report := jsonb_build_object('legal_hold', v_held, 'tables', v_tables);
     SELECT coalesce(sum((value->>'deleted')::bigint + (value->>'nulled')::bigint), 0) INTO v_rows
       FROM jsonb_each(v_report->'tables');
+    IF NOT p_dry_run THEN
+        IF v_held THEN
+            -- kept only because of the hold: done when the hold ends
+            -- (release(), or its until passing, picked up by run_purge())
+            INSERT INTO privacy_tags.deferred_erasures (subject_type, subject_id, action, scope, purposes, request_id)
+            SELECT p_type, p_id, p_action, p_scope, p_purposes, p_request
+             WHERE NOT EXISTS (SELECT FROM privacy_tags.deferred_erasures d
+                                WHERE d.subject_type = p_type AND d.subject_id = p_id AND d.completed_at IS NULL
+                                  AND d.scope = p_scope AND d.purposes IS NOT DISTINCT FROM p_purposes);
+            v_report := v_report || '{"deferred": true}';
+        ELSIF p_ledger THEN
+            -- the ledger that survives a restore (no personal data: the keyed hash)
+            INSERT INTO privacy_tags.erasure_ledger (subject_type, subject_hash, scope, purposes, request_id)
+            VALUES (p_type, privacy_tags.subject_hash(p_type, p_id), p_scope, p_purposes, p_request);
+        END IF;
+    END IF;
     v_report := jsonb_build_object('format', 'privacy_tags.erasure/2',
                                    'subject', jsonb_build_object('type', p_type),
                                    'dry_run', p_dry_run) || v_report
-                || CASE WHEN p_scope = 'partial' THEN jsonb_build_object('categories', to_jsonb(p_purposes)) ELSE '{}' END;
+                || CASE WHEN p_scope = 'partial' THEN jsonb_build_object('categories', to_jsonb(p_purposes)) ELSE '{}' END
+                || CASE WHEN p_request IS NOT NULL THEN jsonb_build_object('request', p_request) ELSE '{}' END;
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
     VALUES (p_action, p_type, privacy_tags.subject_hash(p_type, p_id), v_rows,
             jsonb_build_object('dry_run', p_dry_run, CASE WHEN p_scope = 'partial' THEN 'categories' ELSE 'purposes' END,
                                p_purposes, 'tables', v_report->'tables',
-                               'legal_hold', v_report->'legal_hold'));
+                               'legal_hold', v_report->'legal_hold')
+            || CASE WHEN p_request IS NOT NULL THEN jsonb_build_object('request_id', p_request) ELSE '{}' END);
+    -- the request is answered (a held subject's waits for the hold)
+    IF p_request IS NOT NULL AND NOT p_dry_run AND NOT v_held THEN
+        PERFORM privacy_tags._close_request(p_request, 'completed', NULL);
+    END IF;
     RETURN v_report;
 END
 $$;
 
 CREATE FUNCTION privacy_tags.erase(subject_type text, subject_id text, dry_run boolean DEFAULT false,
-                                   categories text[] DEFAULT NULL)
+                                   categories text[] DEFAULT NULL, request bigint DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -691,6 +739,7 @@ SET privacy_tags.purging = on
 AS $$
 DECLARE
     v_bad text;
+    v_id text;
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL OR dry_run IS NULL THEN
         RAISE EXCEPTION 'erase: subject_type, subject_id and dry_run must not be NULL'
@@ -710,13 +759,14 @@ BEGIN
                       HINT = 'Name categories of privacy_tags.categories; a category takes every category below it.';
         END IF;
     END IF;
-    RETURN privacy_tags._erase_audited('erase', subject_type,
-                                       privacy_tags._check_subject('erase', erase.subject_type, erase.subject_id),
+    v_id := privacy_tags._check_subject('erase', erase.subject_type, erase.subject_id);
+    PERFORM privacy_tags._check_request('erase', request, '{erasure}', erase.subject_type, v_id);
+    RETURN privacy_tags._erase_audited('erase', subject_type, v_id,
                                        CASE WHEN categories IS NULL THEN 'erase' ELSE 'partial' END,
-                                       categories, dry_run);
+                                       categories, dry_run, request);
 END
 $$;
-COMMENT ON FUNCTION privacy_tags.erase(text, text, boolean, text[]) IS
+COMMENT ON FUNCTION privacy_tags.erase(text, text, boolean, text[], bigint) IS
     'Right to erasure: deletes or nulls everything of the subject in one transaction (or, with categories, nulls only the columns of those categories), keeping legal_obligation data, shared and unclassified rows and held subjects; returns a report per table.';
 
 -- A purpose as tags write it (grant_consent, withdraw_consent).
@@ -763,29 +813,31 @@ $$;
 COMMENT ON FUNCTION privacy_tags.grant_consent(text, text, text) IS 'Records the subject''s consent for a purpose.';
 
 CREATE FUNCTION privacy_tags.withdraw_consent(subject_type text, subject_id text, purpose text DEFAULT NULL,
-                                              dry_run boolean DEFAULT false)
+                                              dry_run boolean DEFAULT false, request bigint DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET privacy_tags.purging = on
 AS $$
+DECLARE
+    v_id text;
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL OR dry_run IS NULL THEN
         RAISE EXCEPTION 'withdraw_consent: subject_type, subject_id and dry_run must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     PERFORM privacy_tags._check_purpose(purpose);
-    RETURN privacy_tags._erase_audited('withdraw_consent', subject_type,
-                                       privacy_tags._check_subject('withdraw_consent', withdraw_consent.subject_type,
-                                                                   withdraw_consent.subject_id),
-                                       'withdraw',
-                                       CASE WHEN purpose IS NULL THEN NULL ELSE ARRAY[purpose] END, dry_run);
+    v_id := privacy_tags._check_subject('withdraw_consent', withdraw_consent.subject_type, withdraw_consent.subject_id);
+    PERFORM privacy_tags._check_request('withdraw_consent', request, '{consent_withdrawal}',
+                                        withdraw_consent.subject_type, v_id);
+    RETURN privacy_tags._erase_audited('withdraw_consent', subject_type, v_id, 'withdraw',
+                                       CASE WHEN purpose IS NULL THEN NULL ELSE ARRAY[purpose] END, dry_run, request);
 END
 $$;
-COMMENT ON FUNCTION privacy_tags.withdraw_consent(text, text, text, boolean) IS
+COMMENT ON FUNCTION privacy_tags.withdraw_consent(text, text, text, boolean, bigint) IS
     'Withdraws consent for a purpose (all purposes when NULL) and erases the subject''s consent-based data no other consent covers; returns a report like erase().';
 
-CREATE FUNCTION privacy_tags.restrict(subject_type text, subject_id text, reason text)
+CREATE FUNCTION privacy_tags.restrict(subject_type text, subject_id text, reason text, request bigint DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -803,15 +855,20 @@ BEGIN
             HINT = 'Say why processing is restricted (Art. 18(1)): it goes into the record.';
     END IF;
     v_subject_id := privacy_tags._check_subject('restrict', restrict.subject_type, restrict.subject_id);
+    PERFORM privacy_tags._check_request('restrict', request, '{restriction}', restrict.subject_type, v_subject_id);
     INSERT INTO privacy_tags.restrictions (subject_type, subject_id, reason)
     VALUES (restrict.subject_type, v_subject_id, restrict.reason) RETURNING id INTO v_id;
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
     VALUES ('restrict', restrict.subject_type, privacy_tags.subject_hash(restrict.subject_type, v_subject_id),
-            jsonb_build_object('restriction_id', v_id));
+            jsonb_build_object('restriction_id', v_id)
+            || CASE WHEN request IS NOT NULL THEN jsonb_build_object('request_id', request) ELSE '{}' END);
+    IF request IS NOT NULL THEN
+        PERFORM privacy_tags._close_request(request, 'completed', NULL);
+    END IF;
     RETURN v_id;
 END
 $$;
-COMMENT ON FUNCTION privacy_tags.restrict(text, text, text) IS
+COMMENT ON FUNCTION privacy_tags.restrict(text, text, text, bigint) IS
     'Restriction of processing (Art. 18): enforced tables refuse writes to the subject''s rows until lift_restriction().';
 
 CREATE FUNCTION privacy_tags.lift_restriction(subject_type text, subject_id text, reason text DEFAULT NULL)
@@ -850,6 +907,7 @@ SET privacy_tags.purging = on
 AS $$
 DECLARE
     v_id text;
+    v_report jsonb;
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL THEN
         RAISE EXCEPTION 'suppress: subject_type and subject_id must not be NULL'
@@ -859,8 +917,11 @@ BEGIN
     INSERT INTO privacy_tags.suppressions (subject_type, subject_id)
     VALUES (suppress.subject_type, v_id) ON CONFLICT DO NOTHING;
     -- keep the minimum: every consent ends, and its data with it
-    RETURN privacy_tags._erase_audited('withdraw_consent', subject_type, v_id, 'withdraw', NULL, false)
-           || '{"suppressed": true}';
+    v_report := privacy_tags._erase_audited('withdraw_consent', subject_type, v_id, 'withdraw', NULL, false);
+    -- (the ledger puts the subject back on the list after a restore)
+    INSERT INTO privacy_tags.erasure_ledger (subject_type, subject_hash, scope)
+    VALUES (suppress.subject_type, privacy_tags.subject_hash(suppress.subject_type, v_id), 'suppress');
+    RETURN v_report || '{"suppressed": true}';
 END
 $$;
 COMMENT ON FUNCTION privacy_tags.suppress(text, text) IS
@@ -882,10 +943,10 @@ DO $$
 DECLARE
     f text;
 BEGIN
-    FOREACH f IN ARRAY ARRAY['privacy_tags.erase(text, text, boolean, text[])',
+    FOREACH f IN ARRAY ARRAY['privacy_tags.erase(text, text, boolean, text[], bigint)',
                              'privacy_tags.grant_consent(text, text, text)',
-                             'privacy_tags.withdraw_consent(text, text, text, boolean)',
-                             'privacy_tags.restrict(text, text, text)',
+                             'privacy_tags.withdraw_consent(text, text, text, boolean, bigint)',
+                             'privacy_tags.restrict(text, text, text, bigint)',
                              'privacy_tags.lift_restriction(text, text, text)',
                              'privacy_tags.suppress(text, text)',
                              'privacy_tags.is_suppressed(text, text)'] LOOP
@@ -899,5 +960,5 @@ $$;
 -- privacy_admin (run_purge calls _purge_plan as its caller).
 REVOKE ALL ON FUNCTION privacy_tags._tagged_columns(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy_tags._erase(text, text, text, text[], boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION privacy_tags._erase_audited(text, text, text, text, text[], boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy_tags._erase_audited(text, text, text, text, text[], boolean, bigint, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy_tags._purge_plan(regclass, timestamptz) FROM PUBLIC;

@@ -3,7 +3,7 @@
 CREATE FUNCTION privacy_tags.value_kind(text) RETURNS text
     AS 'MODULE_PATHNAME', 'privacy_tags_value_kind' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION privacy_tags.value_kind(text) IS
-    'What a value looks like: email, ipv4, ipv6, personnummer (check digit valid), card (Luhn valid), phone; NULL otherwise.';
+    'What a value looks like: email, ipv4, ipv6, personnummer (check digit valid), card (Luhn valid), phone, iban (mod-97 valid), orgnr (check digit valid), imei (Luhn valid), mac, geo, ssn, password_hash, jwt, api_key, person_name, street_address, postal_code; NULL otherwise.';
 
 CREATE TABLE privacy_tags.name_hints (
     pattern  text NOT NULL,

@@ -22,6 +22,12 @@ DROP FUNCTION privacy_tags._purge_batch(regclass, regclass, name, timestamptz, i
 DROP FUNCTION privacy_tags._purge_plan(regclass, timestamptz);
 DROP PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer);
 DROP FUNCTION privacy_tags.erase(text, text, boolean);
+DROP FUNCTION privacy_tags._erase_audited(text, text, text, text, text[], boolean);
+DROP FUNCTION privacy_tags.withdraw_consent(text, text, text, boolean);
+DROP FUNCTION privacy_tags.restrict(text, text, text);
+DROP FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean);
+-- discover() gained min_confidence and the result columns confidence and subject_table
+DROP FUNCTION privacy_tags.discover(name, integer);
 
 -- Declared links (link()), for schemas without foreign keys.
 CREATE TABLE privacy_tags.links (
@@ -44,6 +50,26 @@ SELECT pg_catalog.pg_extension_config_dump('privacy_tags.links', '');
 ALTER TABLE privacy_tags.consents
     ADD COLUMN withdrawn_reason text CHECK (withdrawn_reason IN ('withdrawn', 'erased', 'suppressed'));
 UPDATE privacy_tags.consents SET withdrawn_reason = 'withdrawn' WHERE withdrawn_at IS NOT NULL;
+
+-- Name hints of discover(): user names are identifiers.username; new hints.
+UPDATE privacy_tags.name_hints SET category = 'identifiers.username'
+ WHERE builtin AND match = 'exact' AND pattern IN ('username', 'user_name', 'anvandarnamn', 'användarnamn', 'login');
+INSERT INTO privacy_tags.name_hints (pattern, match, category, builtin) VALUES
+  ('born', 'exact', 'identifiers.date_of_birth', true),
+  ('born_on', 'exact', 'identifiers.date_of_birth', true),
+  ('fodd', 'exact', 'identifiers.date_of_birth', true),
+  ('last_login', 'exact', 'network.login', true),
+  ('last_login_at', 'exact', 'network.login', true),
+  ('last_seen', 'exact', 'network.login', true),
+  ('api_key', 'exact', 'credentials.token', true),
+  ('apikey', 'exact', 'credentials.token', true),
+  ('api_token', 'exact', 'credentials.token', true),
+  ('access_token', 'exact', 'credentials.token', true),
+  ('refresh_token', 'exact', 'credentials.token', true)
+ON CONFLICT (pattern, match) DO NOTHING;
+
+COMMENT ON FUNCTION privacy_tags.value_kind(text) IS
+    'What a value looks like: email, ipv4, ipv6, personnummer (check digit valid), card (Luhn valid), phone, iban (mod-97 valid), orgnr (check digit valid), imei (Luhn valid), mac, geo, ssn, password_hash, jwt, api_key, person_name, street_address, postal_code; NULL otherwise.';
 
 -- New and changed functions, as in a fresh install of 1.2.
 
@@ -252,6 +278,7 @@ CREATE OR REPLACE FUNCTION privacy_tags.release(subject_type text, subject_id te
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
 AS $$
 DECLARE
     v_n integer;
@@ -270,6 +297,10 @@ BEGIN
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows)
     VALUES ('release', release.subject_type,
             privacy_tags.subject_hash(release.subject_type, v_subject_id), v_n);
+    -- what the hold kept from being erased goes now (unless another hold stays)
+    IF v_n > 0 THEN
+        PERFORM privacy_tags._complete_deferred(release.subject_type, v_subject_id);
+    END IF;
     RETURN v_n;
 END
 $$;
@@ -285,70 +316,82 @@ AS $$
 DECLARE
     v_args text;
     v_n integer;
+    v_subjects integer := 0;
+    v_pass integer;
     v_part regclass;
 BEGIN
     -- windowed and consent-based columns: ('column', 'tag'); subject keys:
     -- ('column', '@subject <type>')
-    SELECT string_agg(x.arg, ', ' ORDER BY x.attnum, x.kind),
-           count(*) FILTER (WHERE x.kind = 0 AND x.windowed)
-      INTO v_args, v_n
-      FROM (SELECT a.attnum, 0 AS kind, format('%L, %L', a.attname, t.tag::text) AS arg,
-                   privacy_tags.retention(t.tag) IS NOT NULL AS windowed
-              FROM pg_attribute a
-              LEFT JOIN pg_seclabel s
-                     ON s.objoid = a.attrelid AND s.objsubid = a.attnum
-                    AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
-              CROSS JOIN LATERAL (
-                    SELECT (CASE WHEN a.attnum = changed_attnum AND NOT changed_subject THEN changed_label
-                                 ELSE s.label END)::privacy_tags.privacy_tag AS tag) t
-             WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
-               AND t.tag IS NOT NULL
-               AND (privacy_tags.retention(t.tag) IS NOT NULL OR privacy_tags.legal_basis(t.tag) = 'consent')
-            UNION ALL
-            SELECT a.attnum, 1, format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(l.label)), false
-              FROM pg_attribute a
-              LEFT JOIN pg_seclabel s
-                     ON s.objoid = a.attrelid AND s.objsubid = a.attnum
-                    AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags_subject'
-              CROSS JOIN LATERAL (
-                    SELECT CASE WHEN a.attnum = changed_attnum AND changed_subject THEN changed_label
-                                ELSE s.label END AS label) l
-             WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND l.label IS NOT NULL
-            UNION ALL
-            -- a column that points (foreign key, or a link between columns
-            -- of one type) straight at a subject key holds that subject's
-            -- id: restrictions and consents are checked through it too
-            (SELECT DISTINCT ON (a.attnum) a.attnum, 1,
-                   format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(k.label)), false
-              FROM (SELECT c.conkey[1] AS attnum, c.confrelid AS prel, c.confkey[1] AS pattnum
-                      FROM pg_constraint c
-                     WHERE c.conrelid = rel AND c.contype = 'f' AND cardinality(c.conkey) = 1
-                    UNION ALL
-                    SELECT ca.attnum, l.parent, pa.attnum
-                      FROM privacy_tags.links l
-                      JOIN pg_attribute ca ON ca.attrelid = l.child AND ca.attname = l.child_columns[1]
-                      JOIN pg_attribute pa ON pa.attrelid = l.parent AND pa.attname = l.parent_columns[1]
-                     WHERE l.child = rel AND cardinality(l.child_columns) = 1
-                       AND privacy_tags._base_type(ca.atttypid) = privacy_tags._base_type(pa.atttypid)) r
-              JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = r.attnum AND NOT a.attisdropped
-              JOIN pg_attribute pa ON pa.attrelid = r.prel AND pa.attnum = r.pattnum
-              JOIN pg_seclabel k ON k.classoid = 'pg_class'::regclass AND k.provider = 'privacy_tags_subject'
-                                AND k.objsubid > 0
-                                AND k.objoid = coalesce(pg_partition_root(r.prel)::oid, r.prel)
-              JOIN pg_attribute ka ON ka.attrelid = k.objoid AND ka.attnum = k.objsubid AND ka.attname = pa.attname
-             WHERE NOT EXISTS (SELECT FROM pg_seclabel o
-                                WHERE o.objoid = rel AND o.objsubid = a.attnum AND o.classoid = 'pg_class'::regclass
-                                  AND o.provider = 'privacy_tags_subject')
-               AND NOT (changed_subject AND a.attnum = changed_attnum)
-             ORDER BY a.attnum, k.label)
-            UNION ALL
-            -- and a column that reaches a subject's key through other
-            -- tables: the trigger looks the id up, when a check needs it
-            SELECT a.attnum, 2,
-                   format('%L, %L', a.attname, format('@subject %s via %s', p.subject_type, p.steps)), false
-              FROM privacy_tags._subject_paths(rel) p
-              JOIN pg_attribute a ON a.attrelid = rel AND a.attname = p.column_name AND NOT a.attisdropped
-             WHERE NOT (changed_subject AND a.attnum = changed_attnum)) x;
+    -- (twice: the columns an objection covers go in only where the table
+    -- has a subject argument, which the first pass finds)
+    FOR v_pass IN 1..2 LOOP
+        SELECT string_agg(x.arg, ', ' ORDER BY x.attnum, x.kind),
+               count(*) FILTER (WHERE x.kind = 0 AND x.windowed),
+               count(*) FILTER (WHERE x.kind > 0)
+          INTO v_args, v_n, v_subjects
+          FROM (SELECT a.attnum, 0 AS kind, format('%L, %L', a.attname, t.tag::text) AS arg,
+                       privacy_tags.retention(t.tag) IS NOT NULL AS windowed
+                  FROM pg_attribute a
+                  LEFT JOIN pg_seclabel s
+                         ON s.objoid = a.attrelid AND s.objsubid = a.attnum
+                        AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
+                  CROSS JOIN LATERAL (
+                        SELECT (CASE WHEN a.attnum = changed_attnum AND NOT changed_subject THEN changed_label
+                                     ELSE s.label END)::privacy_tags.privacy_tag AS tag) t
+                 WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+                   AND t.tag IS NOT NULL
+                   AND (privacy_tags.retention(t.tag) IS NOT NULL OR privacy_tags.legal_basis(t.tag) = 'consent'
+                        -- what an objection covers, where the trigger can tell whose it is
+                        OR (v_subjects > 0 AND privacy_tags.legal_basis(t.tag) IS DISTINCT FROM 'legal_obligation'
+                            AND (privacy_tags.legal_basis(t.tag) = 'legitimate_interests'
+                                 OR privacy_tags.purposes(t.tag) && privacy_tags.opt_out_purposes())))
+                UNION ALL
+                SELECT a.attnum, 1, format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(l.label)), false
+                  FROM pg_attribute a
+                  LEFT JOIN pg_seclabel s
+                         ON s.objoid = a.attrelid AND s.objsubid = a.attnum
+                        AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags_subject'
+                  CROSS JOIN LATERAL (
+                        SELECT CASE WHEN a.attnum = changed_attnum AND changed_subject THEN changed_label
+                                    ELSE s.label END AS label) l
+                 WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND l.label IS NOT NULL
+                UNION ALL
+                -- a column that points (foreign key, or a link between columns
+                -- of one type) straight at a subject key holds that subject's
+                -- id: restrictions and consents are checked through it too
+                (SELECT DISTINCT ON (a.attnum) a.attnum, 1,
+                       format('%L, %L', a.attname, '@subject ' || privacy_tags.subject_label_type(k.label)), false
+                  FROM (SELECT c.conkey[1] AS attnum, c.confrelid AS prel, c.confkey[1] AS pattnum
+                          FROM pg_constraint c
+                         WHERE c.conrelid = rel AND c.contype = 'f' AND cardinality(c.conkey) = 1
+                        UNION ALL
+                        SELECT ca.attnum, l.parent, pa.attnum
+                          FROM privacy_tags.links l
+                          JOIN pg_attribute ca ON ca.attrelid = l.child AND ca.attname = l.child_columns[1]
+                          JOIN pg_attribute pa ON pa.attrelid = l.parent AND pa.attname = l.parent_columns[1]
+                         WHERE l.child = rel AND cardinality(l.child_columns) = 1
+                           AND privacy_tags._base_type(ca.atttypid) = privacy_tags._base_type(pa.atttypid)) r
+                  JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = r.attnum AND NOT a.attisdropped
+                  JOIN pg_attribute pa ON pa.attrelid = r.prel AND pa.attnum = r.pattnum
+                  JOIN pg_seclabel k ON k.classoid = 'pg_class'::regclass AND k.provider = 'privacy_tags_subject'
+                                    AND k.objsubid > 0
+                                    AND k.objoid = coalesce(pg_partition_root(r.prel)::oid, r.prel)
+                  JOIN pg_attribute ka ON ka.attrelid = k.objoid AND ka.attnum = k.objsubid AND ka.attname = pa.attname
+                 WHERE NOT EXISTS (SELECT FROM pg_seclabel o
+                                    WHERE o.objoid = rel AND o.objsubid = a.attnum AND o.classoid = 'pg_class'::regclass
+                                      AND o.provider = 'privacy_tags_subject')
+                   AND NOT (changed_subject AND a.attnum = changed_attnum)
+                 ORDER BY a.attnum, k.label)
+                UNION ALL
+                -- and a column that reaches a subject's key through other
+                -- tables: the trigger looks the id up, when a check needs it
+                SELECT a.attnum, 2,
+                       format('%L, %L', a.attname, format('@subject %s via %s', p.subject_type, p.steps)), false
+                  FROM privacy_tags._subject_paths(rel) p
+                  JOIN pg_attribute a ON a.attrelid = rel AND a.attname = p.column_name AND NOT a.attisdropped
+                 WHERE NOT (changed_subject AND a.attnum = changed_attnum)) x;
+        EXIT WHEN v_subjects = 0;
+    END LOOP;
     -- (the trigger is the table's: its owner changes it)
     IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'privacy_tags_retention') THEN
         PERFORM privacy_tags._trigger_ddl(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
@@ -460,10 +503,12 @@ $$;
 
 CREATE OR REPLACE FUNCTION privacy_tags._referenced_by(rel regclass, blocking_only boolean)
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT string_agg(format('EXISTS (SELECT FROM %s x WHERE (%s) = (%s))', f.conrelid::regclass,
+BEGIN
+    -- (PL/pgSQL: planned once per session, not at every call)
+    RETURN (SELECT string_agg(format('EXISTS (SELECT FROM %s x WHERE (%s) = (%s))', f.conrelid::regclass,
                              (SELECT string_agg(format('x.%I', a.attname), ', ' ORDER BY k.n)
                                 FROM unnest(f.conkey) WITH ORDINALITY k(attnum, n)
                                 JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum),
@@ -478,25 +523,70 @@ AS $$
             OR (f.confdeltype = 'c'
                 AND EXISTS (SELECT FROM pg_seclabel s
                              WHERE s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
-                               AND s.objoid IN (f.conrelid, coalesce(pg_partition_root(f.conrelid)::oid, f.conrelid)))))
+                               AND s.objoid IN (f.conrelid, coalesce(pg_partition_root(f.conrelid)::oid, f.conrelid))))));
+END
 $$;
+
+-- Whether the session's time zone keeps one offset from UTC for ever (UTC,
+-- Etc/GMT-2, '+02:00'): then days added to a timestamp are exactly 24 hours
+-- each, and a cut-off without months is exact.
+CREATE OR REPLACE FUNCTION privacy_tags._fixed_timezone() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'privacy_tags_fixed_timezone' LANGUAGE C STABLE PARALLEL SAFE;
 
 CREATE OR REPLACE FUNCTION privacy_tags._purge_plan(rel regclass, as_of timestamptz)
 RETURNS TABLE (relation regclass, column_name name, action text, expired text, bound text, held text,
-               blocked text, held_ids text[], problem text)
+               blocked text, held_ids text[], problem text, cutoff text, recheck text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r record;
-    v_h record;
     v_pred text;
     v_in_graph boolean;
     v_anchor_type regtype;
+    v_hold_types text[];
+    v_hold_ids text[];
+    v_fixed boolean := privacy_tags._fixed_timezone();
+    v_lo_ts timestamptz;
+    v_hi_ts timestamptz;
     v_lo text;
     v_hi text;
+    v_cut text;
+    v_lo_d date;
+    v_hi_d date;
+    v_d date;
+    v_cut_d date;
+    v_gap boolean;
+    v_exact boolean;
+    v_unmasked text;
+    v_test text;
+    v_cols refcursor;
 BEGIN
-    FOR r IN
+    -- the held subjects, once: one array of ids per subject type
+    SELECT array_agg(x.subject_type ORDER BY x.subject_type), array_agg(x.ids::text ORDER BY x.subject_type)
+      INTO v_hold_types, v_hold_ids
+      FROM (SELECT h.subject_type, array_agg(DISTINCT h.subject_id ORDER BY h.subject_id) AS ids
+              FROM privacy_tags.legal_holds h
+             WHERE h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > as_of)
+               AND EXISTS (SELECT FROM privacy_tags.subjects s WHERE s.subject_type = h.subject_type)
+             GROUP BY h.subject_type) x;
+    -- (one table's labels through the index; all of them, ordered by the
+    -- tables' places among the foreign keys, only for a purge of all)
+    IF rel IS NOT NULL THEN
+        OPEN v_cols FOR
+        SELECT c.relation AS rel, c.column_name AS col, c.retention AS w, c.anchor AS anc, c.on_expiry AS act,
+               c.tag
+          FROM privacy_tags.columns c
+          JOIN pg_class k ON k.oid = c.relation
+         WHERE c.relation = _purge_plan.rel AND c.retention IS NOT NULL AND c.anchor IS NOT NULL
+           AND k.relkind IN ('r', 'p', 'f')
+           AND (NOT k.relispartition
+                OR NOT EXISTS (SELECT FROM privacy_tags.columns rc
+                                WHERE rc.relation = pg_partition_root(c.relation)
+                                  AND rc.column_name = c.column_name))
+         ORDER BY c.on_expiry, c.column_name;
+    ELSE
+        OPEN v_cols FOR
         SELECT c.relation AS rel, c.column_name AS col, c.retention AS w, c.anchor AS anc, c.on_expiry AS act,
                c.tag
           FROM privacy_tags.columns c
@@ -513,7 +603,6 @@ BEGIN
                      WHERE up.depth < 16 AND f.conrelid <> up.relid)
                 SELECT max(depth) AS height FROM up) h ON true
          WHERE c.retention IS NOT NULL AND c.anchor IS NOT NULL
-           AND (_purge_plan.rel IS NULL OR c.relation = _purge_plan.rel)
            AND k.relkind IN ('r', 'p', 'f')
            -- a partition's own tag counts where its tree's root has none for
            -- the column (a table tagged before it was attached)
@@ -521,8 +610,11 @@ BEGIN
                 OR NOT EXISTS (SELECT FROM privacy_tags.columns rc
                                 WHERE rc.relation = pg_partition_root(c.relation)
                                   AND rc.column_name = c.column_name))
-         ORDER BY h.height, c.relation::text, c.on_expiry, c.column_name
+         ORDER BY h.height, c.relation::text, c.on_expiry, c.column_name;
+    END IF;
     LOOP
+        FETCH v_cols INTO r;
+        EXIT WHEN NOT FOUND;
         -- (constants are written as values of the anchor's base type: a
         -- domain's checks are its owner's code)
         SELECT privacy_tags._base_type(a.atttypid) INTO v_anchor_type
@@ -535,6 +627,8 @@ BEGIN
         held := NULL;
         blocked := NULL;
         held_ids := NULL;
+        cutoff := NULL;
+        recheck := NULL;
         -- (the anchor's type is checked again here: it may have changed since
         -- the column was tagged, and the cut-offs are cast to it as the
         -- extension's owner)
@@ -546,58 +640,107 @@ BEGIN
         -- rows of held subjects, wherever the subject graph reaches them
         -- (a held customer's orders without a subject column of their own
         -- too): one parameter per subject type, the array of its held ids
-        FOR v_h IN
-            SELECT h.subject_type, array_agg(DISTINCT h.subject_id ORDER BY h.subject_id) AS ids
-              FROM privacy_tags.legal_holds h
-             WHERE problem IS NULL AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > as_of)
-               AND EXISTS (SELECT FROM privacy_tags.subjects s WHERE s.subject_type = h.subject_type)
-             GROUP BY h.subject_type ORDER BY h.subject_type
-        LOOP
-            SELECT g.pred, true INTO v_pred, v_in_graph
-              FROM privacy_tags._subject_graph(v_h.subject_type, '$' || (coalesce(cardinality(held_ids), 0) + 1), true) g
-             WHERE g.relation = coalesce(pg_partition_root(r.rel), r.rel);
-            IF v_in_graph AND v_pred IS NULL THEN
-                -- held subjects whose rows cannot be looked up safely: the
-                -- table is not purged (reported)
-                problem := format('held subjects of type "%s" cannot be looked up: its key type has a cast from text made by a function',
-                                  v_h.subject_type);
-            ELSIF v_pred IS NOT NULL THEN
-                -- (a NULL reference is nobody's: false, never NULL, so that
-                -- NOT held keeps the row in the purge)
-                held := coalesce(held || ' OR ', '') || format('coalesce(%s, false)', v_pred);
-                held_ids := coalesce(held_ids, '{}') || v_h.ids::text;
-            END IF;
-        END LOOP;
+        IF problem IS NULL THEN
+            FOR i IN 1 .. coalesce(cardinality(v_hold_types), 0) LOOP
+                v_pred := NULL;
+                v_in_graph := NULL;
+                SELECT g.pred, true INTO v_pred, v_in_graph
+                  FROM privacy_tags._subject_graph(v_hold_types[i], '$' || (coalesce(cardinality(held_ids), 0) + 1), true) g
+                 WHERE g.relation = coalesce(pg_partition_root(r.rel), r.rel);
+                IF v_in_graph AND v_pred IS NULL THEN
+                    -- held subjects whose rows cannot be looked up safely: the
+                    -- table is not purged (reported)
+                    problem := format('held subjects of type "%s" cannot be looked up: its key type has a cast from text made by a function',
+                                      v_hold_types[i]);
+                ELSIF v_pred IS NOT NULL THEN
+                    -- (a NULL reference is nobody's: false, never NULL, so that
+                    -- NOT held keeps the row in the purge)
+                    held := coalesce(held || ' OR ', '') || format('coalesce(%s, false)', v_pred);
+                    held_ids := coalesce(held_ids, '{}') || v_hold_ids[i];
+                END IF;
+            END LOOP;
+        END IF;
         IF problem IS NOT NULL THEN
             held := NULL;
             held_ids := NULL;
             RETURN NEXT;
             CONTINUE;
         END IF;
-        -- exact test, evaluated on the row as it is when deleted/updated;
-        -- anchors more than 4 days before the cut-off are expired whatever
-        -- month ends and time zones do, and take one comparison with a
-        -- constant (nearly all rows of a purge)
-        -- (both cut-offs are computed here and written as constants of the
-        -- anchor's type, so the statement compares with literals)
-        EXECUTE format('SELECT ((%1$L::timestamptz - interval ''4 days'') - %2$L::interval)::%3$s::text, '
-                       '(%1$L::timestamptz - %2$L::interval + interval ''3 days'')::%3$s::text',
-                       as_of, r.w, v_anchor_type)
-           INTO v_lo, v_hi;
-        expired := format('(t.%1$I <= %4$L::%5$s'
-                          ' OR t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz)',
-                          r.anc, r.w, as_of, v_lo, v_anchor_type)
-                   -- (a value that is its mask already is done)
-                   || CASE WHEN r.act = 'nullify' THEN ' AND ' || privacy_tags._unmasked(r.rel, r.col, r.tag) ELSE '' END;
-        -- an index-friendly bound that every expired anchor satisfies (month
-        -- arithmetic moves a date by at most 3 days at the end of a month)
-        bound := format('t.%1$I <= %2$L::%3$s', r.anc, v_hi, v_anchor_type);
+        -- Anchors more than 4 days before the cut-off are expired whatever
+        -- month ends and time zones do, and anchors more than 3 days after
+        -- it are not (month arithmetic moves a date by at most 3 days at
+        -- the end of a month); in between, the exact test decides.  Both
+        -- constants are computed here, once, and written as constants of
+        -- the anchor's type, so the statement compares with literals.
+        v_lo_ts := (as_of - interval '4 days') - r.w;
+        v_hi_ts := as_of - r.w + interval '3 days';
+        v_lo := CASE v_anchor_type WHEN 'date'::regtype THEN v_lo_ts::date::text
+                                   WHEN 'timestamp'::regtype THEN v_lo_ts::timestamp::text
+                                   ELSE v_lo_ts::text END;
+        v_hi := CASE v_anchor_type WHEN 'date'::regtype THEN v_hi_ts::date::text
+                                   WHEN 'timestamp'::regtype THEN v_hi_ts::timestamp::text
+                                   ELSE v_hi_ts::text END;
+        v_test := format('t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz', r.anc, r.w, as_of);
+        -- (a value that is its mask already is done)
+        v_unmasked := CASE WHEN r.act = 'nullify' THEN privacy_tags._unmasked(r.rel, r.col, r.tag) END;
+        -- The exact cut-off, where one constant says it: for a date, the
+        -- last of the few dates in between that the exact test finds
+        -- expired, when every date before it is expired too; for a
+        -- timestamp, as_of minus a window without months, where no change
+        -- of UTC offset can move it (a timestamp with time zone and a
+        -- window of hours, or a time zone of one offset).
+        v_cut := NULL;
+        IF v_anchor_type = 'date'::regtype THEN
+            v_lo_d := v_lo_ts::date;
+            v_hi_d := v_hi_ts::date;
+            IF isfinite(v_lo_d) AND isfinite(v_hi_d) THEN
+                v_cut_d := v_lo_d;
+                v_gap := false;
+                v_exact := true;
+                FOR i IN 1 .. v_hi_d - v_lo_d LOOP
+                    v_d := v_lo_d + i;
+                    IF v_d::timestamptz + r.w <= as_of THEN
+                        v_exact := v_exact AND NOT v_gap;
+                        v_cut_d := v_d;
+                    ELSE
+                        v_gap := true;
+                    END IF;
+                END LOOP;
+                IF v_exact THEN
+                    v_cut := v_cut_d::text;
+                END IF;
+            END IF;
+        ELSIF extract(year FROM r.w) = 0 AND extract(month FROM r.w) = 0 AND isfinite(as_of)
+              AND (v_fixed OR (v_anchor_type = 'timestamptz'::regtype AND extract(day FROM r.w) = 0)) THEN
+            v_cut := CASE v_anchor_type WHEN 'timestamp'::regtype THEN (as_of - r.w)::timestamp::text
+                                        ELSE (as_of - r.w)::text END;
+        END IF;
+        IF v_cut IS NOT NULL THEN
+            cutoff := format('t.%1$I <= %2$L::%3$s', r.anc, v_cut, v_anchor_type);
+            bound := cutoff;
+            expired := coalesce(v_unmasked, 'true');
+        ELSE
+            cutoff := format('t.%1$I <= %2$L::%3$s', r.anc, v_lo, v_anchor_type);
+            recheck := format('t.%1$I > %2$L::%3$s AND t.%1$I <= %4$L::%3$s AND %5$s',
+                              r.anc, v_lo, v_anchor_type, v_hi, v_test);
+            -- an index-friendly bound that every expired anchor satisfies
+            bound := format('t.%1$I <= %2$L::%3$s', r.anc, v_hi, v_anchor_type);
+            expired := format('(%s OR %s)', cutoff, v_test);
+            IF v_unmasked IS NOT NULL THEN
+                expired := expired || ' AND ' || v_unmasked;
+                recheck := recheck || ' AND ' || v_unmasked;
+            END IF;
+        END IF;
+        IF v_unmasked IS NOT NULL THEN
+            cutoff := cutoff || ' AND ' || v_unmasked;
+        END IF;
         -- rows that other rows point at with ON DELETE NO ACTION/RESTRICT
         IF r.act = 'delete' THEN
             blocked := privacy_tags._referenced_by(r.rel, true);
         END IF;
         RETURN NEXT;
     END LOOP;
+    CLOSE v_cols;
 END
 $$;
 
@@ -644,33 +787,41 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_keep text := coalesce(p.held, 'false') || CASE WHEN p.blocked IS NULL THEN '' ELSE ' OR ' || p.blocked END;
-    v_rows text := '';
-    v_n bigint;
+    v_conds text[];
+    v_cond text;
+    v_set text;
+    v_params text[];
+    v_n bigint := 0;
     v_key text[];
 BEGIN
     IF batch_size IS NOT NULL THEN
-        v_rows := format('t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.ctid FROM %s t '
-                         'WHERE %s AND %s AND NOT (%s) LIMIT %s)) AND ',
-                         target, p.bound, p.expired, v_keep, batch_size);
+        v_conds := ARRAY[format('t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.ctid FROM %s t '
+                                'WHERE %s AND %s AND NOT (%s) LIMIT %s)) AND %s AND %s',
+                                target, p.bound, p.expired, v_keep, batch_size, p.bound, p.expired)];
+    ELSE
+        v_conds := ARRAY[p.cutoff] || CASE WHEN p.recheck IS NULL THEN '{}'::text[] ELSE ARRAY[p.recheck] END;
     END IF;
     IF p.action = 'delete' THEN
-        v_n := privacy_tags._delete_retrying(target,
-                   format('DELETE FROM %s t WHERE %s%s AND %s AND NOT (%s)', target, v_rows, p.bound, p.expired, v_keep),
-                   p.held_ids);
+        FOREACH v_cond IN ARRAY v_conds LOOP
+            v_n := v_n + privacy_tags._delete_retrying(target,
+                       format('DELETE FROM %s t WHERE %s AND NOT (%s)', target, v_cond, v_keep),
+                       p.held_ids);
+        END LOOP;
     ELSE
         -- NULL, or the tag's mask (a hash mask's key follows the held ids)
         SELECT ARRAY[encode(k.ipad, 'hex'), encode(k.opad, 'hex')] INTO v_key
           FROM privacy_tags.audit_key k ORDER BY k.generated_at LIMIT 1;
-        v_n := privacy_tags._owner_exec(target,
-                   format('UPDATE %s t SET %s WHERE %s%s AND %s AND NOT (%s)',
-                          target,
-                          privacy_tags._mask_assignment(target, p.column_name,
-                              (SELECT c.tag FROM privacy_tags.columns c
-                                WHERE c.relation IN (p.relation, target) AND c.column_name = p.column_name
-                                ORDER BY c.relation = p.relation DESC LIMIT 1),
-                              coalesce(cardinality(p.held_ids), 0) + 1),
-                          v_rows, p.bound, p.expired, v_keep),
-                   coalesce(p.held_ids, '{}') || v_key);
+        v_set := privacy_tags._mask_assignment(target, p.column_name,
+                     (SELECT c.tag FROM privacy_tags.columns c
+                       WHERE c.relation IN (p.relation, target) AND c.column_name = p.column_name
+                       ORDER BY c.relation = p.relation DESC LIMIT 1),
+                     coalesce(cardinality(p.held_ids), 0) + 1);
+        v_params := coalesce(p.held_ids, '{}') || v_key;
+        FOREACH v_cond IN ARRAY v_conds LOOP
+            v_n := v_n + privacy_tags._owner_exec(target,
+                       format('UPDATE %s t SET %s WHERE %s AND NOT (%s)', target, v_set, v_cond, v_keep),
+                       v_params);
+        END LOOP;
     END IF;
     RETURN v_n;
 END
@@ -732,6 +883,12 @@ BEGIN
         END LOOP;
     ELSE
         PERFORM privacy_tags._serialize_changes();
+        -- a whole purge also carries out the erasures whose legal hold has
+        -- ended, and drops the requests closed long enough ago
+        IF purge.rel IS NULL THEN
+            PERFORM privacy_tags._complete_deferred(NULL, NULL);
+            PERFORM privacy_tags._purge_requests();
+        END IF;
         FOR p IN SELECT * FROM privacy_tags._purge_plan(purge.rel, purge.as_of) LOOP
             relation := p.relation;
             column_name := p.column_name;
@@ -924,6 +1081,11 @@ BEGIN
     END IF;
     IF rel IS NOT NULL THEN
         PERFORM privacy_tags._check_purge_target('run_purge', rel);
+    ELSE
+        -- erasures whose legal hold has ended, closed requests past
+        -- privacy_tags.request_retention
+        PERFORM privacy_tags.complete_deferred_erasures();
+        COMMIT;
     END IF;
     -- batch after batch, each committed, until no expired row is left (a
     -- short batch is no sign of the end: a concurrent update can make one)
@@ -1147,7 +1309,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION privacy_tags.subject_access(subject_type text, subject_id text,
                                             since timestamptz DEFAULT NULL,
-                                            portable_only boolean DEFAULT false)
+                                            portable_only boolean DEFAULT false, request bigint DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -1161,6 +1323,9 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     v_id := privacy_tags._check_subject('subject_access', subject_access.subject_type, subject_access.subject_id);
+    PERFORM privacy_tags._check_request('subject_access', request,
+                                        CASE WHEN portable_only THEN '{portability,access}' ELSE '{access}' END::text[],
+                                        subject_access.subject_type, v_id);
 
     -- one set-based statement over the graph's tables: their rows (read
     -- as each table's owner, the id a parameter), the facts of their
@@ -1191,9 +1356,9 @@ BEGIN
                                                    WHEN d.n_shared = 0 THEN 'own'
                                                    WHEN d.n_shared = d.n THEN 'shared'
                                                    ELSE 'own and shared' END)) FROM d), '{}') AS tables,
-               coalesce((SELECT jsonb_object_agg(d.relation::text,
-                                   coalesce((SELECT jsonb_object_agg(c.column_name, c.facts) FROM c WHERE c.relation = d.relation), '{}'))
-                           FROM d), '{}') AS fields,
+               coalesce((SELECT jsonb_object_agg(d.relation::text, coalesce(f.facts, '{}'))
+                           FROM d LEFT JOIN (SELECT c.relation, jsonb_object_agg(c.column_name, c.facts) AS facts
+                                               FROM c GROUP BY c.relation) f ON f.relation = d.relation), '{}') AS fields,
                (SELECT coalesce(sum(d.n), 0) FROM d) AS records,
                (SELECT coalesce(sum(d.n_shared), 0) FROM d) AS shared_records,
                coalesce((SELECT jsonb_agg(DISTINCT c.category ORDER BY c.category) FROM c), '[]') AS categories,
@@ -1230,6 +1395,11 @@ BEGIN
                                 FROM privacy_tags.consents k
                                WHERE k.subject_type = subject_access.subject_type
                                  AND k.subject_id = v_id), '[]'),
+        'objections', coalesce((SELECT jsonb_agg(jsonb_build_object('purpose', nullif(o.purpose, '*'), 'objected_at', o.objected_at,
+                                                                  'withdrawn_at', o.withdrawn_at) ORDER BY o.purpose)
+                                  FROM privacy_tags.objections o
+                                 WHERE o.subject_type = subject_access.subject_type
+                                   AND o.subject_id = v_id), '[]'),
         'summary', jsonb_build_object(
             'categories', s.categories,
             'purposes', s.purposes,
@@ -1247,11 +1417,15 @@ BEGIN
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
     VALUES ('access', subject_type, privacy_tags.subject_hash(subject_type, v_id), (v_doc #>> '{summary,records}')::bigint,
             jsonb_build_object('since', since, 'portable_only', portable_only,
-                               'tables', (SELECT count(*) FROM jsonb_object_keys(v_doc -> 'tables'))));
+                               'tables', (SELECT count(*) FROM jsonb_object_keys(v_doc -> 'tables')))
+            || CASE WHEN request IS NOT NULL THEN jsonb_build_object('request_id', request) ELSE '{}' END);
+    IF request IS NOT NULL THEN
+        PERFORM privacy_tags._close_request(request, 'completed', NULL);
+    END IF;
     RETURN v_doc;
 END
 $$;
-COMMENT ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean) IS
+COMMENT ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean, bigint) IS
     'Right of access and portability: one JSON document with the subject''s rows in every table, found through subject columns and foreign keys, and the Art. 15 facts about them.';
 
 CREATE OR REPLACE FUNCTION privacy_tags._mask_assignment(rel regclass, col name, tag privacy_tags.privacy_tag,
@@ -1388,6 +1562,19 @@ BEGIN
                    coalesce(bool_and(c.basis IS DISTINCT FROM 'legal_obligation'), true)
               INTO v_erasable, v_legal, v_all
               FROM privacy_tags._tagged_columns(t.relation) c;
+        ELSIF p_scope = 'object' THEN
+            -- columns whose every purpose the subject objects to (see
+            -- _objected(): legitimate interests, and the opt-out purposes
+            -- whatever the basis)
+            SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.erasable AND NOT c.is_key), '{}'),
+                   coalesce(string_agg(format('t.%I IS NOT NULL', c.column_name), ' OR ') FILTER (WHERE NOT c.erasable), 'false'),
+                   coalesce(bool_and(c.erasable), true)
+              INTO v_erasable, v_legal, v_all
+              FROM (SELECT x.column_name, x.is_key, privacy_tags._objected(p_type, p_id, x.tag) AS erasable
+                      FROM privacy_tags._tagged_columns(t.relation) x) c;
+            IF cardinality(v_erasable) = 0 AND NOT v_all THEN
+                CONTINUE;
+            END IF;
         ELSE
             -- consent-based columns whose purposes no remaining consent covers
             SELECT coalesce(array_agg(c.column_name::text) FILTER (WHERE c.erasable AND NOT c.is_key), '{}'),
@@ -1570,7 +1757,8 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION privacy_tags._erase_audited(p_action text, p_type text, p_id text, p_scope text,
-                                            p_purposes text[], p_dry_run boolean)
+                                            p_purposes text[], p_dry_run boolean, p_request bigint DEFAULT NULL,
+                                            p_ledger boolean DEFAULT true)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1609,21 +1797,43 @@ BEGIN
     v_report := jsonb_build_object('legal_hold', v_held, 'tables', v_tables);
     SELECT coalesce(sum((value->>'deleted')::bigint + (value->>'nulled')::bigint), 0) INTO v_rows
       FROM jsonb_each(v_report->'tables');
+    IF NOT p_dry_run THEN
+        IF v_held THEN
+            -- kept only because of the hold: done when the hold ends
+            -- (release(), or its until passing, picked up by run_purge())
+            INSERT INTO privacy_tags.deferred_erasures (subject_type, subject_id, action, scope, purposes, request_id)
+            SELECT p_type, p_id, p_action, p_scope, p_purposes, p_request
+             WHERE NOT EXISTS (SELECT FROM privacy_tags.deferred_erasures d
+                                WHERE d.subject_type = p_type AND d.subject_id = p_id AND d.completed_at IS NULL
+                                  AND d.scope = p_scope AND d.purposes IS NOT DISTINCT FROM p_purposes);
+            v_report := v_report || '{"deferred": true}';
+        ELSIF p_ledger THEN
+            -- the ledger that survives a restore (no personal data: the keyed hash)
+            INSERT INTO privacy_tags.erasure_ledger (subject_type, subject_hash, scope, purposes, request_id)
+            VALUES (p_type, privacy_tags.subject_hash(p_type, p_id), p_scope, p_purposes, p_request);
+        END IF;
+    END IF;
     v_report := jsonb_build_object('format', 'privacy_tags.erasure/2',
                                    'subject', jsonb_build_object('type', p_type),
                                    'dry_run', p_dry_run) || v_report
-                || CASE WHEN p_scope = 'partial' THEN jsonb_build_object('categories', to_jsonb(p_purposes)) ELSE '{}' END;
+                || CASE WHEN p_scope = 'partial' THEN jsonb_build_object('categories', to_jsonb(p_purposes)) ELSE '{}' END
+                || CASE WHEN p_request IS NOT NULL THEN jsonb_build_object('request', p_request) ELSE '{}' END;
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
     VALUES (p_action, p_type, privacy_tags.subject_hash(p_type, p_id), v_rows,
             jsonb_build_object('dry_run', p_dry_run, CASE WHEN p_scope = 'partial' THEN 'categories' ELSE 'purposes' END,
                                p_purposes, 'tables', v_report->'tables',
-                               'legal_hold', v_report->'legal_hold'));
+                               'legal_hold', v_report->'legal_hold')
+            || CASE WHEN p_request IS NOT NULL THEN jsonb_build_object('request_id', p_request) ELSE '{}' END);
+    -- the request is answered (a held subject's waits for the hold)
+    IF p_request IS NOT NULL AND NOT p_dry_run AND NOT v_held THEN
+        PERFORM privacy_tags._close_request(p_request, 'completed', NULL);
+    END IF;
     RETURN v_report;
 END
 $$;
 
 CREATE OR REPLACE FUNCTION privacy_tags.erase(subject_type text, subject_id text, dry_run boolean DEFAULT false,
-                                   categories text[] DEFAULT NULL)
+                                   categories text[] DEFAULT NULL, request bigint DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -1631,6 +1841,7 @@ SET privacy_tags.purging = on
 AS $$
 DECLARE
     v_bad text;
+    v_id text;
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL OR dry_run IS NULL THEN
         RAISE EXCEPTION 'erase: subject_type, subject_id and dry_run must not be NULL'
@@ -1650,13 +1861,14 @@ BEGIN
                       HINT = 'Name categories of privacy_tags.categories; a category takes every category below it.';
         END IF;
     END IF;
-    RETURN privacy_tags._erase_audited('erase', subject_type,
-                                       privacy_tags._check_subject('erase', erase.subject_type, erase.subject_id),
+    v_id := privacy_tags._check_subject('erase', erase.subject_type, erase.subject_id);
+    PERFORM privacy_tags._check_request('erase', request, '{erasure}', erase.subject_type, v_id);
+    RETURN privacy_tags._erase_audited('erase', subject_type, v_id,
                                        CASE WHEN categories IS NULL THEN 'erase' ELSE 'partial' END,
-                                       categories, dry_run);
+                                       categories, dry_run, request);
 END
 $$;
-COMMENT ON FUNCTION privacy_tags.erase(text, text, boolean, text[]) IS
+COMMENT ON FUNCTION privacy_tags.erase(text, text, boolean, text[], bigint) IS
     'Right to erasure: deletes or nulls everything of the subject in one transaction (or, with categories, nulls only the columns of those categories), keeping legal_obligation data, shared and unclassified rows and held subjects; returns a report per table.';
 
 CREATE OR REPLACE FUNCTION privacy_tags.grant_consent(subject_type text, subject_id text, purpose text)
@@ -1688,29 +1900,31 @@ $$;
 COMMENT ON FUNCTION privacy_tags.grant_consent(text, text, text) IS 'Records the subject''s consent for a purpose.';
 
 CREATE OR REPLACE FUNCTION privacy_tags.withdraw_consent(subject_type text, subject_id text, purpose text DEFAULT NULL,
-                                              dry_run boolean DEFAULT false)
+                                              dry_run boolean DEFAULT false, request bigint DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET privacy_tags.purging = on
 AS $$
+DECLARE
+    v_id text;
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL OR dry_run IS NULL THEN
         RAISE EXCEPTION 'withdraw_consent: subject_type, subject_id and dry_run must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     PERFORM privacy_tags._check_purpose(purpose);
-    RETURN privacy_tags._erase_audited('withdraw_consent', subject_type,
-                                       privacy_tags._check_subject('withdraw_consent', withdraw_consent.subject_type,
-                                                                   withdraw_consent.subject_id),
-                                       'withdraw',
-                                       CASE WHEN purpose IS NULL THEN NULL ELSE ARRAY[purpose] END, dry_run);
+    v_id := privacy_tags._check_subject('withdraw_consent', withdraw_consent.subject_type, withdraw_consent.subject_id);
+    PERFORM privacy_tags._check_request('withdraw_consent', request, '{consent_withdrawal}',
+                                        withdraw_consent.subject_type, v_id);
+    RETURN privacy_tags._erase_audited('withdraw_consent', subject_type, v_id, 'withdraw',
+                                       CASE WHEN purpose IS NULL THEN NULL ELSE ARRAY[purpose] END, dry_run, request);
 END
 $$;
-COMMENT ON FUNCTION privacy_tags.withdraw_consent(text, text, text, boolean) IS
+COMMENT ON FUNCTION privacy_tags.withdraw_consent(text, text, text, boolean, bigint) IS
     'Withdraws consent for a purpose (all purposes when NULL) and erases the subject''s consent-based data no other consent covers; returns a report like erase().';
 
-CREATE OR REPLACE FUNCTION privacy_tags.restrict(subject_type text, subject_id text, reason text)
+CREATE OR REPLACE FUNCTION privacy_tags.restrict(subject_type text, subject_id text, reason text, request bigint DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -1728,15 +1942,20 @@ BEGIN
             HINT = 'Say why processing is restricted (Art. 18(1)): it goes into the record.';
     END IF;
     v_subject_id := privacy_tags._check_subject('restrict', restrict.subject_type, restrict.subject_id);
+    PERFORM privacy_tags._check_request('restrict', request, '{restriction}', restrict.subject_type, v_subject_id);
     INSERT INTO privacy_tags.restrictions (subject_type, subject_id, reason)
     VALUES (restrict.subject_type, v_subject_id, restrict.reason) RETURNING id INTO v_id;
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
     VALUES ('restrict', restrict.subject_type, privacy_tags.subject_hash(restrict.subject_type, v_subject_id),
-            jsonb_build_object('restriction_id', v_id));
+            jsonb_build_object('restriction_id', v_id)
+            || CASE WHEN request IS NOT NULL THEN jsonb_build_object('request_id', request) ELSE '{}' END);
+    IF request IS NOT NULL THEN
+        PERFORM privacy_tags._close_request(request, 'completed', NULL);
+    END IF;
     RETURN v_id;
 END
 $$;
-COMMENT ON FUNCTION privacy_tags.restrict(text, text, text) IS
+COMMENT ON FUNCTION privacy_tags.restrict(text, text, text, bigint) IS
     'Restriction of processing (Art. 18): enforced tables refuse writes to the subject''s rows until lift_restriction().';
 
 CREATE OR REPLACE FUNCTION privacy_tags.lift_restriction(subject_type text, subject_id text, reason text DEFAULT NULL)
@@ -1775,6 +1994,7 @@ SET privacy_tags.purging = on
 AS $$
 DECLARE
     v_id text;
+    v_report jsonb;
 BEGIN
     IF subject_type IS NULL OR subject_id IS NULL THEN
         RAISE EXCEPTION 'suppress: subject_type and subject_id must not be NULL'
@@ -1784,8 +2004,11 @@ BEGIN
     INSERT INTO privacy_tags.suppressions (subject_type, subject_id)
     VALUES (suppress.subject_type, v_id) ON CONFLICT DO NOTHING;
     -- keep the minimum: every consent ends, and its data with it
-    RETURN privacy_tags._erase_audited('withdraw_consent', subject_type, v_id, 'withdraw', NULL, false)
-           || '{"suppressed": true}';
+    v_report := privacy_tags._erase_audited('withdraw_consent', subject_type, v_id, 'withdraw', NULL, false);
+    -- (the ledger puts the subject back on the list after a restore)
+    INSERT INTO privacy_tags.erasure_ledger (subject_type, subject_hash, scope)
+    VALUES (suppress.subject_type, privacy_tags.subject_hash(suppress.subject_type, v_id), 'suppress');
+    RETURN v_report || '{"suppressed": true}';
 END
 $$;
 COMMENT ON FUNCTION privacy_tags.suppress(text, text) IS
@@ -1803,156 +2026,438 @@ AS $$
 $$;
 COMMENT ON FUNCTION privacy_tags.is_suppressed(text, text) IS 'Whether the subject is on the "Do not contact" list.';
 
-CREATE OR REPLACE FUNCTION privacy_tags.discover(schema_name name DEFAULT 'public', sample_size integer DEFAULT 200)
+CREATE FUNCTION privacy_tags.discover(schema_name name DEFAULT 'public', sample_size integer DEFAULT 200,
+                                      min_confidence real DEFAULT 0.5)
 RETURNS TABLE (relation regclass, column_name name, suggested_tag privacy_tags.privacy_tag,
-               rule text, evidence text, sampled integer, matched integer)
+               rule text, evidence text, sampled integer, matched integer,
+               confidence real, subject_table regclass)
 AS 'MODULE_PATHNAME', 'privacy_tags_call_internal' LANGUAGE C;
-COMMENT ON FUNCTION privacy_tags.discover(name, integer) IS
-    'Untagged columns that look like personal data, by type, by a bounded sample of their values, or by name; each with a suggested tag and the evidence.';
 
-CREATE OR REPLACE FUNCTION privacy_tags._discover(schema_name name, sample_size integer, caller regrole)
+-- The rules (README, "discover()"):
+--   type       inet/cidr, macaddr, point columns
+--   values     a bounded sample of each table's rows, one read per table: the
+--              recognisers of value_kind() on text columns, ages on date columns
+--   name       privacy_tags.name_hints; generic names (name, title, city, ...)
+--              count only in a table linked to a person
+--   structure  person tables (recognised names, emails, national ids, dates
+--              of birth, or set_subject() keys) and the tables that reference
+--              them through foreign keys or link(), any depth, partitions as
+--              their parent: their other columns are the person's data, their
+--              referencing columns subject references
+--   combined   two rules that agree: 1 - (1 - a)(1 - b)
+CREATE OR REPLACE FUNCTION privacy_tags._discover(schema_name name, sample_size integer, min_confidence real, caller regrole)
 RETURNS TABLE (relation regclass, column_name name, suggested_tag privacy_tags.privacy_tag,
-               rule text, evidence text, sampled integer, matched integer)
+               rule text, evidence text, sampled integer, matched integer,
+               confidence real, subject_table regclass)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_sample jsonb;
-    c record;
-    v_norm text;
-    v_hint record;
-    v_pages float8;
+    t record;
+    v_parts jsonb[] := '{}';
+    v_exprs text[];
+    v_objs text[];
     v_pct float8;
-    v_mode text;
-    v_sampled integer;
-    v_category text;
+    v_rows float8;
+    v_stmt text;
+    i integer;
 BEGIN
-    IF schema_name IS NULL OR sample_size IS NULL THEN
-        RAISE EXCEPTION 'discover: schema_name and sample_size must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    IF schema_name IS NULL OR sample_size IS NULL OR min_confidence IS NULL THEN
+        RAISE EXCEPTION 'discover: schema_name, sample_size and min_confidence must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF sample_size < 1 OR sample_size > 100000 THEN
         RAISE EXCEPTION 'discover: sample_size must be between 1 and 100000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF min_confidence < 0 OR min_confidence > 1 THEN
+        RAISE EXCEPTION 'discover: min_confidence must be between 0 and 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = schema_name) THEN
         RAISE EXCEPTION 'schema "%" does not exist', schema_name USING ERRCODE = 'invalid_schema_name';
     END IF;
 
-    FOR c IN
-        SELECT k.oid::regclass AS rel, k.relkind, k.relpages, k.reltuples, a.attname, a.atttypid,
-               format_type(a.atttypid, a.atttypmod) AS typ
+    -- 1. one bounded sample of each table's rows, read once as its owner:
+    -- per text column the commonest kind of value, per date column the ages
+    FOR t IN
+        SELECT k.oid, k.oid::regclass AS rel, k.relkind,
+               -- a partitioned table's size is its partitions'
+               -- (pg_partition_tree() of a plain table is empty)
+               (SELECT sum(greatest(p.reltuples, 0))::float8 FROM pg_class p
+                 WHERE p.oid = k.oid OR p.oid IN (SELECT pt.relid FROM pg_partition_tree(k.oid) pt)) AS tuples,
+               (SELECT sum(pg_relation_size(p.oid))::float8 / current_setting('block_size')::int FROM pg_class p
+                 WHERE p.oid = k.oid OR p.oid IN (SELECT pt.relid FROM pg_partition_tree(k.oid) pt)) AS pages,
+               array_agg(a.attnum ORDER BY a.attnum) FILTER (WHERE a.kind = 't') AS text_cols,
+               array_agg(a.attname ORDER BY a.attnum) FILTER (WHERE a.kind = 't') AS text_names,
+               array_agg(a.attnum ORDER BY a.attnum) FILTER (WHERE a.kind = 'd') AS date_cols,
+               array_agg(a.attname ORDER BY a.attnum) FILTER (WHERE a.kind = 'd') AS date_names
           FROM pg_class k
           JOIN pg_namespace n ON n.oid = k.relnamespace
-          JOIN pg_attribute a ON a.attrelid = k.oid AND a.attnum > 0 AND NOT a.attisdropped
+          JOIN LATERAL (SELECT x.attnum, x.attname,
+                               CASE WHEN x.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
+                                         OR format_type(x.atttypid, NULL) = 'citext' THEN 't'
+                                    WHEN x.atttypid IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN 'd' END AS kind
+                          FROM pg_attribute x
+                         WHERE x.attrelid = k.oid AND x.attnum > 0 AND NOT x.attisdropped
+                           AND NOT EXISTS (SELECT FROM pg_seclabel s
+                                            WHERE s.objoid = k.oid AND s.objsubid = x.attnum
+                                              AND s.classoid = 'pg_class'::regclass
+                                              AND s.provider IN ('privacy_tags', 'privacy_tags_subject'))) a
+            ON a.kind IS NOT NULL
+         WHERE n.nspname = schema_name AND k.relkind IN ('r', 'p') AND NOT k.relispartition
+           AND has_schema_privilege(caller, n.oid, 'USAGE')
+           AND has_table_privilege(caller, k.oid, 'SELECT')
+           AND (NOT k.relrowsecurity OR pg_has_role(caller, k.relowner, 'USAGE')
+                OR (SELECT r.rolbypassrls OR r.rolsuper FROM pg_roles r WHERE r.oid = caller))
+         GROUP BY k.oid
+         ORDER BY k.oid
+    LOOP
+        -- enough blocks for about 16 x sample_size rows, never the whole of a
+        -- large table; a table never analysed is taken at 50 rows a block
+        v_rows := CASE WHEN t.tuples > 0 THEN t.tuples ELSE t.pages * 50 END;
+        v_pct := CASE WHEN v_rows <= 16 * sample_size THEN 100
+                      ELSE least(100, greatest(0.0001, 1600.0 * sample_size / v_rows)) END;
+        v_exprs := '{}';
+        FOR i IN 1 .. coalesce(cardinality(t.text_cols), 0) LOOP
+            v_exprs := v_exprs || format(
+                '%1$L, (SELECT jsonb_build_array(x.n, x.d, m.k, coalesce(m.c, 0)) '
+                'FROM (SELECT count(*)::int AS n, count(DISTINCT s.%2$I)::int AS d FROM s WHERE s.%2$I IS NOT NULL) x '
+                'LEFT JOIN LATERAL (SELECT y.k, count(*)::int AS c FROM (SELECT privacy_tags.value_kind(s.%2$I::text) AS k '
+                'FROM s WHERE s.%2$I IS NOT NULL) y WHERE y.k IS NOT NULL GROUP BY y.k ORDER BY 2 DESC, 1 LIMIT 1) m ON true)',
+                t.oid || ':' || t.text_cols[i], t.text_names[i]);
+        END LOOP;
+        FOR i IN 1 .. coalesce(cardinality(t.date_cols), 0) LOOP
+            -- ages in years: how many between 0 and 110, the median, distinct days
+            v_exprs := v_exprs || format(
+                '%1$L, (SELECT jsonb_build_array(count(*)::int, count(DISTINCT a.d)::int, '
+                'count(*) FILTER (WHERE a.age BETWEEN 0 AND 110)::int, '
+                'round((percentile_cont(0.5) WITHIN GROUP (ORDER BY a.age))::numeric, 1)) '
+                'FROM (SELECT s.%2$I::date AS d, (current_date - s.%2$I::date) / 365.25 AS age FROM s WHERE s.%2$I IS NOT NULL) a)',
+                t.oid || ':' || t.date_cols[i], t.date_names[i]);
+        END LOOP;
+        IF cardinality(v_exprs) = 0 THEN
+            CONTINUE;
+        END IF;
+        -- jsonb_build_object takes at most 50 pairs: 40 columns an object
+        v_objs := '{}';
+        FOR i IN 0 .. (cardinality(v_exprs) - 1) / 40 LOOP
+            v_objs := v_objs || ('jsonb_build_object(' || array_to_string(v_exprs[i * 40 + 1 : i * 40 + 40], ', ') || ')');
+        END LOOP;
+        v_stmt := format('WITH s AS MATERIALIZED (SELECT * FROM %s t %s LIMIT %s) SELECT %s',
+                         t.rel,
+                         CASE WHEN v_pct < 100 THEN format('TABLESAMPLE SYSTEM (%s)', v_pct) ELSE '' END,
+                         sample_size, array_to_string(v_objs, ' || '));
+        -- read as the table's owner, in a security-restricted operation
+        v_parts := v_parts || privacy_tags._owner_query(t.rel, v_stmt);
+    END LOOP;
+
+    -- 2. every untagged column, with what its type, its values and its name say
+    RETURN QUERY
+    WITH samples AS (
+        SELECT split_part(e.key, ':', 1)::oid AS relid, split_part(e.key, ':', 2)::int2 AS attnum, e.value AS v
+          FROM unnest(v_parts) p, jsonb_each(p) e
+    ), tabs AS (
+        SELECT k.oid AS relid, k.relname, k.relkind,
+               translate(lower(k.relname), 'åäöéü', 'aaoeu') AS tnorm
+          FROM pg_class k
+          JOIN pg_namespace n ON n.oid = k.relnamespace
          WHERE n.nspname = schema_name AND k.relkind IN ('r', 'p', 'f') AND NOT k.relispartition
            AND has_schema_privilege(caller, n.oid, 'USAGE')
            AND has_table_privilege(caller, k.oid, 'SELECT')
-           -- values are read as the owner, past row-level security: not for
-           -- a caller the policies would hide rows from
            AND (NOT k.relrowsecurity OR pg_has_role(caller, k.relowner, 'USAGE')
                 OR (SELECT r.rolbypassrls OR r.rolsuper FROM pg_roles r WHERE r.oid = caller))
-           AND NOT EXISTS (SELECT FROM pg_seclabel s
-                            WHERE s.objoid = k.oid AND s.objsubid = a.attnum
-                              AND s.classoid = 'pg_class'::regclass
-                              AND s.provider IN ('privacy_tags', 'privacy_tags_subject'))
-         ORDER BY k.oid::regclass::text, a.attnum
-    LOOP
-        relation := c.rel;
-        column_name := c.attname;
-        suggested_tag := NULL;
-        rule := NULL;
-        evidence := NULL;
-        sampled := NULL;
-        matched := NULL;
-
-        -- by the column's type
-        IF c.atttypid IN ('inet'::regtype, 'cidr'::regtype) THEN
-            suggested_tag := 'network.ip_address; basis=legitimate_interests';
-            rule := 'type';
-            evidence := format('column type %s holds IP addresses', c.typ);
-        ELSIF c.atttypid IN ('macaddr'::regtype, 'macaddr8'::regtype) THEN
-            suggested_tag := 'device.mac_address; basis=legitimate_interests';
-            rule := 'type';
-            evidence := format('column type %s holds MAC addresses', c.typ);
-        END IF;
-
-        -- by sampled values (text-like columns), a bounded block sample; a
-        -- foreign table's values are not fetched from its server
-        IF suggested_tag IS NULL AND c.relkind <> 'f'
-           AND (c.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
-                OR format_type(c.atttypid, NULL) = 'citext') THEN
-            -- enough blocks for about 16 x sample_size rows (the blocks are
-            -- drawn at random: fewer would now and then give fewer than
-            -- sample_size rows), never the whole of a large table
-            v_pct := CASE WHEN c.reltuples <= 0 OR c.reltuples <= 16 * sample_size THEN 100
-                          ELSE least(100, greatest(0.01, 1600.0 * sample_size / c.reltuples)) END;
-            -- one sample, read once: what was sampled and what matched come
-            -- from the same rows
-            -- (read as the table's owner, in a security-restricted operation)
-            v_sample := privacy_tags._owner_query(c.rel,
-                           format('WITH s AS MATERIALIZED (SELECT privacy_tags.value_kind(t.%1$I::text) AS k '
-                                  'FROM %2$s t %3$s WHERE t.%1$I IS NOT NULL LIMIT %4$s), '
-                                  'm AS (SELECT mode() WITHIN GROUP (ORDER BY k) AS mode FROM s) '
-                                  'SELECT jsonb_build_array((SELECT count(*)::int FROM s), m.mode, '
-                                  '(SELECT count(*)::int FROM s WHERE s.k = m.mode)) FROM m',
-                                  c.attname, c.rel,
-                                  CASE WHEN v_pct < 100 THEN format('TABLESAMPLE SYSTEM (%s)', v_pct) ELSE '' END,
-                                  sample_size));
-            v_sampled := (v_sample ->> 0)::int;
-            v_mode := v_sample ->> 1;
-            matched := (v_sample ->> 2)::int;
-            -- a majority of the sampled values, and at least 3 of them
-            IF v_sampled > 0 AND v_mode IS NOT NULL AND matched >= 3 AND matched * 2 >= v_sampled THEN
-                v_category := CASE v_mode
-                                  WHEN 'email' THEN 'contact.email'
-                                  WHEN 'phone' THEN 'contact.phone'
-                                  WHEN 'ipv4' THEN 'network.ip_address'
-                                  WHEN 'ipv6' THEN 'network.ip_address'
-                                  WHEN 'card' THEN 'financial.payment_card'
-                                  WHEN 'personnummer' THEN 'identifiers.national_id' END;
-                suggested_tag := v_category::privacy_tags.privacy_tag;
-                rule := 'values: ' || v_mode;
-                sampled := v_sampled;
-                evidence := format('%s of %s sampled values look like %s', matched, v_sampled,
-                                   CASE v_mode WHEN 'email' THEN 'email addresses'
-                                                     WHEN 'phone' THEN 'phone numbers'
-                                                     WHEN 'ipv4' THEN 'IPv4 addresses'
-                                                     WHEN 'ipv6' THEN 'IPv6 addresses'
-                                                     WHEN 'card' THEN 'payment card numbers (Luhn check passed)'
-                                                     WHEN 'personnummer' THEN 'Swedish personal identity numbers (check digit valid)' END);
-            ELSE
-                sampled := v_sampled;
-                matched := coalesce(matched, 0);
-            END IF;
-        END IF;
-
-        -- by the column's name
-        IF suggested_tag IS NULL THEN
-            -- lower case, Swedish letters folded (lön, ålder, födelsedatum), separators as "_"
-            v_norm := translate(lower(c.attname), 'åäöéüÅÄÖÉÜ', 'aaoeuaaoeu');
-            v_norm := regexp_replace(v_norm, '[^a-z0-9]+', '_', 'g');
-            SELECT h.* INTO v_hint FROM privacy_tags.name_hints h
-             WHERE (h.match = 'exact' AND h.pattern = v_norm)
-                OR (h.match = 'fragment' AND strpos(v_norm, h.pattern) > 0)
-             ORDER BY h.match = 'exact' DESC, length(h.pattern) DESC, h.pattern
-             LIMIT 1;
-            IF FOUND THEN
-                suggested_tag := v_hint.category::privacy_tags.privacy_tag;
-                rule := 'name: ' || v_hint.match;
-                evidence := format('column name "%s" %s "%s"', c.attname,
-                                   CASE v_hint.match WHEN 'exact' THEN 'is' ELSE 'contains' END, v_hint.pattern);
-                sampled := NULL;
-                matched := NULL;
-            END IF;
-        END IF;
-
-        IF suggested_tag IS NOT NULL THEN
-            RETURN NEXT;
-        END IF;
-    END LOOP;
+    ), cols AS (
+        SELECT tb.relid, tb.relname, tb.tnorm, a.attnum, a.attname, a.atttypid, a.attnotnull,
+               format_type(a.atttypid, a.atttypmod) AS typ,
+               regexp_replace(translate(lower(a.attname), 'åäöéüÅÄÖÉÜ', 'aaoeuaaoeu'), '[^a-z0-9]+', '_', 'g') AS norm,
+               EXISTS (SELECT FROM pg_seclabel s
+                        WHERE s.objoid = tb.relid AND s.objsubid = a.attnum
+                          AND s.classoid = 'pg_class'::regclass
+                          AND s.provider IN ('privacy_tags', 'privacy_tags_subject')) AS labelled,
+               -- a surrogate key: an integer column of the primary key
+               a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'uuid'::regtype)
+               AND EXISTS (SELECT FROM pg_constraint c
+                            WHERE c.conrelid = tb.relid AND c.contype = 'p' AND a.attnum = ANY (c.conkey)) AS is_pk,
+               sm.v AS sample,
+               a.atttypid NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) AS is_text
+          FROM tabs tb
+          JOIN pg_attribute a ON a.attrelid = tb.relid AND a.attnum > 0 AND NOT a.attisdropped
+          LEFT JOIN samples sm ON sm.relid = tb.relid AND sm.attnum = a.attnum
+    ), hinted AS (
+        SELECT c.*, h.pattern AS h_pattern, h.match AS h_match, h.category AS h_category,
+               h.pattern IN ('name', 'namn', 'title', 'titel', 'role', 'roll', 'country', 'land', 'city',
+                             'town', 'ort', 'stad', 'login', 'description', 'status') AS h_generic
+          FROM cols c
+          LEFT JOIN LATERAL (SELECT h.* FROM privacy_tags.name_hints h
+                              WHERE (h.match = 'exact' AND h.pattern = c.norm)
+                                 OR (h.match = 'fragment' AND strpos(c.norm, h.pattern) > 0)
+                              ORDER BY h.match = 'exact' DESC, length(h.pattern) DESC, h.pattern
+                              LIMIT 1) h ON true
+    ), judged AS (
+        -- what each single rule says: category, confidence, evidence
+        SELECT c.*,
+               -- by type
+               CASE WHEN c.atttypid IN ('inet'::regtype, 'cidr'::regtype) THEN 'network.ip_address'
+                    WHEN c.atttypid IN ('macaddr'::regtype, 'macaddr8'::regtype) THEN 'device.mac_address'
+                    WHEN c.atttypid = 'point'::regtype THEN 'location.precise' END AS ty_cat,
+               -- by values: text kinds
+               CASE WHEN c.is_text THEN c.sample ->> 2 END AS v_kind,
+               CASE WHEN c.is_text THEN (c.sample ->> 0)::int END AS v_n,
+               CASE WHEN c.is_text THEN (c.sample ->> 3)::int END AS v_m,
+               CASE WHEN c.is_text THEN (c.sample ->> 1)::int END AS v_d
+          FROM hinted c
+    ), valued AS (
+        SELECT j.*,
+               CASE WHEN j.atttypid IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
+                        -- dates of birth: ages 0-110 for 90 %, a median age of 16 to 90, many distinct days
+                        -- (plausible ages alone could be any past date: the name must say it)
+                        CASE WHEN j.h_category = 'identifiers.date_of_birth' AND (j.sample ->> 0)::int >= 3
+                                  AND (j.sample ->> 2)::int >= 0.9 * (j.sample ->> 0)::int
+                                  AND (j.sample ->> 3)::numeric BETWEEN 16 AND 90
+                                  AND (j.sample ->> 1)::int >= 0.5 * (j.sample ->> 0)::int
+                             THEN 'date_of_birth' END
+                    WHEN j.v_kind IS NOT NULL AND j.v_m >= 3 AND j.v_m * 2 >= j.v_n
+                         -- a name dictionary needs enough values to tell names from a list of words
+                         AND (j.v_kind <> 'person_name' OR j.v_n >= 10) THEN j.v_kind END AS val_kind
+          FROM judged j
+    ), singles AS (
+        SELECT v.*,
+               CASE v.val_kind
+                   WHEN 'email' THEN 'contact.email' WHEN 'phone' THEN 'contact.phone'
+                   WHEN 'ipv4' THEN 'network.ip_address' WHEN 'ipv6' THEN 'network.ip_address'
+                   WHEN 'card' THEN 'financial.payment_card' WHEN 'personnummer' THEN 'identifiers.national_id'
+                   WHEN 'iban' THEN 'financial.bank_account' WHEN 'orgnr' THEN 'identifiers.tax_id'
+                   WHEN 'imei' THEN 'device.imei' WHEN 'mac' THEN 'device.mac_address'
+                   WHEN 'geo' THEN 'location.precise' WHEN 'ssn' THEN 'identifiers.national_id'
+                   WHEN 'password_hash' THEN 'credentials.password' WHEN 'jwt' THEN 'credentials.token'
+                   WHEN 'api_key' THEN 'credentials.token' WHEN 'person_name' THEN 'identifiers.name'
+                   WHEN 'street_address' THEN 'contact.postal_address.street'
+                   WHEN 'postal_code' THEN 'contact.postal_address.postal_code'
+                   WHEN 'date_of_birth' THEN 'identifiers.date_of_birth' END AS val_cat,
+               -- a recogniser with a check digit is surer than one of shape alone
+               CASE v.val_kind
+                   WHEN 'card' THEN 0.95 WHEN 'personnummer' THEN 0.95 WHEN 'iban' THEN 0.95
+                   WHEN 'password_hash' THEN 0.95 WHEN 'email' THEN 0.9 WHEN 'ipv4' THEN 0.9
+                   WHEN 'ipv6' THEN 0.9 WHEN 'imei' THEN 0.9 WHEN 'mac' THEN 0.9 WHEN 'jwt' THEN 0.9
+                   WHEN 'ssn' THEN 0.9 WHEN 'geo' THEN 0.85 WHEN 'street_address' THEN 0.85
+                   WHEN 'person_name' THEN 0.8 WHEN 'api_key' THEN 0.8 WHEN 'phone' THEN 0.75
+                   WHEN 'postal_code' THEN 0.75 WHEN 'orgnr' THEN 0.6
+                   WHEN 'date_of_birth' THEN 0.6 END
+                 * CASE WHEN v.val_kind = 'date_of_birth' THEN 1
+                        ELSE 0.6 + 0.4 * v.v_m / greatest(v.v_n, 1) END AS val_conf
+          FROM valued v
+    ), persons AS (
+        -- tables that look like a person's: a subject key, or a person's
+        -- name, email, national id or date of birth (by values, or by a
+        -- name that is not generic)
+        SELECT DISTINCT s.relid FROM singles s
+         WHERE s.val_cat IN ('identifiers.name', 'contact.email', 'identifiers.national_id', 'identifiers.date_of_birth')
+            OR (NOT s.h_generic AND (s.h_category IN ('contact.email', 'identifiers.national_id', 'identifiers.date_of_birth')
+                                     OR s.h_category LIKE 'identifiers.name%'))
+        UNION
+        SELECT (SELECT coalesce(pg_partition_root(x.relation), x.relation::oid)) FROM privacy_tags.subjects x
+        UNION
+        SELECT (SELECT coalesce(pg_partition_root(x.relation), x.relation::oid)) FROM privacy_tags.columns x
+         WHERE x.category IN ('contact.email', 'identifiers.national_id', 'identifiers.date_of_birth')
+            OR x.category LIKE 'identifiers.name%'
+    ), edges AS (
+        -- references between tables (foreign keys, declared on the table or
+        -- on its partitions only, and link()), partitions as their parent
+        SELECT DISTINCT coalesce(pg_partition_root(c.conrelid), c.conrelid) AS child, c.conkey AS child_cols,
+               coalesce(pg_partition_root(c.confrelid), c.confrelid) AS parent, c.conname::text AS via
+          FROM pg_constraint c
+         WHERE c.contype = 'f'
+        UNION
+        SELECT coalesce(pg_partition_root(l.child), l.child::oid),
+               ARRAY(SELECT a.attnum FROM unnest(l.child_columns) cn JOIN pg_attribute a
+                                       ON a.attrelid = l.child AND a.attname = cn),
+               coalesce(pg_partition_root(l.parent), l.parent::oid), 'link'
+          FROM privacy_tags.links l
+    ), reach AS (
+        -- tables that reference a person table, any depth: the nearest person table
+        WITH RECURSIVE r(relid, subject, depth, path) AS (
+            SELECT p.relid, p.relid, 0, ARRAY[p.relid] FROM persons p
+            UNION ALL
+            SELECT e.child, r.subject, r.depth + 1, r.path || e.child
+              FROM r JOIN edges e ON e.parent = r.relid
+             WHERE e.child <> ALL (r.path) AND r.depth < 16
+        )
+        SELECT DISTINCT ON (r.relid) r.relid, r.subject, r.depth FROM r ORDER BY r.relid, r.depth, r.subject
+    ), refs AS (
+        -- columns of a reached table that point toward its person table
+        SELECT DISTINCT ON (rc.relid, x.attnum) rc.relid, x.attnum, e.parent, e.via, rp.subject
+          FROM reach rc
+          JOIN edges e ON e.child = rc.relid
+          JOIN reach rp ON rp.relid = e.parent AND rp.depth < rc.depth
+          CROSS JOIN LATERAL unnest(e.child_cols) AS x(attnum)
+         WHERE rc.depth > 0
+         ORDER BY rc.relid, x.attnum, rp.depth
+    ), downs AS (
+        -- tables a person table points at (an address): context for their names
+        SELECT DISTINCT e.parent AS relid FROM edges e JOIN persons p ON p.relid = e.child
+    ), ctx AS (
+        SELECT s.*, rc.subject, rc.depth,
+               rf.parent AS ref_parent, rf.via AS ref_via,
+               rc.relid IS NOT NULL AS in_context,
+               -- places and organisations (addresses, coordinates, organisation
+               -- numbers) are personal when a person is at them: in a table
+               -- linked to a person, or one a person table points at (an address)
+               (coalesce(s.val_cat, s.h_category) LIKE 'contact.postal_address%'
+                OR s.val_kind IN ('geo', 'orgnr') OR s.h_category = 'contact.phone')
+               AND rc.relid IS NULL AND s.relid NOT IN (SELECT relid FROM downs) AS place_alone,
+               s.norm ~ '^(last_update|last_updated|updated|updated_at|updated_on|modified|modified_at|modified_on|last_modified|row_version|version|lock_version|etag|created_by|updated_by|modified_by)$'
+                 OR s.atttypid = 'tsvector'::regtype AS technical,
+               -- what the rows of a table linked to a person are about, by the table's name
+               CASE WHEN s.tnorm ~ 'diagnos|prescri|treatment|medic|journal|visit|appointment|lab_|vaccin|allerg|symptom|patient|clinic|health|besok|recept|behandling|vard|wearable|reading|heart|pulse'
+                        THEN 'health.condition'
+                    WHEN s.tnorm ~ 'salar|payroll|compensation|wage|bonus|lon$|loner'
+                        THEN 'professional.compensation'
+                    WHEN s.tnorm ~ 'employ|absence|leave|review|performance|anstall|franvaro|semester|position|contract'
+                        THEN 'professional.employment_history'
+                    WHEN s.tnorm ~ 'pay|invoice|faktur|transaction|charge|refund|billing|betalning'
+                        THEN 'financial.transaction'
+                    WHEN s.tnorm ~ 'order|rental|purchase|cart|basket|booking|reservation|subscription|bestallning|kop'
+                        THEN 'commercial.purchase_history'
+                    WHEN s.tnorm ~ 'login|session|event|click|page_view|access_log|audit'
+                        THEN 'network.access_log'
+                    WHEN s.tnorm ~ 'ticket|message|comment|feedback|chat|meddelande|note'
+                        THEN 'communications.content'
+                    WHEN s.tnorm ~ 'device|enhet|laptop|phones|mobiler'
+                        THEN 'device.model'
+                    WHEN s.tnorm ~ 'account|konto|user|credential'
+                        THEN 'account.profile'
+                    ELSE 'inferences.behavior' END AS tab_cat,
+               (SELECT relname FROM pg_class WHERE oid = rc.subject) AS subject_name
+          FROM singles s
+          LEFT JOIN reach rc ON rc.relid = s.relid
+          LEFT JOIN refs rf ON rf.relid = s.relid AND rf.attnum = s.attnum
+    ), decided AS (
+        SELECT c.relid, c.attnum, c.attname, c.subject,
+               CASE
+                   WHEN c.ty_cat IS NOT NULL THEN c.ty_cat
+                   WHEN c.val_cat IS NOT NULL THEN c.val_cat
+                   WHEN c.ref_parent IS NOT NULL THEN
+                       CASE WHEN c.subject_name ~* 'employ|staff|personal|anstalld|worker' THEN 'professional.employee_id'
+                            WHEN c.subject_name ~* 'student|pupil|elev' THEN 'education.student_id'
+                            WHEN c.subject_name ~* 'customer|client|kund|shopper|buyer|member|user' THEN 'identifiers.customer_id'
+                            ELSE 'identifiers.pseudonymous_id' END
+                   -- free text in a table of health data is health data
+                   WHEN c.h_category LIKE 'communications%' AND c.subject IS NOT NULL
+                        AND c.tab_cat = 'health.condition' THEN c.tab_cat
+                   WHEN c.h_category IS NOT NULL THEN c.h_category
+                   WHEN c.subject IS NOT NULL AND NOT c.is_pk AND NOT c.technical THEN
+                       CASE WHEN c.depth = 0 AND c.subject_name ~* 'employ|staff|personal|anstalld|worker|clinician|doctor|teacher'
+                                THEN 'professional.employment_history'
+                            WHEN c.depth = 0 THEN 'account.profile'
+                            WHEN c.tab_cat = 'professional.compensation' THEN c.tab_cat
+                            WHEN c.atttypid = 'money'::regtype
+                                 OR (c.atttypid = 'numeric'::regtype
+                                     AND c.norm ~ 'amount|price|total|sum|cost|fee|belopp|pris|summa|charge|paid')
+                                THEN 'financial.transaction'
+                            ELSE c.tab_cat END
+               END AS category,
+               -- the rule and its confidence, before combining
+               CASE
+                   WHEN c.ty_cat IS NOT NULL THEN 'type'
+                   WHEN c.val_cat IS NOT NULL THEN 'values: ' || c.val_kind
+                   WHEN c.ref_parent IS NOT NULL THEN 'structure: subject reference'
+                   WHEN c.h_category IS NOT NULL THEN 'name: ' || c.h_match
+                   WHEN c.subject IS NOT NULL AND NOT c.is_pk AND NOT c.technical THEN
+                       CASE WHEN c.depth = 0 THEN 'structure: person table' ELSE 'structure: references a person' END
+               END AS first_rule,
+               CASE
+                   WHEN c.ty_cat IS NOT NULL THEN 0.85
+                   WHEN c.val_cat IS NOT NULL AND c.place_alone THEN c.val_conf * 0.5
+                   WHEN c.val_cat IS NOT NULL THEN c.val_conf
+                   WHEN c.ref_parent IS NOT NULL THEN 0.85
+                   WHEN c.h_category IS NOT NULL AND c.h_generic AND NOT c.in_context THEN 0.2
+                   WHEN c.h_category IS NOT NULL AND c.place_alone THEN 0.35
+                   WHEN c.h_category IS NOT NULL THEN CASE c.h_match WHEN 'exact' THEN 0.7 ELSE 0.5 END
+                   WHEN c.subject IS NOT NULL AND NOT c.is_pk AND NOT c.technical THEN
+                       CASE WHEN c.depth <= 1 THEN 0.6 ELSE 0.55 END
+               END AS first_conf,
+               c.h_category, c.h_match, c.h_pattern, c.h_generic, c.in_context, c.val_kind, c.val_cat,
+               c.ty_cat, c.typ, c.ref_parent, c.ref_via, c.v_n, c.v_m, c.sample, c.atttypid,
+               c.is_pk, c.technical, c.depth, c.labelled, c.subject_name, c.place_alone
+          FROM ctx c
+    ), final AS (
+        SELECT d.*,
+               -- a second rule that agrees: the name, or the table's link to a person
+               (d.first_rule NOT LIKE 'name%' AND d.h_category IS NOT NULL AND NOT d.place_alone
+                AND (d.h_category = d.category OR d.h_category LIKE d.category || '.%'
+                     OR d.category LIKE d.h_category || '.%'
+                     OR split_part(d.h_category, '.', 1) = split_part(d.category, '.', 1))) AS name_agrees,
+               (d.first_rule LIKE 'name%' AND d.subject IS NOT NULL) AS structure_agrees
+          FROM decided d
+         WHERE d.category IS NOT NULL AND NOT d.labelled
+    )
+    SELECT f.relid::regclass, f.attname,
+           (f.category || CASE WHEN f.first_rule = 'type' THEN '; basis=legitimate_interests' ELSE '' END)::privacy_tags.privacy_tag,
+           CASE WHEN f.name_agrees THEN 'combined: name + ' || f.first_rule
+                WHEN f.structure_agrees THEN 'combined: ' || f.first_rule || ' + structure'
+                ELSE f.first_rule END,
+           concat_ws('; ',
+               CASE WHEN f.first_rule = 'type' THEN format('column type %s holds %s', f.typ,
+                        CASE f.ty_cat WHEN 'network.ip_address' THEN 'IP addresses'
+                                      WHEN 'device.mac_address' THEN 'MAC addresses' ELSE 'coordinates' END)
+                    WHEN f.val_kind = 'date_of_birth' AND f.first_rule LIKE 'values%' THEN
+                        format('%s of %s sampled dates are ages 0 to 110, median %s years',
+                               f.sample ->> 2, f.sample ->> 0, f.sample ->> 3)
+                    WHEN f.first_rule LIKE 'values%' THEN
+                        format('%s of %s sampled values look like %s', f.v_m, f.v_n,
+                               CASE f.val_kind WHEN 'email' THEN 'email addresses'
+                                   WHEN 'phone' THEN 'phone numbers'
+                                   WHEN 'ipv4' THEN 'IPv4 addresses'
+                                   WHEN 'ipv6' THEN 'IPv6 addresses'
+                                   WHEN 'card' THEN 'payment card numbers (Luhn check passed)'
+                                   WHEN 'personnummer' THEN 'Swedish personal identity numbers (check digit valid)'
+                                   WHEN 'iban' THEN 'IBANs (mod-97 check passed)'
+                                   WHEN 'orgnr' THEN 'Swedish organisation numbers (check digit valid; personal for a sole trader)'
+                                   WHEN 'imei' THEN 'IMEIs (Luhn check passed)'
+                                   WHEN 'mac' THEN 'MAC addresses'
+                                   WHEN 'geo' THEN 'geographic coordinates'
+                                   WHEN 'ssn' THEN 'US social security numbers (area, group and serial valid)'
+                                   WHEN 'password_hash' THEN 'password hashes'
+                                   WHEN 'jwt' THEN 'JSON web tokens'
+                                   WHEN 'api_key' THEN 'API keys or secret tokens'
+                                   WHEN 'person_name' THEN 'names of people (name dictionary)'
+                                   WHEN 'street_address' THEN 'street addresses'
+                                   WHEN 'postal_code' THEN 'postal codes' END)
+                        || CASE WHEN f.place_alone THEN ', but nothing links this table to a person' ELSE '' END
+                    WHEN f.first_rule = 'structure: subject reference' THEN
+                        format('references %s through %s',
+                               CASE WHEN f.ref_parent = f.subject THEN format('%s (a person table)', f.ref_parent::regclass)
+                                    ELSE format('%s, which leads to %s (a person table),', f.ref_parent::regclass, f.subject::regclass) END,
+                               CASE f.ref_via WHEN 'link' THEN 'a declared link' ELSE 'foreign key ' || quote_ident(f.ref_via) END)
+                    WHEN f.first_rule LIKE 'name%' THEN
+                        format('column name "%s" %s "%s"', f.attname,
+                               CASE f.h_match WHEN 'exact' THEN 'is' ELSE 'contains' END, f.h_pattern)
+                        || CASE WHEN f.h_generic AND NOT f.in_context THEN ', a generic name, and nothing links this table to a person' ELSE '' END
+                        || CASE WHEN f.place_alone AND NOT f.h_generic THEN ', but nothing links this table to a person' ELSE '' END
+                    WHEN f.depth = 0 THEN 'a column of a table that holds people (names, emails, national ids, dates of birth or a subject key)'
+                    ELSE format('its table references %s (a person table)%s', f.subject::regclass,
+                                CASE WHEN f.depth > 1 THEN format(', %s references away', f.depth) ELSE '' END)
+               END,
+               CASE WHEN f.name_agrees THEN format('column name "%s" %s "%s"', f.attname,
+                        CASE f.h_match WHEN 'exact' THEN 'is' ELSE 'contains' END, f.h_pattern) END,
+               CASE WHEN f.structure_agrees THEN
+                        CASE WHEN f.depth = 0 THEN 'the table holds people'
+                             ELSE format('its table references %s (a person table)', f.subject::regclass) END END),
+           CASE WHEN f.first_rule LIKE 'values%' THEN f.v_n END,
+           CASE WHEN f.first_rule LIKE 'values%' THEN f.v_m END,
+           round((CASE WHEN f.name_agrees THEN 1 - (1 - f.first_conf) * (1 - CASE f.h_match WHEN 'exact' THEN 0.7 ELSE 0.5 END)
+                       WHEN f.structure_agrees THEN 1 - (1 - f.first_conf) * (1 - 0.6)
+                       ELSE f.first_conf END)::numeric, 2)::real,
+           f.subject::regclass
+      FROM final f
+     WHERE round((CASE WHEN f.name_agrees THEN 1 - (1 - f.first_conf) * (1 - CASE f.h_match WHEN 'exact' THEN 0.7 ELSE 0.5 END)
+                       WHEN f.structure_agrees THEN 1 - (1 - f.first_conf) * (1 - 0.6)
+                       ELSE f.first_conf END)::numeric, 2) >= min_confidence::numeric
+     ORDER BY 8 DESC, 1::text, f.attnum;
 END
 $$;
-COMMENT ON FUNCTION privacy_tags._discover(name, integer, regrole) IS
+COMMENT ON FUNCTION privacy_tags._discover(name, integer, real, regrole) IS
     'The body of discover(), called as the extension''s owner with the calling role.';
+COMMENT ON FUNCTION privacy_tags.discover(name, integer, real) IS
+    'Untagged columns that look like personal data, by type, by a bounded sample of their values, by name and by the tables'' links to people; each with a suggested tag, the evidence and a confidence (0-1), surest first.';
 
 CREATE OR REPLACE FUNCTION privacy_tags.processing_record()
 RETURNS jsonb
@@ -2007,9 +2512,19 @@ COMMENT ON FUNCTION privacy_tags.processing_record() IS
 
 CREATE OR REPLACE FUNCTION privacy_tags._cascade_tables(rel regclass)
 RETURNS regclass[]
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_rels regclass[];
+BEGIN
+    -- nearly always: no such foreign key points at rel or a partition of it
+    IF NOT EXISTS (SELECT FROM pg_constraint f
+                    WHERE f.contype = 'f' AND f.confdeltype IN ('c', 'n', 'd')
+                      AND (f.confrelid = rel
+                           OR f.confrelid IN (SELECT l.relid FROM pg_partition_tree(rel) l))) THEN
+        RETURN '{}';
+    END IF;
     WITH RECURSIVE r(relid) AS (
         SELECT rel::oid
         UNION
@@ -2020,7 +2535,10 @@ AS $$
                 OR f.confrelid IN (SELECT l.relid FROM pg_partition_tree(r.relid::regclass) l))
     )
     SELECT coalesce(array_agg(r.relid::regclass ORDER BY r.relid::regclass::text), '{}')
-      FROM r WHERE r.relid <> rel::oid
+      INTO v_rels
+      FROM r WHERE r.relid <> rel::oid;
+    RETURN v_rels;
+END
 $$;
 
 CREATE OR REPLACE FUNCTION privacy_tags._change_counts(rels regclass[])
@@ -2197,6 +2715,658 @@ RETURNS TABLE (relation regclass, kind text, via text, depth integer, tagged boo
                columns jsonb, res jsonb)
 AS 'MODULE_PATHNAME', 'privacy_tags_access_rows' LANGUAGE C STABLE;
 
+-- Objection, requests, the erasure ledger, deferred erasures (new in 1.2)
+-- Objection and opt-out, the request register, the erasure ledger and
+-- deferred erasures ---------------------------------------------------------
+
+-- Objections (GDPR Art. 21) and opt-outs of sale or sharing (CCPA): purpose
+-- '*' is an objection to every purpose pursued on legitimate interests.
+CREATE TABLE privacy_tags.objections (
+    subject_type text NOT NULL,
+    subject_id   text NOT NULL,
+    purpose      text NOT NULL,
+    objected_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    withdrawn_at timestamptz,
+    PRIMARY KEY (subject_type, subject_id, purpose)
+);
+COMMENT ON TABLE privacy_tags.objections IS
+    'Objections to processing (Art. 21) and opt-outs of sale or sharing; purpose * is every legitimate-interests purpose.';
+REVOKE ALL ON privacy_tags.objections FROM PUBLIC;
+GRANT SELECT ON privacy_tags.objections TO privacy_admin;
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.objections', '');
+
+-- The purposes an opt-out covers whatever the basis: the subject may refuse
+-- them at any time (CCPA 1798.120, GDPR Art. 21(2)).
+CREATE OR REPLACE FUNCTION privacy_tags.opt_out_purposes()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT '{direct_marketing,sale,sharing}'::text[] $$;
+COMMENT ON FUNCTION privacy_tags.opt_out_purposes() IS
+    'The purposes an objection covers whatever the legal basis: direct_marketing, sale, sharing.';
+
+-- Does the subject object to every purpose of a column tagged tag?  A
+-- column on legitimate interests is objected to by an objection to all
+-- such purposes (*), or to each of its purposes; a column with an opt-out
+-- purpose, on any basis but a legal obligation, by an objection to each of
+-- its purposes.  (Data also used for a purpose not objected to stays.)
+CREATE OR REPLACE FUNCTION privacy_tags._objected(p_type text, p_id text, tag privacy_tags.privacy_tag)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT privacy_tags.legal_basis(tag) IS DISTINCT FROM 'legal_obligation'
+       AND ((privacy_tags.legal_basis(tag) = 'legitimate_interests'
+             AND EXISTS (SELECT FROM privacy_tags.objections o
+                          WHERE o.subject_type = p_type AND o.subject_id = p_id
+                            AND o.purpose = '*' AND o.withdrawn_at IS NULL))
+            OR ((privacy_tags.legal_basis(tag) = 'legitimate_interests'
+                 OR privacy_tags.purposes(tag) && privacy_tags.opt_out_purposes())
+                AND cardinality(privacy_tags.purposes(tag)) > 0
+                AND NOT EXISTS (SELECT FROM unnest(privacy_tags.purposes(tag)) p
+                                 WHERE NOT EXISTS (SELECT FROM privacy_tags.objections o
+                                                    WHERE o.subject_type = p_type AND o.subject_id = p_id
+                                                      AND o.purpose = p AND o.withdrawn_at IS NULL))))
+$$;
+
+-- The request register ---------------------------------------------------------
+
+CREATE TABLE privacy_tags.requests (
+    id               bigserial PRIMARY KEY,
+    kind             text NOT NULL CHECK (kind IN ('access', 'erasure', 'rectification', 'restriction', 'objection',
+                                                   'portability', 'consent_withdrawal')),
+    subject_type     text NOT NULL,
+    subject_id       text NOT NULL,
+    regime           text NOT NULL CHECK (regime IN ('gdpr', 'ccpa')),
+    received_at      timestamptz NOT NULL,
+    due_at           timestamptz NOT NULL,
+    extended_at      timestamptz,
+    extension_reason text,
+    closed_at        timestamptz,
+    outcome          text CHECK (outcome IN ('completed', 'partially_completed', 'refused', 'withdrawn')),
+    note             text,
+    created_by       name NOT NULL DEFAULT SESSION_USER
+);
+CREATE INDEX ON privacy_tags.requests (due_at) WHERE closed_at IS NULL;
+COMMENT ON TABLE privacy_tags.requests IS
+    'Data-subject requests: received, due (GDPR one month, extendable by two; CCPA 45 days, extendable by 45), closed; purged privacy_tags.request_retention after closure.';
+REVOKE ALL ON privacy_tags.requests FROM PUBLIC;
+GRANT SELECT ON privacy_tags.requests TO privacy_admin;
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.requests', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.requests_id_seq', '');
+
+-- When a request received at received_at is due under regime (extended:
+-- with its one extension).  Calendar months in the session's time zone: a
+-- month after January 31 is the last day of February.
+CREATE OR REPLACE FUNCTION privacy_tags._due(regime text, received_at timestamptz, extended boolean)
+RETURNS timestamptz
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE regime
+               WHEN 'gdpr' THEN received_at + CASE WHEN extended THEN interval '3 months' ELSE interval '1 month' END
+               WHEN 'ccpa' THEN received_at + CASE WHEN extended THEN interval '90 days' ELSE interval '45 days' END
+           END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.open_request(kind text, subject_type text, subject_id text, regime text DEFAULT 'gdpr',
+                                          received_at timestamptz DEFAULT now())
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id text;
+    v_request bigint;
+BEGIN
+    IF open_request.kind IS NULL OR open_request.subject_type IS NULL OR open_request.subject_id IS NULL
+       OR open_request.regime IS NULL OR open_request.received_at IS NULL THEN
+        RAISE EXCEPTION 'open_request: no argument may be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF open_request.kind NOT IN ('access', 'erasure', 'rectification', 'restriction', 'objection', 'portability',
+                                 'consent_withdrawal') THEN
+        RAISE EXCEPTION 'open_request: unknown kind of request "%"', left(open_request.kind, 63)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Kinds: access, erasure, rectification, restriction, objection, portability, consent_withdrawal.';
+    END IF;
+    IF open_request.regime NOT IN ('gdpr', 'ccpa') THEN
+        RAISE EXCEPTION 'open_request: unknown regime "%"', left(open_request.regime, 63)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Regimes: gdpr (one month, extendable by two), ccpa (45 days, extendable by 45).';
+    END IF;
+    IF open_request.received_at > now() THEN
+        RAISE EXCEPTION 'open_request: received_at is in the future' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_id := privacy_tags._check_subject('open_request', open_request.subject_type, open_request.subject_id);
+    INSERT INTO privacy_tags.requests (kind, subject_type, subject_id, regime, received_at, due_at)
+    VALUES (open_request.kind, open_request.subject_type, v_id, open_request.regime, open_request.received_at,
+            privacy_tags._due(open_request.regime, open_request.received_at, false))
+    RETURNING id INTO v_request;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
+    VALUES ('open_request', open_request.subject_type, privacy_tags.subject_hash(open_request.subject_type, v_id),
+            jsonb_build_object('request_id', v_request, 'kind', open_request.kind, 'regime', open_request.regime));
+    RETURN v_request;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.open_request(text, text, text, text, timestamptz) IS
+    'Registers a data-subject request as received; returns its id (pass it as request => to the function that answers it).';
+
+-- The open request id, for a function of fn that answers one of kinds
+-- for the subject; NULL request: nothing to check.
+CREATE OR REPLACE FUNCTION privacy_tags._check_request(fn text, request bigint, kinds text[], p_type text, p_id text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    IF request IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT * INTO r FROM privacy_tags.requests q WHERE q.id = request;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '%: no request %', fn, request USING ERRCODE = 'no_data_found',
+            HINT = 'Register it with privacy_tags.open_request() first.';
+    ELSIF r.closed_at IS NOT NULL THEN
+        RAISE EXCEPTION '%: request % is closed (%)', fn, request, r.outcome USING ERRCODE = 'object_not_in_prerequisite_state';
+    ELSIF r.kind <> ALL (kinds) THEN
+        RAISE EXCEPTION '%: request % is a request of kind %, not %', fn, request, r.kind, array_to_string(kinds, ' or ')
+            USING ERRCODE = 'invalid_parameter_value';
+    ELSIF r.subject_type <> p_type OR r.subject_id <> p_id THEN
+        RAISE EXCEPTION '%: request % is another subject''s', fn, request USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._close_request(request bigint, outcome text, note text)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE privacy_tags.requests q SET closed_at = now(), outcome = _close_request.outcome, note = _close_request.note
+     WHERE q.id = request AND q.closed_at IS NULL;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
+    SELECT 'close_request', q.subject_type, privacy_tags.subject_hash(q.subject_type, q.subject_id),
+           jsonb_build_object('request_id', q.id, 'kind', q.kind, 'outcome', q.outcome,
+                              'late', q.closed_at > q.due_at)
+      FROM privacy_tags.requests q WHERE q.id = request;
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.extend_request(request bigint, reason text)
+RETURNS timestamptz
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    IF request IS NULL OR reason IS NULL THEN
+        RAISE EXCEPTION 'extend_request: request and reason must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF btrim(reason) = '' THEN
+        RAISE EXCEPTION 'extend_request: reason must not be empty' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'The subject must be told why (GDPR Art. 12(3)).';
+    END IF;
+    SELECT * INTO r FROM privacy_tags.requests q WHERE q.id = request FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'extend_request: no request %', request USING ERRCODE = 'no_data_found';
+    ELSIF r.closed_at IS NOT NULL THEN
+        RAISE EXCEPTION 'extend_request: request % is closed (%)', request, r.outcome
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    ELSIF r.extended_at IS NOT NULL THEN
+        RAISE EXCEPTION 'extend_request: request % was extended already', request
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A request can be extended once (GDPR: by two months; CCPA: by 45 days).';
+    END IF;
+    UPDATE privacy_tags.requests q
+       SET extended_at = now(), extension_reason = reason, due_at = privacy_tags._due(q.regime, q.received_at, true)
+     WHERE q.id = request RETURNING * INTO r;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
+    VALUES ('extend_request', r.subject_type, privacy_tags.subject_hash(r.subject_type, r.subject_id),
+            jsonb_build_object('request_id', r.id, 'due_at', r.due_at));
+    RETURN r.due_at;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.extend_request(bigint, text) IS
+    'Extends a request''s deadline once (GDPR: to three months from receipt; CCPA: to 90 days); returns the new due date.';
+
+CREATE OR REPLACE FUNCTION privacy_tags.close_request(request bigint, outcome text, note text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    IF request IS NULL OR outcome IS NULL THEN
+        RAISE EXCEPTION 'close_request: request and outcome must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF outcome NOT IN ('completed', 'partially_completed', 'refused', 'withdrawn') THEN
+        RAISE EXCEPTION 'close_request: unknown outcome "%"', left(outcome, 63) USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Outcomes: completed, partially_completed, refused, withdrawn.';
+    END IF;
+    SELECT * INTO r FROM privacy_tags.requests q WHERE q.id = request FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'close_request: no request %', request USING ERRCODE = 'no_data_found';
+    ELSIF r.closed_at IS NOT NULL THEN
+        RAISE EXCEPTION 'close_request: request % is closed (%)', request, r.outcome
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    PERFORM privacy_tags._close_request(request, outcome, note);
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.close_request(bigint, text, text) IS
+    'Closes a request answered outside privacy_tags (rectification, a refusal, a withdrawal by the subject).';
+
+CREATE VIEW privacy_tags.open_requests AS
+SELECT q.id, q.kind, q.subject_type, q.subject_id, q.regime, q.received_at, q.due_at,
+       q.extended_at IS NOT NULL AS extended,
+       ceil(extract(epoch FROM q.due_at - now()) / 86400)::integer AS days_left,
+       q.due_at < now() AS overdue
+  FROM privacy_tags.requests q
+ WHERE q.closed_at IS NULL;
+COMMENT ON VIEW privacy_tags.open_requests IS
+    'Requests not yet closed, with the days left (negative when late) and whether they are overdue.';
+REVOKE ALL ON privacy_tags.open_requests FROM PUBLIC;
+GRANT SELECT ON privacy_tags.open_requests TO privacy_admin;
+
+-- Closed requests older than privacy_tags.request_retention go (the audit
+-- log keeps their entries); returns how many.
+CREATE OR REPLACE FUNCTION privacy_tags._purge_requests()
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_n bigint;
+BEGIN
+    -- (the setting is the library's: loaded first, in a session that has
+    -- not used it yet)
+    PERFORM privacy_tags._load();
+    DELETE FROM privacy_tags.requests q
+     WHERE q.closed_at < now() - current_setting('privacy_tags.request_retention')::interval;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    IF v_n > 0 THEN
+        INSERT INTO privacy_tags.audit_log (action, rows, details)
+        VALUES ('purge_requests', v_n, jsonb_build_object('retention', current_setting('privacy_tags.request_retention')));
+    END IF;
+    RETURN v_n;
+END
+$$;
+
+-- Objection ----------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION privacy_tags.object(subject_type text, subject_id text, purpose text DEFAULT NULL,
+                                    dry_run boolean DEFAULT false, request bigint DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
+AS $$
+DECLARE
+    v_id text;
+    v_report jsonb;
+BEGIN
+    IF object.subject_type IS NULL OR object.subject_id IS NULL OR dry_run IS NULL THEN
+        RAISE EXCEPTION 'object: subject_type, subject_id and dry_run must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM privacy_tags._check_purpose(object.purpose);
+    v_id := privacy_tags._check_subject('object', object.subject_type, object.subject_id);
+    PERFORM privacy_tags._check_request('object', request, '{objection}', object.subject_type, v_id);
+    -- recorded first (in a dry run too, rolled back with it): the erasure
+    -- reads the objections
+    IF dry_run THEN
+        BEGIN
+            INSERT INTO privacy_tags.objections AS o (subject_type, subject_id, purpose)
+            VALUES (object.subject_type, v_id, coalesce(object.purpose, '*'))
+            ON CONFLICT ON CONSTRAINT objections_pkey DO UPDATE SET objected_at = now(), withdrawn_at = NULL;
+            v_report := privacy_tags._erase_audited('object', object.subject_type, v_id, 'object',
+                                                    CASE WHEN object.purpose IS NULL THEN NULL ELSE ARRAY[object.purpose] END,
+                                                    false, NULL, false);
+            RAISE EXCEPTION USING ERRCODE = 'PTDRY';
+        EXCEPTION WHEN SQLSTATE 'PTDRY' THEN
+            NULL;
+        END;
+        v_report := v_report || '{"dry_run": true}';
+        INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
+        VALUES ('object', object.subject_type, privacy_tags.subject_hash(object.subject_type, v_id), 0,
+                jsonb_build_object('dry_run', true, 'purposes', CASE WHEN object.purpose IS NULL THEN NULL ELSE ARRAY[object.purpose] END,
+                                   'tables', v_report -> 'tables', 'legal_hold', v_report -> 'legal_hold'));
+        RETURN v_report;
+    END IF;
+    INSERT INTO privacy_tags.objections AS o (subject_type, subject_id, purpose)
+    VALUES (object.subject_type, v_id, coalesce(object.purpose, '*'))
+    ON CONFLICT ON CONSTRAINT objections_pkey DO UPDATE SET objected_at = now(), withdrawn_at = NULL;
+    RETURN privacy_tags._erase_audited('object', object.subject_type, v_id, 'object',
+                                       CASE WHEN object.purpose IS NULL THEN NULL ELSE ARRAY[object.purpose] END,
+                                       false, request);
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.object(text, text, text, boolean, bigint) IS
+    'Objection (Art. 21) or opt-out: records it for a purpose (every legitimate-interests purpose when NULL) and erases the data held only for objected purposes; enforced tables then refuse such writes. Returns a report like erase().';
+
+CREATE OR REPLACE FUNCTION privacy_tags.withdraw_objection(subject_type text, subject_id text, purpose text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id text;
+    v_n integer;
+BEGIN
+    IF withdraw_objection.subject_type IS NULL OR withdraw_objection.subject_id IS NULL THEN
+        RAISE EXCEPTION 'withdraw_objection: subject_type and subject_id must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM privacy_tags._check_purpose(withdraw_objection.purpose);
+    v_id := privacy_tags._normalize_subject_id('withdraw_objection', withdraw_objection.subject_type,
+                                               withdraw_objection.subject_id);
+    UPDATE privacy_tags.objections o SET withdrawn_at = now()
+     WHERE o.subject_type = withdraw_objection.subject_type AND o.subject_id = v_id AND o.withdrawn_at IS NULL
+       AND o.purpose = coalesce(withdraw_objection.purpose, '*');
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
+    VALUES ('withdraw_objection', withdraw_objection.subject_type,
+            privacy_tags.subject_hash(withdraw_objection.subject_type, v_id), v_n,
+            jsonb_build_object('purpose', withdraw_objection.purpose));
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.withdraw_objection(text, text, text) IS
+    'Ends the subject''s objection for a purpose (the objection to every legitimate-interests purpose when NULL); returns how many ended.';
+
+-- The erasure ledger ------------------------------------------------------------
+
+CREATE TABLE privacy_tags.erasure_ledger (
+    id           bigserial PRIMARY KEY,
+    subject_type text NOT NULL,
+    subject_hash text NOT NULL,
+    scope        text NOT NULL CHECK (scope IN ('erase', 'partial', 'withdraw', 'object', 'suppress')),
+    purposes     text[],
+    erased_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    request_id   bigint,
+    UNIQUE (subject_type, subject_hash, scope, erased_at)
+);
+COMMENT ON TABLE privacy_tags.erasure_ledger IS
+    'Every erasure, withdrawal, objection and suppression carried out: subject type, keyed hash of the id (no personal data), scope, when. Exported with export_ledger(), it lets reapply_erasures() erase again what a restored backup brings back.';
+REVOKE ALL ON privacy_tags.erasure_ledger FROM PUBLIC;
+GRANT SELECT ON privacy_tags.erasure_ledger TO privacy_admin;
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.erasure_ledger', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.erasure_ledger_id_seq', '');
+
+CREATE OR REPLACE FUNCTION privacy_tags.export_ledger(since timestamptz DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object(
+        'format', 'privacy_tags.erasure_ledger/1',
+        'exported_at', now(),
+        'since', since,
+        'entries', coalesce((SELECT jsonb_agg(jsonb_build_object('subject_type', l.subject_type, 'subject_hash', l.subject_hash,
+                                                                 'scope', l.scope, 'purposes', to_jsonb(l.purposes),
+                                                                 'erased_at', l.erased_at, 'request_id', l.request_id)
+                                              ORDER BY l.erased_at, l.id)
+                               FROM privacy_tags.erasure_ledger l
+                              WHERE since IS NULL OR l.erased_at >= since), '[]'))
+$$;
+COMMENT ON FUNCTION privacy_tags.export_ledger(timestamptz) IS
+    'The erasure ledger (entries since a time, or all) as a JSON document (privacy_tags.erasure_ledger/1): keep it outside the database''s backups.';
+
+CREATE OR REPLACE FUNCTION privacy_tags.import_ledger(ledger jsonb)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_n bigint;
+BEGIN
+    IF ledger IS NULL THEN
+        RAISE EXCEPTION 'import_ledger: ledger must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF jsonb_typeof(ledger) <> 'object' OR ledger ->> 'format' IS DISTINCT FROM 'privacy_tags.erasure_ledger/1'
+       OR jsonb_typeof(ledger -> 'entries') IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'import_ledger: not an erasure ledger' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give the document export_ledger() returned (format privacy_tags.erasure_ledger/1).';
+    END IF;
+    IF EXISTS (SELECT FROM jsonb_array_elements(ledger -> 'entries') e
+                WHERE jsonb_typeof(e) <> 'object' OR e ->> 'subject_type' IS NULL
+                   OR coalesce(e ->> 'subject_hash', '') !~ '^[0-9a-f]{16,64}$'
+                   OR e ->> 'scope' NOT IN ('erase', 'partial', 'withdraw', 'object', 'suppress')
+                   OR e ->> 'erased_at' IS NULL) THEN
+        RAISE EXCEPTION 'import_ledger: an entry lacks subject_type, subject_hash, scope or erased_at, or has an unknown scope'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO privacy_tags.erasure_ledger (subject_type, subject_hash, scope, purposes, erased_at, request_id)
+    SELECT e ->> 'subject_type', e ->> 'subject_hash', e ->> 'scope',
+           CASE WHEN jsonb_typeof(e -> 'purposes') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(e -> 'purposes')) END,
+           (e ->> 'erased_at')::timestamptz, (e ->> 'request_id')::bigint
+      FROM jsonb_array_elements(ledger -> 'entries') e
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    INSERT INTO privacy_tags.audit_log (action, rows, details)
+    VALUES ('import_ledger', v_n, jsonb_build_object('entries', jsonb_array_length(ledger -> 'entries'),
+                                                     'exported_at', ledger -> 'exported_at'));
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.import_ledger(jsonb) IS
+    'Loads an exported erasure ledger (into a restored database); entries already there are skipped; returns how many were added.';
+
+-- The subjects of a type whose rows a ledger entry names: every key value in
+-- the type's root tables (read as each table's owner), hashed as the
+-- ledger hashes ids; with when the subject's rows say they were collected
+-- (the latest collected_at of its root rows, where the key has one).
+CREATE OR REPLACE FUNCTION privacy_tags._ledger_subjects(p_type text)
+RETURNS TABLE (subject_id text, subject_hash text, collected_at timestamptz)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k record;
+    v_rows jsonb;
+BEGIN
+    FOR k IN SELECT s.relation, s.column_name, s.collected_at
+               FROM privacy_tags.subjects s WHERE s.subject_type = p_type LOOP
+        v_rows := privacy_tags._owner_query(k.relation,
+                      format('SELECT coalesce(jsonb_agg(jsonb_build_array(x.id, x.at)), ''[]'') FROM '
+                             '(SELECT t.%I::text AS id, %s AS at FROM %s t WHERE t.%I IS NOT NULL GROUP BY 1) x',
+                             k.column_name,
+                             CASE WHEN k.collected_at IS NULL THEN 'NULL::timestamptz'
+                                  ELSE format('max(t.%I)::timestamptz', k.collected_at) END,
+                             k.relation, k.column_name));
+        RETURN QUERY
+        SELECT x.id, privacy_tags.subject_hash(p_type, x.id), x.at
+          FROM (SELECT privacy_tags._normalize_id(privacy_tags.subject_key_type(p_type), e ->> 0) AS id,
+                       (e ->> 1)::timestamptz AS at
+                  FROM jsonb_array_elements(v_rows) e) x;
+    END LOOP;
+END
+$$;
+
+-- After a restore: every subject the ledger says was erased (withdrawn,
+-- objected, suppressed) since since, and whose rows the restored database
+-- has again, is erased again with the same scope, in ledger order.  A
+-- subject whose root rows say they were collected after the erasure
+-- (collected_at later than the entry) was created anew: reported
+-- (recreated), not erased.  Returns a report per subject and entry.
+CREATE OR REPLACE FUNCTION privacy_tags.reapply_erasures(since timestamptz DEFAULT NULL, dry_run boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
+AS $$
+DECLARE
+    e record;
+    v_types text[];
+    v_out jsonb := '[]';
+    v_report jsonb;
+    v_done jsonb;
+BEGIN
+    IF dry_run IS NULL THEN
+        RAISE EXCEPTION 'reapply_erasures: dry_run must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    BEGIN
+        FOR e IN
+            WITH l AS (SELECT * FROM privacy_tags.erasure_ledger l
+                        WHERE (since IS NULL OR l.erased_at >= since)
+                          AND EXISTS (SELECT FROM privacy_tags.subjects s WHERE s.subject_type = l.subject_type)),
+                 s AS (SELECT t.subject_type, x.*
+                         FROM (SELECT DISTINCT l.subject_type FROM l) t,
+                              LATERAL privacy_tags._ledger_subjects(t.subject_type) x)
+            SELECT l.id, l.subject_type, l.subject_hash, l.scope, l.purposes, l.erased_at, l.request_id,
+                   s.subject_id, max(s.collected_at) AS collected_at
+              FROM l JOIN s ON s.subject_type = l.subject_type AND s.subject_hash = l.subject_hash
+             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+             ORDER BY l.erased_at, l.id
+        LOOP
+            IF e.collected_at IS NOT NULL AND e.collected_at > e.erased_at THEN
+                v_out := v_out || jsonb_build_object('subject_type', e.subject_type, 'subject_hash', e.subject_hash,
+                                                     'scope', e.scope, 'erased_at', e.erased_at, 'action', 'recreated');
+                CONTINUE;
+            END IF;
+            -- what the scope left behind besides the data
+            IF e.scope = 'object' THEN
+                INSERT INTO privacy_tags.objections AS o (subject_type, subject_id, purpose, objected_at)
+                SELECT e.subject_type, e.subject_id, p, e.erased_at
+                  FROM unnest(coalesce(e.purposes, '{*}')) p
+                ON CONFLICT ON CONSTRAINT objections_pkey DO UPDATE SET withdrawn_at = NULL
+                 WHERE o.objected_at <= EXCLUDED.objected_at;
+            ELSIF e.scope = 'suppress' THEN
+                INSERT INTO privacy_tags.suppressions (subject_type, subject_id)
+                VALUES (e.subject_type, e.subject_id) ON CONFLICT DO NOTHING;
+            ELSIF e.scope = 'withdraw' THEN
+                UPDATE privacy_tags.consents k SET withdrawn_at = e.erased_at, withdrawn_reason = 'withdrawn'
+                 WHERE k.subject_type = e.subject_type AND k.subject_id = e.subject_id AND k.withdrawn_at IS NULL
+                   AND k.granted_at <= e.erased_at AND (e.purposes IS NULL OR k.purpose = ANY (e.purposes));
+            END IF;
+            v_report := privacy_tags._erase_audited('reapply_erasure', e.subject_type, e.subject_id,
+                                                    CASE e.scope WHEN 'suppress' THEN 'withdraw' ELSE e.scope END,
+                                                    e.purposes, false, NULL, false);
+            v_out := v_out || jsonb_build_object('subject_type', e.subject_type, 'subject_hash', e.subject_hash,
+                                                 'scope', e.scope, 'erased_at', e.erased_at,
+                                                 'action', CASE WHEN EXISTS (SELECT FROM jsonb_each(v_report -> 'tables') t
+                                                                              WHERE (t.value ->> 'deleted')::bigint
+                                                                                    + (t.value ->> 'nulled')::bigint
+                                                                                    + coalesce((t.value ->> 'masked')::bigint, 0) > 0)
+                                                                 THEN 'erased' ELSE 'unchanged' END,
+                                                 'legal_hold', v_report -> 'legal_hold',
+                                                 'tables', v_report -> 'tables');
+        END LOOP;
+        IF dry_run THEN
+            RAISE EXCEPTION USING ERRCODE = 'PTDRY';
+        END IF;
+    EXCEPTION WHEN SQLSTATE 'PTDRY' THEN
+        NULL;
+    END;
+    v_done := jsonb_build_object('format', 'privacy_tags.reapply/1', 'dry_run', dry_run, 'since', since,
+                                 'subjects', v_out);
+    INSERT INTO privacy_tags.audit_log (action, rows, details)
+    VALUES ('reapply_erasures', jsonb_array_length(v_out),
+            jsonb_build_object('dry_run', dry_run, 'since', since,
+                               'erased', (SELECT count(*) FROM jsonb_array_elements(v_out) x WHERE x ->> 'action' = 'erased'),
+                               'recreated', (SELECT count(*) FROM jsonb_array_elements(v_out) x WHERE x ->> 'action' = 'recreated')));
+    RETURN v_done;
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.reapply_erasures(timestamptz, boolean) IS
+    'After a restore and import_ledger(): erases again every subject the ledger says was erased since since whose rows are back; subjects created anew after the erasure are reported, not erased.';
+
+-- Deferred erasures ---------------------------------------------------------------
+
+CREATE TABLE privacy_tags.deferred_erasures (
+    id           bigserial PRIMARY KEY,
+    subject_type text NOT NULL,
+    subject_id   text NOT NULL,
+    action       text NOT NULL,
+    scope        text NOT NULL,
+    purposes     text[],
+    request_id   bigint,
+    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    completed_at timestamptz,
+    report       jsonb
+);
+CREATE INDEX ON privacy_tags.deferred_erasures (subject_type, subject_id) WHERE completed_at IS NULL;
+COMMENT ON TABLE privacy_tags.deferred_erasures IS
+    'Erasures (withdrawals, objections) that a legal hold kept from being carried out: done when the hold ends.';
+REVOKE ALL ON privacy_tags.deferred_erasures FROM PUBLIC;
+GRANT SELECT ON privacy_tags.deferred_erasures TO privacy_admin;
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.deferred_erasures', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.deferred_erasures_id_seq', '');
+
+CREATE VIEW privacy_tags.pending_erasures AS
+SELECT d.id, d.subject_type, d.subject_id, d.scope, d.purposes, d.request_id, d.created_at,
+       h.id AS hold_id, h.reason AS hold_reason, h.held_until
+  FROM privacy_tags.deferred_erasures d
+  LEFT JOIN privacy_tags.legal_holds h
+         ON h.subject_type = d.subject_type AND h.subject_id = d.subject_id AND h.released_at IS NULL
+        AND (h.held_until IS NULL OR h.held_until > now())
+ WHERE d.completed_at IS NULL;
+COMMENT ON VIEW privacy_tags.pending_erasures IS
+    'Erasures waiting for a legal hold to end, with the hold they wait on (none: done by the next run_purge()).';
+REVOKE ALL ON privacy_tags.pending_erasures FROM PUBLIC;
+GRANT SELECT ON privacy_tags.pending_erasures TO privacy_admin;
+
+-- Carries out the deferred erasures whose subjects are no longer held (of
+-- one subject, or all); returns how many were done.
+CREATE OR REPLACE FUNCTION privacy_tags._complete_deferred(p_type text, p_id text)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d record;
+    v_n integer := 0;
+    v_report jsonb;
+BEGIN
+    FOR d IN SELECT * FROM privacy_tags.deferred_erasures x
+              WHERE x.completed_at IS NULL
+                AND (p_type IS NULL OR (x.subject_type = p_type AND x.subject_id = p_id))
+                AND NOT EXISTS (SELECT FROM privacy_tags.legal_holds h
+                                 WHERE h.subject_type = x.subject_type AND h.subject_id = x.subject_id
+                                   AND h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > now()))
+              ORDER BY x.id FOR UPDATE LOOP
+        v_report := privacy_tags._erase_audited(d.action, d.subject_type, d.subject_id, d.scope, d.purposes, false,
+                                                d.request_id);
+        UPDATE privacy_tags.deferred_erasures x SET completed_at = now(), report = v_report WHERE x.id = d.id;
+        v_n := v_n + 1;
+    END LOOP;
+    RETURN v_n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.complete_deferred_erasures()
+RETURNS integer
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET privacy_tags.purging = on
+AS $$
+    SELECT privacy_tags._purge_requests();
+    SELECT privacy_tags._complete_deferred(NULL, NULL);
+$$;
+COMMENT ON FUNCTION privacy_tags.complete_deferred_erasures() IS
+    'Carries out every deferred erasure whose legal hold has ended, and drops the requests closed longer than privacy_tags.request_retention ago (run_purge() and purge() do this); returns how many erasures were done.';
+
+DO $$
+DECLARE
+    f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['privacy_tags.object(text, text, text, boolean, bigint)',
+                             'privacy_tags.withdraw_objection(text, text, text)',
+                             'privacy_tags.open_request(text, text, text, text, timestamptz)',
+                             'privacy_tags.extend_request(bigint, text)',
+                             'privacy_tags.close_request(bigint, text, text)',
+                             'privacy_tags.export_ledger(timestamptz)',
+                             'privacy_tags.import_ledger(jsonb)',
+                             'privacy_tags.reapply_erasures(timestamptz, boolean)',
+                             'privacy_tags.complete_deferred_erasures()'] LOOP
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO privacy_admin', f);
+    END LOOP;
+END
+$$;
+
 CREATE FUNCTION privacy_tags._citus_loaded()
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'privacy_tags_citus_loaded' LANGUAGE C STABLE PARALLEL SAFE;
@@ -2310,8 +3480,14 @@ COMMENT ON FUNCTION privacy_tags.citus_setup() IS
     'On a Citus cluster: makes the extension''s tables that the workers'' retention triggers read (consents, restrictions, legal holds, suppressions, the audit key) reference tables; returns how many it changed. enforce() calls it.';
 REVOKE ALL ON FUNCTION privacy_tags.citus_setup() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy_tags.citus_setup() TO privacy_admin;
-REVOKE ALL ON FUNCTION privacy_tags.erase(text, text, boolean, text[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION privacy_tags.erase(text, text, boolean, text[]) TO privacy_admin;
+REVOKE ALL ON FUNCTION privacy_tags.erase(text, text, boolean, text[], bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy_tags.erase(text, text, boolean, text[], bigint) TO privacy_admin;
+REVOKE ALL ON FUNCTION privacy_tags.withdraw_consent(text, text, text, boolean, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy_tags.withdraw_consent(text, text, text, boolean, bigint) TO privacy_admin;
+REVOKE ALL ON FUNCTION privacy_tags.restrict(text, text, text, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy_tags.restrict(text, text, text, bigint) TO privacy_admin;
+REVOKE ALL ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean, bigint) TO privacy_admin;
 REVOKE ALL ON FUNCTION privacy_tags.purge_batch(regclass, timestamptz, integer, regclass[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy_tags.purge_batch(regclass, timestamptz, integer, regclass[]) TO privacy_admin;
 REVOKE ALL ON PROCEDURE privacy_tags.run_purge(regclass, timestamptz, integer, bigint, interval) FROM PUBLIC;

@@ -59,6 +59,9 @@ doc withdraw          "SELECT privacy_tags.withdraw_consent('person', '1', 'news
 doc suppress          "SELECT privacy_tags.suppress('person', '1')"
 doc erase_real        "SELECT privacy_tags.erase('person', '1')"
 doc record            "SELECT privacy_tags.processing_record()"
+doc ledger            "SELECT privacy_tags.export_ledger()"
+doc reapply           "SELECT privacy_tags.reapply_erasures(dry_run => true)"
+doc objection_access  "SELECT privacy_tags.subject_access('person', '2') FROM (SELECT privacy_tags.object('person', '2', 'newsletter')) o"
 
 cat >"$dir/validate.js" <<'JS'
 const Ajv2020 = require("ajv/dist/2020");
@@ -84,6 +87,12 @@ NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/erasure.schema.json
 	"$dir"/erase_*.json "$dir"/withdraw.json "$dir"/suppress.json | awk '{ if ($1 == "ok" || $1 == "not") { n++; sub(/^(ok|not ok)/, "& " n+5) } print }' || rc=1
 NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/processing_record.schema.json \
 	"$dir"/record.json | sed 's/^ok /ok 12 /; s/^not ok /not ok 12 /' || rc=1
+NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/erasure_ledger.schema.json \
+	"$dir"/ledger.json | sed 's/^ok /ok 13 /; s/^not ok /not ok 13 /' || rc=1
+NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/reapply.schema.json \
+	"$dir"/reapply.json | sed 's/^ok /ok 14 /; s/^not ok /not ok 14 /' || rc=1
+NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/subject_access.schema.json \
+	"$dir"/objection_access.json | sed 's/^ok /ok 15 /; s/^not ok /not ok 15 /' || rc=1
 # and a schema that cannot fail is no test: a broken document must be refused
 echo '{"format": "privacy_tags.subject_access/2"}' >"$dir/broken.json"
 if NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/subject_access.schema.json "$dir/broken.json" >/dev/null; then
@@ -91,5 +100,5 @@ if NODE_PATH="$dir/node_modules" node "$dir/validate.js" schema/subject_access.s
 else
 	echo "ok 11 - a document missing its required parts is refused"
 fi
-echo "1..12"
+echo "1..15"
 exit $rc
