@@ -94,3 +94,84 @@ BEGIN
     PERFORM set_config('citus.enable_unsafe_triggers', v_old, true);
 END
 $$;
+
+-- The purge's exact test of an anchor, "anchor + window <= as_of" in the
+-- session's time zone, in IMMUTABLE terms: Citus refuses a STABLE function
+-- of a column (timestamptz + interval) in an UPDATE or DELETE, which the
+-- shards evaluate.  timestamptz + interval adds the months in local time,
+-- converts to UTC, adds the days in local time, converts to UTC, and adds
+-- the time; AT TIME ZONE with the zone written out does each conversion,
+-- and the time is taken off as_of instead.  The same result, also across
+-- changes of UTC offset (both resolve local times as DetermineTimeZoneOffset
+-- does).
+CREATE FUNCTION privacy_tags._citus_expiry_test(anchor name, anchor_type regtype, w interval, as_of timestamptz)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_zone text := current_setting('TimeZone');
+    v_months integer := (extract(year FROM w) * 12 + extract(month FROM w))::integer;
+    v_days integer := extract(day FROM w)::integer;
+    v_expr text;
+BEGIN
+    v_expr := CASE anchor_type WHEN 'date'::regtype THEN format('(t.%I::timestamp AT TIME ZONE %L)', anchor, v_zone)
+                               WHEN 'timestamp'::regtype THEN format('(t.%I AT TIME ZONE %L)', anchor, v_zone)
+                               ELSE format('t.%I', anchor) END;
+    IF v_months <> 0 THEN
+        v_expr := format('((%s AT TIME ZONE %L) + %L::interval) AT TIME ZONE %L',
+                         v_expr, v_zone, make_interval(months => v_months), v_zone);
+    END IF;
+    IF v_days <> 0 THEN
+        v_expr := format('((%s AT TIME ZONE %L) + %L::interval) AT TIME ZONE %L',
+                         v_expr, v_zone, make_interval(days => v_days), v_zone);
+    END IF;
+    RETURN format('%s <= %L::timestamptz', v_expr, as_of - (w - make_interval(months => v_months, days => v_days)));
+END
+$$;
+
+-- One batch of a purge of a Citus table (see _purge_column): the expired
+-- rows of the next range of its distribution column (or, for a reference
+-- table, its primary key's first column) that holds batch_size of them
+-- (the last key's rows all: a batch can be a little larger), or all of
+-- them when fewer are left.  Returns the condition and the range's last
+-- key, the statement's parameter $param (NULL: no range); the statement
+-- runs on every shard at once.
+CREATE FUNCTION privacy_tags._citus_batch(p record, target regclass, batch_size integer, keep text, param integer)
+RETURNS text[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_key name;
+    v_type text;
+    v_last jsonb;
+BEGIN
+    EXECUTE 'SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+               FROM pg_catalog.pg_dist_partition d
+               JOIN pg_attribute a ON a.attrelid = d.logicalrelid
+                AND a.attname = pg_catalog.column_to_column_name(d.logicalrelid, d.partkey)
+              WHERE d.logicalrelid = $1 AND d.partmethod = ''h'''
+       INTO v_key, v_type USING target;
+    IF v_key IS NULL THEN
+        SELECT a.attname, format_type(a.atttypid, a.atttypmod) INTO v_key, v_type
+          FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+         WHERE c.conrelid = target AND c.contype = 'p';
+    END IF;
+    IF v_key IS NULL THEN
+        -- no key to range over: the whole column in one statement
+        RETURN ARRAY[format('%s AND %s', p.bound, p.expired), NULL];
+    END IF;
+    v_last := privacy_tags._owner_query(target,
+                  format('SELECT to_jsonb(t.%1$I::text) FROM %2$s t WHERE %3$s AND %4$s AND NOT (%5$s) '
+                         'ORDER BY t.%1$I LIMIT 1 OFFSET %6$s',
+                         v_key, target, p.bound, p.expired, keep, batch_size - 1),
+                  p.held_ids);
+    IF v_last IS NULL THEN
+        RETURN ARRAY[format('%s AND %s', p.bound, p.expired), NULL];
+    END IF;
+    -- (a key can be a subject's id: a parameter, never in the statement's text)
+    RETURN ARRAY[format('t.%I OPERATOR(pg_catalog.<=) $%s::%s AND %s AND %s', v_key, param, v_type, p.bound, p.expired),
+                 v_last ->> 0];
+END
+$$;

@@ -214,7 +214,7 @@ orders|amount|held|3
 orders|note|held|3
 visits|ip|nullify|0
 120|39" \
-  "SELECT relation, column_name, action, rows FROM privacy_tags.purge(dry_run => true) WHERE rows > 0 OR relation = 'visits'::regclass ORDER BY 1::text, 2, 3" \
+  "SELECT relation, column_name, action, rows FROM privacy_tags.purge(dry_run => true) WHERE rows > 0 OR relation = 'visits'::regclass ORDER BY relation::text, column_name, action" \
   "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM customers WHERE id <= 40)"
 is "purge(rel) purges that table only" "newsletter_signups|email|delete|5" \
   "SELECT relation, column_name, action, rows FROM privacy_tags.purge('newsletter_signups')"
@@ -224,7 +224,7 @@ customers|email|held|1
 orders|amount|delete|15
 orders|amount|held|3
 orders|note|held|3" \
-  "SELECT relation, column_name, action, rows FROM privacy_tags.purge() WHERE rows > 0 ORDER BY 1::text, 2, 3"
+  "SELECT relation, column_name, action, rows FROM privacy_tags.purge() WHERE rows > 0 ORDER BY relation::text, column_name, action"
 is "what is left" "105|105|30" \
   "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM orders WHERE note IS NOT NULL), (SELECT count(*) FROM customers WHERE id <= 40)"
 is "the audit log is written on the coordinator" "t" \
