@@ -128,6 +128,38 @@ PtCitusSetOnWorkers(const char *name, const char *value)
 }
 
 /*
+ * Is this a worker running a command that the coordinator propagated (DDL
+ * propagation off, and this node not the coordinator)?  Labels that
+ * arrive so were checked on the coordinator, against its categories, and
+ * the table's trigger was rewritten there and on the shards: the label
+ * hooks store them as they are.
+ */
+bool
+PtCitusPropagatedCommand(void)
+{
+	const char *ddl;
+	bool		result = false;
+
+	if (!PtCitusLoaded())
+		return false;
+	ddl = GetConfigOption("citus.enable_ddl_propagation", true, false);
+	if (ddl == NULL || strcmp(ddl, "off") != 0)
+		return false;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT NOT pg_catalog.citus_is_coordinator()", true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+	{
+		bool		isnull;
+
+		result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) &&
+			!isnull;
+	}
+	SPI_finish();
+	return result;
+}
+
+/*
  * The name to give a relation in messages: a shard of a distributed table
  * (relation "customers_102008" with trigger "privacy_tags_retention_102008",
  * as Citus names the copies) is called by its table's name.
