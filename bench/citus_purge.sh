@@ -109,7 +109,7 @@ echo "- Date: $(date -u +%Y-%m-%d); PostgreSQL $pgv, Citus $citusv; a coordinato
 echo "- A distributed table of $((2 * rows)) rows in $shards shards (distribution column customer_id), $rows of them expired; each round reloads it, vacuums, checkpoints, then times one side in a session that has run both statements once on nothing; the time is taken in the server (\`clock_timestamp()\` around the statement, commit not included, as for bench/purge.sh), jit off; $rounds rounds, medians, the sides alternating in going first"
 echo "- delete: \`SELECT sum(rows) FROM privacy_tags.purge('b_del')\` (contact.email, retain=3 years after last_contact, a date) vs \`DELETE FROM b_del WHERE last_contact <= '<cut-off>'::date\`"
 echo "- nullify: \`SELECT sum(rows) FROM privacy_tags.purge('b_nul')\` (network.ip_address, retain=30 days after seen_at, nullify) vs \`UPDATE b_nul SET ip = NULL WHERE seen_at <= now() - interval '30 days' AND ip IS NOT NULL\`"
-echo "- Command: \`PG_CONFIG=<pg_config of a PostgreSQL with citus, pg_cron, privacy_tags> bash bench/citus_purge.sh\`"
+echo "- Command: \`PG_CONFIG=<pg_config of a PostgreSQL with citus, pg_cron, privacy_tags> BENCH_ROWS=$rows BENCH_REPEAT=$rounds bash bench/citus_purge.sh\`"
 echo
 echo "| purge | rows | purge() ms | plain ms | purge() rows/s | plain rows/s | ratio | goal | met |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"

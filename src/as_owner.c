@@ -301,7 +301,6 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 	char	   *nulls = NULL;
 	Datum		result = (Datum) 0;
 	int			rc;
-	bool		citus;
 
 	*isnull = true;
 	if (params != NULL)
@@ -323,9 +322,8 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 	if (pt_purging)
 		set_purge_targets(relid);
 	/* on a Citus table the shards' triggers must know it too (citus.c) */
-	citus = pt_purging && PtCitusTable(relid);
-	if (citus)
-		PtCitusSetOnWorkers("privacy_tags.purging", "on");
+	if (pt_purging && PtCitusTable(relid))
+		PtCitusPurgingOnWorkers();
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
@@ -390,8 +388,6 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 	PG_END_TRY();
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (citus)
-		PtCitusSetOnWorkers("privacy_tags.purging", "off");
 	return result;
 }
 

@@ -17,8 +17,10 @@
  *	 copy and enabled again on every shard after it (a purge, not a refusal,
  *	 is what expired rows that are already stored get).
  * - The extension's own statements on distributed tables (purge, erasure)
- *	 carry privacy_tags.purging to the shards for the statement, as Citus
- *	 propagates a SET LOCAL.
+ *	 carry privacy_tags.purging to the shards, as Citus propagates a SET
+ *	 LOCAL; the next statement of the transaction that is not one of them
+ *	 turns it off there again before it runs (so a purge that ends its
+ *	 transaction costs no round trip for that).
  * - privacy_tags.expired_writes, as the coordinator has it, reaches the
  *	 shards for each statement of a transaction block (or of a function).
  *	 A statement outside of one runs on the workers with their own setting:
@@ -39,6 +41,7 @@
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
+#include "tcop/utility.h"
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
@@ -46,6 +49,9 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -65,6 +71,22 @@ static LocalTransactionId propagated_xact = InvalidLocalTransactionId;
 static int	propagated_expired_writes = PT_EXPIRED_REFUSE;
 static bool propagating = false;
 
+/* privacy_tags.purging is (or may be) on on the workers in transaction purging_xact */
+static LocalTransactionId purging_xact = InvalidLocalTransactionId;
+static bool workers_purging = false;
+
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static LocalTransactionId
+current_lxid(void)
+{
+#if PG_VERSION_NUM >= 170000
+	return MyProc->vxid.lxid;
+#else
+	return MyProc->lxid;
+#endif
+}
+
 #define RETENTION_TRIGGER "privacy_tags_retention"
 
 /* Is the citus library loaded in this backend? */
@@ -72,6 +94,33 @@ bool
 PtCitusLoaded(void)
 {
 	return GetConfigOption("citus.enable_unsafe_triggers", true, false) != NULL;
+}
+
+/*
+ * The answers of PtCitusTable(), per relation, until the relation's
+ * relcache entry is invalidated (create_distributed_table() and
+ * undistribute_table() rewrite or alter the table, which invalidates it).
+ */
+typedef struct CitusTableEntry
+{
+	Oid			relid;
+	bool		citus;
+} CitusTableEntry;
+
+static HTAB *citus_tables = NULL;
+
+static void
+citus_tables_invalidate(Datum arg, Oid relid)
+{
+	if (citus_tables == NULL)
+		return;
+	if (OidIsValid(relid))
+		(void) hash_search(citus_tables, &relid, HASH_REMOVE, NULL);
+	else
+	{
+		hash_destroy(citus_tables);
+		citus_tables = NULL;
+	}
 }
 
 /*
@@ -84,10 +133,32 @@ PtCitusTable(Oid relid)
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1];
 	bool		result = false;
+	CitusTableEntry *entry;
+	bool		found;
+	static bool callback_registered = false;
 
 	if (!PtCitusLoaded() ||
 		!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
 		return false;
+	if (citus_tables == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(CitusTableEntry);
+		ctl.hcxt = CacheMemoryContext;
+		citus_tables = hash_create("privacy_tags Citus tables", 64, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		if (!callback_registered)
+		{
+			CacheRegisterRelcacheCallback(citus_tables_invalidate, (Datum) 0);
+			callback_registered = true;
+		}
+	}
+	entry = hash_search(citus_tables, &relid, HASH_FIND, &found);
+	if (found)
+		return entry->citus;
 	values[0] = ObjectIdGetDatum(relid);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -96,6 +167,12 @@ PtCitusTable(Oid relid)
 							  1, argtypes, values, NULL, true, 1) == SPI_OK_SELECT)
 		result = SPI_processed > 0;
 	SPI_finish();
+	/* (the query may have processed an invalidation that dropped the hash) */
+	if (citus_tables != NULL)
+	{
+		entry = hash_search(citus_tables, &relid, HASH_ENTER, &found);
+		entry->citus = result;
+	}
 	return result;
 }
 
@@ -157,6 +234,69 @@ PtCitusPropagatedCommand(void)
 	}
 	SPI_finish();
 	return result;
+}
+
+/*
+ * Before one of the extension's own statements on a Citus table:
+ * privacy_tags.purging on on the workers, unless it is already.
+ */
+void
+PtCitusPurgingOnWorkers(void)
+{
+	LocalTransactionId xact = current_lxid();
+
+	if (purging_xact == xact && workers_purging)
+		return;
+	PtCitusSetOnWorkers("privacy_tags.purging", "on");
+	purging_xact = xact;
+	workers_purging = true;
+}
+
+/*
+ * Before any other statement that may write: privacy_tags.purging off on
+ * the workers again, if the extension's statements turned it on in this
+ * transaction (and the coordinator is not purging itself), and
+ * privacy_tags.expired_writes as the coordinator has it.
+ */
+static void
+settings_to_workers(void)
+{
+	LocalTransactionId xact = current_lxid();
+	int			have = propagated_xact == xact ? propagated_expired_writes : PT_EXPIRED_REFUSE;
+	volatile bool expired_writes = pt_expired_writes != have;
+	volatile bool purging_off = purging_xact == xact && workers_purging && !pt_purging;
+
+	/* (outside a transaction block Citus sends nothing: it then costs nothing) */
+	if (propagating || (!expired_writes && !purging_off) || !PtCitusLoaded())
+		return;
+	propagating = true;
+	PG_TRY();
+	{
+		if (expired_writes)
+			PtCitusSetOnWorkers("privacy_tags.expired_writes",
+								pt_expired_writes == PT_EXPIRED_APPLY ? "apply" : "refuse");
+		if (purging_off)
+			PtCitusSetOnWorkers("privacy_tags.purging", "off");
+	}
+	PG_FINALLY();
+	{
+		propagating = false;
+	}
+	PG_END_TRY();
+	propagated_xact = xact;
+	propagated_expired_writes = pt_expired_writes;
+	if (purging_off)
+		workers_purging = false;
+}
+
+/* A rolled back subtransaction may have undone a SET LOCAL on the workers. */
+static void
+pt_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && purging_xact == current_lxid())
+		workers_purging = true;
+	if (event == SUBXACT_EVENT_ABORT_SUB && propagated_xact == current_lxid())
+		propagated_expired_writes = -1;	/* unknown: sent again */
 }
 
 /*
@@ -336,41 +476,14 @@ pt_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool
 
 /*
  * ExecutorStart: a statement that may write, in a transaction block or a
- * function, sends privacy_tags.expired_writes to the workers when it is
- * not what they have in this transaction.
+ * function, brings the workers' settings in line first (settings_to_workers).
  */
 static void
 pt_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	if (!propagating && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
-		(queryDesc->operation != CMD_SELECT || queryDesc->plannedstmt->hasModifyingCTE) &&
-		PtCitusLoaded())
-	{
-#if PG_VERSION_NUM >= 170000
-		LocalTransactionId xact = MyProc->vxid.lxid;
-#else
-		LocalTransactionId xact = MyProc->lxid;
-#endif
-		int			have = propagated_xact == xact ? propagated_expired_writes : PT_EXPIRED_REFUSE;
-
-		/* (outside a transaction block Citus sends nothing: it then costs nothing) */
-		if (pt_expired_writes != have)
-		{
-			propagating = true;
-			PG_TRY();
-			{
-				PtCitusSetOnWorkers("privacy_tags.expired_writes",
-									pt_expired_writes == PT_EXPIRED_APPLY ? "apply" : "refuse");
-			}
-			PG_FINALLY();
-			{
-				propagating = false;
-			}
-			PG_END_TRY();
-			propagated_xact = xact;
-			propagated_expired_writes = pt_expired_writes;
-		}
-	}
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
+		(queryDesc->operation != CMD_SELECT || queryDesc->plannedstmt->hasModifyingCTE))
+		settings_to_workers();
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
@@ -431,9 +544,37 @@ pt_emit_log_hook(ErrorData *edata)
 		prev_emit_log_hook(edata);
 }
 
+/* ProcessUtility: COPY FROM writes too. */
+static void
+pt_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+#if PG_VERSION_NUM >= 140000
+				  bool readOnlyTree,
+#endif
+				  ProcessUtilityContext context, ParamListInfo params,
+				  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (IsA(pstmt->utilityStmt, CopyStmt) && ((CopyStmt *) pstmt->utilityStmt)->is_from)
+		settings_to_workers();
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString,
+#if PG_VERSION_NUM >= 140000
+							readOnlyTree,
+#endif
+							context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString,
+#if PG_VERSION_NUM >= 140000
+								readOnlyTree,
+#endif
+								context, params, queryEnv, dest, qc);
+}
+
 void
 citus_init(void)
 {
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = pt_ProcessUtility;
+	RegisterSubXactCallback(pt_subxact_callback, NULL);
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = pt_ExecutorStart;
 	prev_ExecutorRun = ExecutorRun_hook;

@@ -11,6 +11,7 @@ extern void citus_init(void);
 extern bool PtCitusLoaded(void);
 extern bool PtCitusTable(Oid relid);
 extern bool PtCitusPropagatedCommand(void);
+extern void PtCitusPurgingOnWorkers(void);
 extern void PtCitusSetOnWorkers(const char *name, const char *value);
 extern const char *PtMessageRelationName(Relation rel, const char *tgname);
 

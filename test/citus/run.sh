@@ -234,6 +234,17 @@ is "release(), then CALL run_purge() in batches purges the held subject's rows" 
   "SELECT privacy_tags.release('customer', '3')" \
   "CALL privacy_tags.run_purge(batch_size => 2)" \
   "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM orders WHERE note IS NOT NULL), (SELECT count(*) FROM customers WHERE id <= 40)"
+fails "after purge() in the same transaction the shards check writes again (INSERT)" \
+  '23514: value of column "ip" of relation "visits" expired' \
+  "BEGIN" "SELECT count(*) FROM privacy_tags.purge('visits')" \
+  "INSERT INTO visits VALUES (1, 50, '10.0.0.1', now() - interval '90 days')" "COMMIT"
+fails "... (COPY)" '23514: value of column "ip" of relation "visits" expired' \
+  "BEGIN" "SELECT count(*) FROM privacy_tags.purge('visits')" \
+  "COPY visits FROM PROGRAM 'echo 1,51,10.0.0.1,2000-01-01' WITH (FORCE_NULL (ip), FORMAT csv)" "COMMIT"
+fails "... (after a rolled-back savepoint)" '23514: value of column "ip" of relation "visits" expired' \
+  "BEGIN" "SELECT count(*) FROM privacy_tags.purge('visits')" \
+  "SAVEPOINT a" "INSERT INTO visits VALUES (1, 52, '10.0.0.1', now())" "ROLLBACK TO SAVEPOINT a" \
+  "INSERT INTO visits VALUES (1, 53, '10.0.0.1', now() - interval '90 days')" "COMMIT"
 is "run_purge() committed in batches" "t" \
   "SELECT count(*) > 1 FROM privacy_tags.audit_log WHERE action = 'purge' AND details ->> 'batch' = 'true'"
 runs "more expired rows (old visits), for the scheduled purge" \
