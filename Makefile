@@ -87,6 +87,7 @@ demo: deps
 	$(MAKE) all
 	$(MAKE) install
 	CRON_DB=postgres ./scripts/in_cluster.sh psql -X -d postgres -v ON_ERROR_STOP=1 -f demo/demo.sql
+	dot -Tpng demo/data_map.dot -o demo/data_map.png && echo "data map: demo/data_map.png"
 
 # Build, install and run every pg_regress and pgTAP test in a throwaway cluster.
 test: deps

@@ -17,7 +17,7 @@ warm=1				# the customer of the warm-up runs (rolled back)
 goal=20				# erase() at least this many times faster than row by row
 db=privacy_tags_bench_erase
 small=2			# a customer with 10 + 10 rows, erased to show erase()'s fixed cost
-sides=(erase client client_prepared server_loop erase_small)
+sides=(erase set_based client client_prepared server_loop erase_small)
 
 export PGDATABASE=$db
 dropdb --if-exists "$db" >/dev/null 2>&1 || true
@@ -106,6 +106,23 @@ CALL bench.loop_erase($subject);
 COMMIT;
 $stop_timer
 SELECT :'ms', 1, 'ok';
+EOF
+
+# set_based: what a DBA writes by hand for the same changes, one DELETE and
+# one UPDATE through the same indexes
+cat >"$work/set_based.sql" <<EOF
+\set ON_ERROR_STOP 1
+BEGIN;
+DELETE FROM bench.events WHERE customer_id = $warm;
+UPDATE bench.invoices SET email = NULL, address = NULL WHERE customer_id = $warm;
+ROLLBACK;
+$start_timer
+BEGIN;
+DELETE FROM bench.events WHERE customer_id = $subject;
+UPDATE bench.invoices SET email = NULL, address = NULL WHERE customer_id = $subject;
+COMMIT;
+$stop_timer
+SELECT :'ms', 2, 'ok';
 EOF
 
 restore() { q -c "CALL bench.restore()" -c "VACUUM (ANALYZE) bench.events, bench.invoices" -c "CHECKPOINT"; }
@@ -209,6 +226,7 @@ SELECT format('| %s | %s | %s | %s–%s | %s | %s | %s |',
 						  WHEN 'erase_small' THEN '*for reference:* \`erase()\` of a customer with 10 + 10 rows'
 						  WHEN 'client' THEN 'client, one statement a row'
 						  WHEN 'client_prepared' THEN 'client, one prepared statement a row'
+						  WHEN 'set_based' THEN 'hand-written set-based: one DELETE and one UPDATE'
 						  ELSE 'PL/pgSQL loop in the server, one statement a row' END,
 			  m.n, round(m.ms::numeric, 2), round(m.lo::numeric, 2), round(m.hi::numeric, 2),
 			  CASE WHEN m.side = 'erase' THEN '1' WHEN m.side = 'erase_small' THEN round((m.ms / e.ms)::numeric, 2)::text
@@ -216,13 +234,16 @@ SELECT format('| %s | %s | %s | %s–%s | %s | %s | %s |',
 			  CASE WHEN m.side = 'erase' THEN '—' WHEN m.side = 'erase_small' THEN round(p.lo::numeric, 2) || '–' || round(p.hi::numeric, 2)
 				   ELSE round(p.lo::numeric, 1) || '–' || round(p.hi::numeric, 1) || 'x' END,
 			  CASE WHEN m.side IN ('client', 'client_prepared') THEN
-				   CASE WHEN m.ms / e.ms >= $goal THEN 'yes' ELSE '**no**' END ELSE '—' END)
+				   CASE WHEN m.ms / e.ms >= $goal THEN 'yes' ELSE '**no**' END
+				   WHEN m.side = 'set_based' THEN
+				   'erase() ' || round((e.ms / m.ms)::numeric, 1) || 'x this (goal 1.5x): '
+				   || CASE WHEN e.ms / m.ms <= 1.5 THEN 'yes' ELSE '**no**' END ELSE '—' END)
 FROM med m CROSS JOIN e JOIN per_round p USING (side)
-ORDER BY array_position('{erase,client,client_prepared,server_loop,erase_small}'::text[], m.side)
+ORDER BY array_position('{erase,set_based,client,client_prepared,server_loop,erase_small}'::text[], m.side)
 EOF
 )
 by_round=$(q -c "
-SELECT string_agg(side || ': ' || v, '; ' ORDER BY array_position('{erase,client,client_prepared,server_loop,erase_small}'::text[], side))
+SELECT string_agg(side || ': ' || v, '; ' ORDER BY array_position('{erase,set_based,client,client_prepared,server_loop,erase_small}'::text[], side))
 FROM (SELECT side, string_agg(round(ms::numeric, 1)::text, ', ' ORDER BY round) AS v FROM bench.results GROUP BY side) s")
 # What the medians say about fixed and per-row costs, and about the goal.
 costs=$(q <<EOF

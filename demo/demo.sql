@@ -294,13 +294,34 @@ SELECT e ->> 'scope' AS scope, left(e ->> 'subject_hash', 16) AS subject_hash
 SELECT x ->> 'scope' AS scope, x ->> 'action' AS action, left(x ->> 'subject_hash', 16) AS subject_hash
   FROM jsonb_array_elements(privacy_tags.reapply_erasures(dry_run => true) -> 'subjects') x;
 
-\echo '== 23. The record of processing (GDPR Art. 30), built from the tags'
+\echo '== 23. The rest of the record: controller, recipients and transfers (the Alumio and Aimplan policies), security, sources'
+SELECT privacy_tags.set_controller('Exempel Shop AB', 'privacy@example.se', dpo => 'Dana Dataskydd',
+                                   dpo_contact => 'dpo@example.se', supervisory_authority => 'IMY (Integritetsskyddsmyndigheten)');
+SELECT privacy_tags.add_recipient('HubSpot', 'processor', 'US', '{marketing,newsletter}', 'scc', 'CRM and e-mail marketing');
+SELECT privacy_tags.add_recipient('Freshdesk', 'processor', 'US', '{support}', 'scc', 'support tickets');
+SELECT privacy_tags.add_recipient('Google Analytics', 'processor', 'US', '{analytics}', 'adequacy_decision', 'web analytics (EU-US Data Privacy Framework)');
+SELECT privacy_tags.add_recipient('Skatteverket', 'public_authority', 'SE', '{billing}', NULL, 'accounts kept under Bokföringslagen');
+SELECT privacy_tags.add_security_measure('Encryption at rest and in transit; access by role, logged');
+SELECT privacy_tags.add_source('shop.prospects', 'a lead list bought from a trade fair organiser');
+\echo '-- the complete record, as text'
+\pset format unaligned
+\pset tuples_only on
+SELECT privacy_tags.processing_record_text();
+\echo '-- the data map (Graphviz DOT; make demo renders it into demo/data_map.png)'
+\o demo/data_map.dot
+SELECT privacy_tags.data_map();
+\o
+\pset format aligned
+\pset tuples_only off
+\echo '(written to demo/data_map.dot)'
+
+\echo '== 24. The record of processing (GDPR Art. 30), built from the tags'
 SELECT purpose, legal_bases, data_subjects, data_categories, special_categories, tables
   FROM privacy_tags.record_of_processing;
 SELECT jsonb_pretty(jsonb_path_query_first(privacy_tags.processing_record(), '$.purposes[*] ? (@.purpose == "support")'))
     AS support_purpose;
 
-\echo '== 24. The audit log of the requests'
+\echo '== 25. The audit log of the requests'
 SELECT id, actor, action, rows, subject_type, left(subject_hash, 16) AS subject_hash
   FROM privacy_tags.audit_log
  WHERE action IN ('access', 'erase', 'grant_consent', 'withdraw_consent', 'restrict', 'lift_restriction', 'release',

@@ -23,6 +23,7 @@ packages=(
 	libtap-parser-sourcehandler-pgtap-perl
 	make
 	gcc
+	graphviz
 )
 missing=()
 for p in "${packages[@]}"; do

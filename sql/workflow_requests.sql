@@ -65,7 +65,7 @@ SELECT action, details ->> 'outcome' AS outcome, details ->> 'late' AS late FROM
  WHERE action = 'close_request' ORDER BY id;
 -- closed requests go after privacy_tags.request_retention (at least a day)
 SHOW privacy_tags.request_retention;
-SELECT state, message FROM try($$SET privacy_tags.request_retention = '1h'$$);
+SELECT state AS one_hour_refused FROM try($$SET privacy_tags.request_retention = '1h'$$);
 UPDATE requests SET closed_at = now() - interval '4 years' WHERE id = :r3;
 SELECT complete_deferred_erasures() AS deferred_done;
 SELECT count(*) AS r3_left FROM requests WHERE id = :r3;

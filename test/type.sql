@@ -16,7 +16,7 @@ SELECT columns_are('privacy_tags', 'columns',
           'purposes', 'retention', 'anchor', 'on_expiry', 'ccpa', 'is_special', 'is_subject_key', 'mask'],
     'columns has the documented fields');
 SELECT columns_are('privacy_tags', 'categories',
-    ARRAY['name', 'parent', 'description', 'special', 'ccpa', 'builtin'],
+    ARRAY['name', 'parent', 'description', 'special', 'ccpa', 'builtin', 'fideslang'],
     'categories has the documented fields');
 
 -- volatility tells the truth

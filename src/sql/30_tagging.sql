@@ -7,7 +7,8 @@ CREATE FUNCTION privacy_tags.add_category(
     name text,
     description text,
     special boolean DEFAULT NULL,
-    ccpa text DEFAULT NULL)
+    ccpa text DEFAULT NULL,
+    fideslang text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -46,11 +47,8 @@ BEGIN
                       HINT = 'Leave special out; it is inherited from the parent.';
         END IF;
     END IF;
-    IF add_category.ccpa IS NULL AND v_parent IS NULL THEN
-        RAISE EXCEPTION 'top-level category "%" needs a CCPA letter', add_category.name
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Give ccpa => ''A'' .. ''K''; categories below a parent inherit its letter.';
-    END IF;
+    -- a new top level may leave its CCPA letter unknown (NULL): the
+    -- record of processing lists such categories under ccpa_unknown
     IF add_category.ccpa IS NOT NULL AND add_category.ccpa !~ '^[A-K]$' THEN
         RAISE EXCEPTION 'invalid CCPA letter "%"',
                         CASE WHEN length(add_category.ccpa) > 200 THEN left(add_category.ccpa, 200) || '...'
@@ -58,14 +56,22 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'CCPA categories are the letters A to K.';
     END IF;
-    INSERT INTO privacy_tags.categories (name, parent, description, special, ccpa, builtin)
+    IF add_category.fideslang IS NOT NULL
+       AND (add_category.fideslang !~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$' OR octet_length(add_category.fideslang) > 255) THEN
+        RAISE EXCEPTION 'invalid fideslang data category "%"',
+                        CASE WHEN length(add_category.fideslang) > 200 THEN left(add_category.fideslang, 200) || '...'
+                             ELSE add_category.fideslang END
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A fideslang data category is a dot-separated key such as user.contact.email.';
+    END IF;
+    INSERT INTO privacy_tags.categories (name, parent, description, special, ccpa, builtin, fideslang)
     VALUES (add_category.name, v_parent, add_category.description,
             coalesce(add_category.special, v_parent_row.special, false),
-            coalesce(add_category.ccpa, v_parent_row.ccpa), false);
+            coalesce(add_category.ccpa, v_parent_row.ccpa), false, add_category.fideslang);
 END
 $$;
-COMMENT ON FUNCTION privacy_tags.add_category(text, text, boolean, text) IS
-    'Adds a custom category; special and ccpa default to the parent''s.';
+COMMENT ON FUNCTION privacy_tags.add_category(text, text, boolean, text, text) IS
+    'Adds a custom category; special and ccpa default to the parent''s (a top level may leave ccpa unknown: NULL); fideslang names its fideslang equivalent, which import_fides_dataset() then maps to it.';
 
 CREATE FUNCTION privacy_tags.tag(rel regclass, col name, tag privacy_tags.privacy_tag)
 RETURNS void

@@ -210,9 +210,16 @@ BEGIN
             'not_limited_by_since', s.unlimited),
         'tables', s.tables,
         'fields', s.fields,
-        'data', s.data)
+        'data', s.data,
+        -- Art. 15(1)(c), (e)-(h) and 15(2), from the declarations (75_declarations.sql)
+        'controller', f -> 'controller',
+        'recipients', f -> 'recipients',
+        'transfers', f -> 'transfers',
+        'sources', f -> 'sources',
+        'automated_decisions', f -> 'automated_decisions',
+        'rights', f -> 'rights')
       INTO v_doc
-      FROM s;
+      FROM s, privacy_tags._access_facts(s.purposes, s.tables) f;
 
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
     VALUES ('access', subject_type, privacy_tags.subject_hash(subject_type, v_id), (v_doc #>> '{summary,records}')::bigint,

@@ -81,7 +81,8 @@ BEGIN
            AND has_table_privilege(caller, k.oid, 'SELECT')
            AND (NOT k.relrowsecurity OR pg_has_role(caller, k.relowner, 'USAGE')
                 OR (SELECT r.rolbypassrls OR r.rolsuper FROM pg_roles r WHERE r.oid = caller))
-         GROUP BY k.oid
+         -- (every column of k named: catalogs have no primary key before 14)
+         GROUP BY k.oid, k.relkind
          ORDER BY k.oid
     LOOP
         -- enough blocks for about 16 x sample_size rows, never the whole of a
@@ -235,20 +236,20 @@ BEGIN
     ), edges AS (
         -- references between tables (foreign keys, declared on the table or
         -- on its partitions only, and link()), partitions as their parent
-        SELECT DISTINCT coalesce(pg_partition_root(c.conrelid), c.conrelid) AS child, c.conkey AS child_cols,
-               coalesce(pg_partition_root(c.confrelid), c.confrelid) AS parent, c.conname::text AS via
+        SELECT DISTINCT coalesce(pg_partition_root(c.conrelid), c.conrelid)::oid AS child, c.conkey AS child_cols,
+               coalesce(pg_partition_root(c.confrelid), c.confrelid)::oid AS parent, c.conname::text AS via
           FROM pg_constraint c
          WHERE c.contype = 'f'
         UNION
-        SELECT coalesce(pg_partition_root(l.child), l.child::oid),
+        SELECT coalesce(pg_partition_root(l.child), l.child::oid)::oid,
                ARRAY(SELECT a.attnum FROM unnest(l.child_columns) cn JOIN pg_attribute a
                                        ON a.attrelid = l.child AND a.attname = cn),
-               coalesce(pg_partition_root(l.parent), l.parent::oid), 'link'
+               coalesce(pg_partition_root(l.parent), l.parent::oid)::oid, 'link'
           FROM privacy_tags.links l
     ), reach AS (
         -- tables that reference a person table, any depth: the nearest person table
         WITH RECURSIVE r(relid, subject, depth, path) AS (
-            SELECT p.relid, p.relid, 0, ARRAY[p.relid] FROM persons p
+            SELECT p.relid::oid, p.relid::oid, 0, ARRAY[p.relid::oid] FROM persons p
             UNION ALL
             SELECT e.child, r.subject, r.depth + 1, r.path || e.child
               FROM r JOIN edges e ON e.parent = r.relid
@@ -425,7 +426,7 @@ BEGIN
      WHERE round((CASE WHEN f.name_agrees THEN 1 - (1 - f.first_conf) * (1 - CASE f.h_match WHEN 'exact' THEN 0.7 ELSE 0.5 END)
                        WHEN f.structure_agrees THEN 1 - (1 - f.first_conf) * (1 - 0.6)
                        ELSE f.first_conf END)::numeric, 2) >= min_confidence::numeric
-     ORDER BY 8 DESC, 1::text, f.attnum;
+     ORDER BY 8 DESC, f.relid::regclass::text, f.attnum;
 END
 $$;
 COMMENT ON FUNCTION privacy_tags._discover(name, integer, real, regrole) IS
@@ -433,8 +434,9 @@ COMMENT ON FUNCTION privacy_tags._discover(name, integer, real, regrole) IS
 COMMENT ON FUNCTION privacy_tags.discover(name, integer, real) IS
     'Untagged columns that look like personal data, by type, by a bounded sample of their values, by name and by the tables'' links to people; each with a suggested tag, the evidence and a confidence (0-1), surest first.';
 
--- Built from the catalogs and the tags alone (no table is read, no table
--- owner's code runs), so any role may read the record.
+-- Built from the catalogs, the tags and the declarations (75_declarations.sql)
+-- alone (no table is read, no table owner's code runs), so any role may read
+-- the record.
 CREATE FUNCTION privacy_tags.processing_record()
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -442,6 +444,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_subjects jsonb := '{}';   -- relation -> [subject types]
+    v_purposes jsonb;
+    v_gaps jsonb;
     r record;
 BEGIN
     -- which kinds of data subject each table holds data of
@@ -452,39 +456,124 @@ BEGIN
           FROM privacy_tags._subject_graph(r.subject_type) t;
     END LOOP;
 
+    -- per purpose: (b) the purpose, (c) the categories of subjects and of
+    -- data, (d) recipients, (e) transfers, (f) time limits, (g) security
+    -- measures; and the role the purpose is processed in (30(2))
+    SELECT coalesce(jsonb_agg(p.doc ORDER BY p.purpose), '[]')
+      INTO v_purposes
+      FROM (SELECT x.purpose, jsonb_build_object(
+                'purpose', x.purpose,
+                'role', coalesce(min(pr.role), 'controller'),
+                'controller', CASE WHEN min(pr.role) IS NOT NULL THEN
+                                  jsonb_build_object('name', min(pr.controller), 'contact', min(pr.controller_contact)) END,
+                'legal_bases', jsonb_agg(DISTINCT x.basis ORDER BY x.basis) FILTER (WHERE x.basis IS NOT NULL),
+                'special_conditions', coalesce(jsonb_agg(DISTINCT x.special ORDER BY x.special) FILTER (WHERE x.special IS NOT NULL), '[]'),
+                'data_categories', jsonb_agg(DISTINCT x.category ORDER BY x.category),
+                'special_categories', coalesce(jsonb_agg(DISTINCT x.category ORDER BY x.category) FILTER (WHERE x.is_special), '[]'),
+                'ccpa_categories', jsonb_agg(DISTINCT x.ccpa ORDER BY x.ccpa) FILTER (WHERE x.ccpa IS NOT NULL),
+                'ccpa_unknown', coalesce(jsonb_agg(DISTINCT x.category ORDER BY x.category) FILTER (WHERE x.ccpa IS NULL), '[]'),
+                'data_subjects', coalesce((SELECT jsonb_agg(DISTINCT st ORDER BY st)
+                                             FROM unnest(array_agg(x.relation)) rel,
+                                                  jsonb_array_elements_text(coalesce(v_subjects -> rel, '[]')) st), '[]'),
+                'recipients', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                            'name', rc.name, 'role', rc.role, 'country', rc.country,
+                                            'third_country', NOT privacy_tags._in_eea(rc.country)) ORDER BY rc.name)
+                                          FROM privacy_tags.recipients rc WHERE x.purpose = ANY (rc.purposes)), '[]'),
+                'transfers', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                           'recipient', rc.name, 'country', rc.country, 'safeguard', rc.safeguard) ORDER BY rc.name)
+                                         FROM privacy_tags.recipients rc
+                                        WHERE x.purpose = ANY (rc.purposes) AND NOT privacy_tags._in_eea(rc.country)), '[]'),
+                'retention', coalesce(jsonb_agg(DISTINCT jsonb_build_object(
+                                 'relation', x.relation, 'column', x.column_name, 'category', x.category,
+                                 'retain', x.retain, 'on_expiry', x.on_expiry)) FILTER (WHERE x.retain IS NOT NULL), '[]'),
+                'security_measures', coalesce((SELECT jsonb_agg(m.measure ORDER BY m.purpose = '*' DESC, m.measure)
+                                                 FROM privacy_tags.security_measures m
+                                                WHERE m.purpose IN (x.purpose, '*')), '[]'),
+                'automated_decision', (SELECT to_jsonb(d) - 'purpose' FROM privacy_tags.automated_decisions d
+                                        WHERE d.purpose = x.purpose),
+                'sources', coalesce((SELECT jsonb_agg(jsonb_build_object('relation', s.relation::text,
+                                                                         'column', nullif(s.column_name, ''),
+                                                                         'source', s.source, 'description', s.description)
+                                                      ORDER BY s.relation::text, s.column_name)
+                                       FROM privacy_tags.sources s
+                                      WHERE s.relation::text = ANY (array_agg(x.relation))
+                                        AND (s.column_name = '' OR EXISTS (SELECT FROM privacy_tags.columns c2
+                                                                            WHERE c2.relation = s.relation
+                                                                              AND c2.column_name = s.column_name
+                                                                              AND x.purpose = ANY (coalesce(nullif(c2.purposes, '{}'), '{unspecified}'))))), '[]'),
+                'tables', jsonb_agg(DISTINCT x.relation ORDER BY x.relation)) AS doc
+              FROM (SELECT coalesce(p, 'unspecified') AS purpose, c.legal_basis AS basis, c.special,
+                           c.category, c.is_special, c.ccpa::text AS ccpa, c.relation::text AS relation,
+                           c.column_name, c.on_expiry,
+                           substring(c.tag::text from 'retain=([^;]*)') AS retain
+                      FROM privacy_tags.columns c
+                      LEFT JOIN LATERAL unnest(nullif(c.purposes, '{}')) p ON true) x
+              LEFT JOIN privacy_tags.processing_roles pr ON pr.purpose = x.purpose
+             GROUP BY x.purpose) p;
+
+    -- what the record still lacks, for the DPO to complete
+    SELECT coalesce(jsonb_agg(g.gap ORDER BY g.o, g.gap), '[]')
+      INTO v_gaps
+      FROM (SELECT 1 AS o, 'no controller declared (Art. 30(1)(a)): set_controller()' AS gap
+             WHERE NOT EXISTS (SELECT FROM privacy_tags.controller)
+            UNION ALL
+            SELECT 2, format('purpose %s: no legal basis on %s', p ->> 'purpose',
+                             (SELECT string_agg(c.relation::text || '.' || quote_ident(c.column_name), ', '
+                                                ORDER BY c.relation::text, c.column_name)
+                                FROM privacy_tags.columns c
+                               WHERE c.legal_basis IS NULL
+                                 AND (p ->> 'purpose') = ANY (coalesce(nullif(c.purposes, '{}'), '{unspecified}'))))
+              FROM jsonb_array_elements(v_purposes) p
+             WHERE p -> 'legal_bases' = 'null' OR EXISTS (
+                       SELECT FROM privacy_tags.columns c
+                        WHERE c.legal_basis IS NULL
+                          AND (p ->> 'purpose') = ANY (coalesce(nullif(c.purposes, '{}'), '{unspecified}')))
+            UNION ALL
+            SELECT 3, format('purpose %s: no security measures (Art. 30(1)(g)): add_security_measure()', p ->> 'purpose')
+              FROM jsonb_array_elements(v_purposes) p
+             WHERE jsonb_array_length(p -> 'security_measures') = 0
+            UNION ALL
+            SELECT 4, format('purpose %s: no CCPA category known for %s', p ->> 'purpose',
+                             (SELECT string_agg(u, ', ') FROM jsonb_array_elements_text(p -> 'ccpa_unknown') u))
+              FROM jsonb_array_elements(v_purposes) p
+             WHERE jsonb_array_length(p -> 'ccpa_unknown') > 0
+            UNION ALL
+            SELECT 5, format('recipient %s receives %s, which no tagged column names', rc.name, u)
+              FROM privacy_tags.recipients rc, unnest(rc.purposes) u
+             WHERE NOT EXISTS (SELECT FROM jsonb_array_elements(v_purposes) p WHERE p ->> 'purpose' = u)) g;
+
     RETURN jsonb_build_object(
-        'format', 'privacy_tags.processing_record/1',
+        'format', 'privacy_tags.processing_record/2',
         'database', current_database(),
-        'purposes', coalesce((
-            SELECT jsonb_agg(p.doc ORDER BY p.purpose)
-              FROM (SELECT x.purpose, jsonb_build_object(
-                        'purpose', x.purpose,
-                        'legal_bases', jsonb_agg(DISTINCT x.basis ORDER BY x.basis) FILTER (WHERE x.basis IS NOT NULL),
-                        'special_conditions', coalesce(jsonb_agg(DISTINCT x.special ORDER BY x.special) FILTER (WHERE x.special IS NOT NULL), '[]'),
-                        'data_categories', jsonb_agg(DISTINCT x.category ORDER BY x.category),
-                        'special_categories', coalesce(jsonb_agg(DISTINCT x.category ORDER BY x.category) FILTER (WHERE x.is_special), '[]'),
-                        'ccpa_categories', jsonb_agg(DISTINCT x.ccpa ORDER BY x.ccpa) FILTER (WHERE x.ccpa IS NOT NULL),
-                        'data_subjects', coalesce((SELECT jsonb_agg(DISTINCT st ORDER BY st)
-                                                     FROM unnest(array_agg(x.relation)) rel,
-                                                          jsonb_array_elements_text(coalesce(v_subjects -> rel, '[]')) st), '[]'),
-                        'retention', coalesce(jsonb_agg(DISTINCT jsonb_build_object(
-                                         'relation', x.relation, 'column', x.column_name, 'category', x.category,
-                                         'retain', x.retain, 'on_expiry', x.on_expiry)) FILTER (WHERE x.retain IS NOT NULL), '[]'),
-                        'tables', jsonb_agg(DISTINCT x.relation ORDER BY x.relation)) AS doc
-                      FROM (SELECT coalesce(p, 'unspecified') AS purpose, c.legal_basis AS basis, c.special,
-                                   c.category, c.is_special, c.ccpa::text AS ccpa, c.relation::text AS relation,
-                                   c.column_name, c.on_expiry,
-                                   substring(c.tag::text from 'retain=([^;]*)') AS retain
-                              FROM privacy_tags.columns c
-                              LEFT JOIN LATERAL unnest(nullif(c.purposes, '{}')) p ON true) x
-                     GROUP BY x.purpose) p), '[]'),
+        'controller', (SELECT to_jsonb(c) - 'singleton' FROM privacy_tags.controller c),
+        'purposes', v_purposes,
+        -- Art. 30(2): per controller the database's owner processes for,
+        -- the categories of processing (purposes), transfers and measures
+        'as_processor', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'controller', x.controller, 'contact', x.contact, 'role', x.role,
+                       'purposes', x.purposes, 'data_categories', x.cats, 'transfers', x.transfers,
+                       'security_measures', x.measures) ORDER BY x.controller, x.role)
+              FROM (SELECT p ->> 'controller' AS cn, p #>> '{controller,name}' AS controller,
+                           min(p #>> '{controller,contact}') AS contact, p ->> 'role' AS role,
+                           jsonb_agg(p -> 'purpose' ORDER BY p ->> 'purpose') AS purposes,
+                           (SELECT jsonb_agg(DISTINCT v ORDER BY v)
+                              FROM jsonb_array_elements(jsonb_agg(p -> 'data_categories')) a, jsonb_array_elements(a) v) AS cats,
+                           (SELECT coalesce(jsonb_agg(DISTINCT v), '[]')
+                              FROM jsonb_array_elements(jsonb_agg(p -> 'transfers')) a, jsonb_array_elements(a) v) AS transfers,
+                           (SELECT coalesce(jsonb_agg(DISTINCT v ORDER BY v), '[]')
+                              FROM jsonb_array_elements(jsonb_agg(p -> 'security_measures')) a, jsonb_array_elements(a) v) AS measures
+                      FROM jsonb_array_elements(v_purposes) p
+                     WHERE p ->> 'role' <> 'controller'
+                     GROUP BY 1, 2, 4) x), '[]'),
         'untagged_basis', coalesce((SELECT jsonb_agg(jsonb_build_object('relation', c.relation::text, 'column', c.column_name)
                                                      ORDER BY c.relation::text, c.column_name)
-                                      FROM privacy_tags.columns c WHERE c.legal_basis IS NULL), '[]'));
+                                      FROM privacy_tags.columns c WHERE c.legal_basis IS NULL), '[]'),
+        'incomplete', v_gaps);
 END
 $$;
 COMMENT ON FUNCTION privacy_tags.processing_record() IS
-    'GDPR Art. 30 record of processing built from the tags: per purpose, the categories of data and of data subjects, legal bases, Art. 9 conditions, retention and tables.';
+    'GDPR Art. 30 record of processing built from the tags and the declarations: the controller, per purpose the role, categories of data and of data subjects, legal bases, Art. 9 conditions, recipients, transfers and their safeguards, retention, security measures, automated decisions, sources and tables; the processing done as processor (Art. 30(2)); what is still missing.';
 
 CREATE VIEW privacy_tags.record_of_processing AS
 SELECT p ->> 'purpose' AS purpose,
@@ -495,8 +584,110 @@ SELECT p ->> 'purpose' AS purpose,
        ARRAY(SELECT jsonb_array_elements_text(p -> 'special_conditions')) AS special_conditions,
        ARRAY(SELECT DISTINCT (r ->> 'category') || ': ' || (r ->> 'retain')
                FROM jsonb_array_elements(p -> 'retention') r ORDER BY 1) AS retention,
-       ARRAY(SELECT jsonb_array_elements_text(p -> 'tables')) AS tables
+       ARRAY(SELECT jsonb_array_elements_text(p -> 'tables')) AS tables,
+       p ->> 'role' AS role,
+       p #>> '{controller,name}' AS controller,
+       ARRAY(SELECT format('%s (%s, %s)', r ->> 'name', r ->> 'role', r ->> 'country')
+               FROM jsonb_array_elements(p -> 'recipients') r) AS recipients,
+       ARRAY(SELECT format('%s: %s (%s)', t ->> 'recipient', t ->> 'country', t ->> 'safeguard')
+               FROM jsonb_array_elements(p -> 'transfers') t) AS transfers,
+       ARRAY(SELECT jsonb_array_elements_text(p -> 'security_measures')) AS security_measures,
+       p #>> '{automated_decision,description}' AS automated_decision,
+       ARRAY(SELECT format('%s%s: %s', s ->> 'relation', '.' || (s ->> 'column'), s ->> 'source')
+               FROM jsonb_array_elements(p -> 'sources') s) AS sources
   FROM jsonb_array_elements(privacy_tags.processing_record() -> 'purposes') p;
 COMMENT ON VIEW privacy_tags.record_of_processing IS
     'The record of processing (processing_record()) one row per purpose, for a DPO to read.';
 GRANT SELECT ON privacy_tags.record_of_processing TO PUBLIC;
+
+-- The record as a document (Markdown) a DPO can hand to a supervisory
+-- authority: the controller, one section per purpose, the processing done
+-- as processor, and what is missing.
+CREATE FUNCTION privacy_tags.processing_record_text()
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d jsonb := privacy_tags.processing_record();
+    c jsonb := d -> 'controller';
+    p jsonb;
+    x jsonb;
+    t text[];
+BEGIN
+    t := ARRAY['# Record of processing activities', '',
+               format('Database %s (GDPR Art. 30; %s).', d ->> 'database', d ->> 'format'), '',
+               '## Controller (Art. 30(1)(a))', ''];
+    IF c IS NULL OR c = 'null' THEN
+        t := t || 'Not declared.'::text;
+    ELSE
+        t := t || ARRAY[format('- Name: %s', c ->> 'name'), format('- Contact: %s', c ->> 'contact'),
+                        format('- Representative: %s', coalesce((c ->> 'representative') || coalesce(', ' || (c ->> 'representative_contact'), ''), 'none')),
+                        format('- Data protection officer: %s', coalesce((c ->> 'dpo') || coalesce(', ' || (c ->> 'dpo_contact'), ''), 'none')),
+                        format('- Supervisory authority: %s', coalesce(c ->> 'supervisory_authority', 'not declared'))];
+    END IF;
+    FOR p IN SELECT e FROM jsonb_array_elements(d -> 'purposes') e LOOP
+        x := p -> 'automated_decision';
+        t := t || ARRAY['', format('## Purpose: %s', p ->> 'purpose'), '',
+            CASE p ->> 'role'
+                WHEN 'controller' THEN '- Processed as: controller'
+                ELSE format('- Processed as: %s for %s%s', replace(p ->> 'role', '_', ' '),
+                            p #>> '{controller,name}', coalesce(' (' || (p #>> '{controller,contact}') || ')', '')) END,
+            format('- Legal bases: %s', coalesce((SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(
+                       CASE WHEN jsonb_typeof(p -> 'legal_bases') = 'array' THEN p -> 'legal_bases' END) v), 'none stated')),
+            format('- Categories of data subjects: %s',
+                   coalesce((SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(p -> 'data_subjects') v), 'none identified')),
+            format('- Categories of personal data: %s',
+                   (SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(p -> 'data_categories') v)),
+            format('- Special categories (Art. 9): %s',
+                   coalesce((SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(p -> 'special_categories') v)
+                            || ', under ' || coalesce((SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(p -> 'special_conditions') v),
+                                                      'no condition'), 'none')),
+            format('- Recipients: %s',
+                   coalesce((SELECT string_agg(format('%s (%s, %s)', r ->> 'name', replace(r ->> 'role', '_', ' '), r ->> 'country'), '; ')
+                               FROM jsonb_array_elements(p -> 'recipients') r), 'none')),
+            format('- Transfers to third countries: %s',
+                   coalesce((SELECT string_agg(format('%s to %s, safeguard: %s', r ->> 'recipient', r ->> 'country',
+                                                      replace(r ->> 'safeguard', '_', ' ')), '; ')
+                               FROM jsonb_array_elements(p -> 'transfers') r), 'none')),
+            format('- Time limits for erasure: %s',
+                   coalesce((SELECT string_agg(format('%s.%s (%s): %s, then %s', r ->> 'relation', r ->> 'column',
+                                                      r ->> 'category', r ->> 'retain', r ->> 'on_expiry'), '; '
+                                               ORDER BY r ->> 'relation', r ->> 'column')
+                               FROM jsonb_array_elements(p -> 'retention') r), 'none set')),
+            format('- Security measures: %s',
+                   coalesce((SELECT string_agg(v, '; ') FROM jsonb_array_elements_text(p -> 'security_measures') v), 'none declared')),
+            CASE WHEN x IS NULL OR x = 'null' THEN '- Automated decision-making: none'
+                 ELSE format('- Automated decision-making: %s; logic: %s; significance: %s',
+                             x ->> 'description', x ->> 'logic', x ->> 'significance') END,
+            format('- Sources: %s',
+                   coalesce((SELECT string_agg(format('%s%s: %s%s', s ->> 'relation', coalesce('.' || (s ->> 'column'), ''),
+                                                      CASE s ->> 'source' WHEN 'subject' THEN 'the data subject' ELSE s ->> 'source' END,
+                                                      coalesce(' (' || (s ->> 'description') || ')', '')), '; ')
+                               FROM jsonb_array_elements(p -> 'sources') s), 'the data subjects')),
+            format('- Tables: %s', (SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(p -> 'tables') v))];
+    END LOOP;
+    IF jsonb_array_length(d -> 'as_processor') > 0 THEN
+        t := t || ARRAY['', '## Processing on behalf of controllers (Art. 30(2))'];
+        FOR x IN SELECT e FROM jsonb_array_elements(d -> 'as_processor') e LOOP
+            t := t || ARRAY['', format('### %s%s', x ->> 'controller', coalesce(' (' || (x ->> 'contact') || ')', '')), '',
+                format('- As: %s', replace(x ->> 'role', '_', ' ')),
+                format('- Categories of processing: %s', (SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(x -> 'purposes') v)),
+                format('- Categories of personal data: %s', (SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(x -> 'data_categories') v)),
+                format('- Transfers to third countries: %s',
+                       coalesce((SELECT string_agg(format('%s to %s, safeguard: %s', r ->> 'recipient', r ->> 'country',
+                                                          replace(r ->> 'safeguard', '_', ' ')), '; ' ORDER BY r ->> 'recipient')
+                                   FROM jsonb_array_elements(x -> 'transfers') r), 'none')),
+                format('- Security measures: %s',
+                       coalesce((SELECT string_agg(v, '; ') FROM jsonb_array_elements_text(x -> 'security_measures') v), 'none declared'))];
+        END LOOP;
+    END IF;
+    IF jsonb_array_length(d -> 'incomplete') > 0 THEN
+        t := t || ARRAY['', '## Incomplete', '']
+               || ARRAY(SELECT '- ' || v FROM jsonb_array_elements_text(d -> 'incomplete') v);
+    END IF;
+    RETURN array_to_string(t, E'\n') || E'\n';
+END
+$$;
+COMMENT ON FUNCTION privacy_tags.processing_record_text() IS
+    'The record of processing (processing_record()) as a Markdown document: the controller, one section per purpose, the processing done as processor (Art. 30(2)) and what is still missing.';

@@ -28,6 +28,8 @@ DROP FUNCTION privacy_tags.restrict(text, text, text);
 DROP FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean);
 -- discover() gained min_confidence and the result columns confidence and subject_table
 DROP FUNCTION privacy_tags.discover(name, integer);
+-- add_category() gained fideslang
+DROP FUNCTION privacy_tags.add_category(text, text, boolean, text);
 
 -- Declared links (link()), for schemas without foreign keys.
 CREATE TABLE privacy_tags.links (
@@ -99,7 +101,8 @@ CREATE OR REPLACE FUNCTION privacy_tags.add_category(
     name text,
     description text,
     special boolean DEFAULT NULL,
-    ccpa text DEFAULT NULL)
+    ccpa text DEFAULT NULL,
+    fideslang text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -138,11 +141,8 @@ BEGIN
                       HINT = 'Leave special out; it is inherited from the parent.';
         END IF;
     END IF;
-    IF add_category.ccpa IS NULL AND v_parent IS NULL THEN
-        RAISE EXCEPTION 'top-level category "%" needs a CCPA letter', add_category.name
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Give ccpa => ''A'' .. ''K''; categories below a parent inherit its letter.';
-    END IF;
+    -- a new top level may leave its CCPA letter unknown (NULL): the
+    -- record of processing lists such categories under ccpa_unknown
     IF add_category.ccpa IS NOT NULL AND add_category.ccpa !~ '^[A-K]$' THEN
         RAISE EXCEPTION 'invalid CCPA letter "%"',
                         CASE WHEN length(add_category.ccpa) > 200 THEN left(add_category.ccpa, 200) || '...'
@@ -150,14 +150,22 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'CCPA categories are the letters A to K.';
     END IF;
-    INSERT INTO privacy_tags.categories (name, parent, description, special, ccpa, builtin)
+    IF add_category.fideslang IS NOT NULL
+       AND (add_category.fideslang !~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$' OR octet_length(add_category.fideslang) > 255) THEN
+        RAISE EXCEPTION 'invalid fideslang data category "%"',
+                        CASE WHEN length(add_category.fideslang) > 200 THEN left(add_category.fideslang, 200) || '...'
+                             ELSE add_category.fideslang END
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A fideslang data category is a dot-separated key such as user.contact.email.';
+    END IF;
+    INSERT INTO privacy_tags.categories (name, parent, description, special, ccpa, builtin, fideslang)
     VALUES (add_category.name, v_parent, add_category.description,
             coalesce(add_category.special, v_parent_row.special, false),
-            coalesce(add_category.ccpa, v_parent_row.ccpa), false);
+            coalesce(add_category.ccpa, v_parent_row.ccpa), false, add_category.fideslang);
 END
 $$;
-COMMENT ON FUNCTION privacy_tags.add_category(text, text, boolean, text) IS
-    'Adds a custom category; special and ccpa default to the parent''s.';
+COMMENT ON FUNCTION privacy_tags.add_category(text, text, boolean, text, text) IS
+    'Adds a custom category; special and ccpa default to the parent''s (a top level may leave ccpa unknown: NULL); fideslang names its fideslang equivalent, which import_fides_dataset() then maps to it.';
 
 CREATE OR REPLACE FUNCTION privacy_tags._base_type(regtype) RETURNS regtype
     AS 'MODULE_PATHNAME', 'privacy_tags_base_type' LANGUAGE C STABLE STRICT PARALLEL SAFE;
@@ -1424,9 +1432,16 @@ BEGIN
             'not_limited_by_since', s.unlimited),
         'tables', s.tables,
         'fields', s.fields,
-        'data', s.data)
+        'data', s.data,
+        -- Art. 15(1)(c), (e)-(h) and 15(2), from the declarations (75_declarations.sql)
+        'controller', f -> 'controller',
+        'recipients', f -> 'recipients',
+        'transfers', f -> 'transfers',
+        'sources', f -> 'sources',
+        'automated_decisions', f -> 'automated_decisions',
+        'rights', f -> 'rights')
       INTO v_doc
-      FROM s;
+      FROM s, privacy_tags._access_facts(s.purposes, s.tables) f;
 
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
     VALUES ('access', subject_type, privacy_tags.subject_hash(subject_type, v_id), (v_doc #>> '{summary,records}')::bigint,
@@ -2121,7 +2136,8 @@ BEGIN
            AND has_table_privilege(caller, k.oid, 'SELECT')
            AND (NOT k.relrowsecurity OR pg_has_role(caller, k.relowner, 'USAGE')
                 OR (SELECT r.rolbypassrls OR r.rolsuper FROM pg_roles r WHERE r.oid = caller))
-         GROUP BY k.oid
+         -- (every column of k named: catalogs have no primary key before 14)
+         GROUP BY k.oid, k.relkind
          ORDER BY k.oid
     LOOP
         -- enough blocks for about 16 x sample_size rows, never the whole of a
@@ -2275,20 +2291,20 @@ BEGIN
     ), edges AS (
         -- references between tables (foreign keys, declared on the table or
         -- on its partitions only, and link()), partitions as their parent
-        SELECT DISTINCT coalesce(pg_partition_root(c.conrelid), c.conrelid) AS child, c.conkey AS child_cols,
-               coalesce(pg_partition_root(c.confrelid), c.confrelid) AS parent, c.conname::text AS via
+        SELECT DISTINCT coalesce(pg_partition_root(c.conrelid), c.conrelid)::oid AS child, c.conkey AS child_cols,
+               coalesce(pg_partition_root(c.confrelid), c.confrelid)::oid AS parent, c.conname::text AS via
           FROM pg_constraint c
          WHERE c.contype = 'f'
         UNION
-        SELECT coalesce(pg_partition_root(l.child), l.child::oid),
+        SELECT coalesce(pg_partition_root(l.child), l.child::oid)::oid,
                ARRAY(SELECT a.attnum FROM unnest(l.child_columns) cn JOIN pg_attribute a
                                        ON a.attrelid = l.child AND a.attname = cn),
-               coalesce(pg_partition_root(l.parent), l.parent::oid), 'link'
+               coalesce(pg_partition_root(l.parent), l.parent::oid)::oid, 'link'
           FROM privacy_tags.links l
     ), reach AS (
         -- tables that reference a person table, any depth: the nearest person table
         WITH RECURSIVE r(relid, subject, depth, path) AS (
-            SELECT p.relid, p.relid, 0, ARRAY[p.relid] FROM persons p
+            SELECT p.relid::oid, p.relid::oid, 0, ARRAY[p.relid::oid] FROM persons p
             UNION ALL
             SELECT e.child, r.subject, r.depth + 1, r.path || e.child
               FROM r JOIN edges e ON e.parent = r.relid
@@ -2465,7 +2481,7 @@ BEGIN
      WHERE round((CASE WHEN f.name_agrees THEN 1 - (1 - f.first_conf) * (1 - CASE f.h_match WHEN 'exact' THEN 0.7 ELSE 0.5 END)
                        WHEN f.structure_agrees THEN 1 - (1 - f.first_conf) * (1 - 0.6)
                        ELSE f.first_conf END)::numeric, 2) >= min_confidence::numeric
-     ORDER BY 8 DESC, 1::text, f.attnum;
+     ORDER BY 8 DESC, f.relid::regclass::text, f.attnum;
 END
 $$;
 COMMENT ON FUNCTION privacy_tags._discover(name, integer, real, regrole) IS
@@ -2480,6 +2496,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_subjects jsonb := '{}';   -- relation -> [subject types]
+    v_purposes jsonb;
+    v_gaps jsonb;
     r record;
 BEGIN
     -- which kinds of data subject each table holds data of
@@ -2490,39 +2508,124 @@ BEGIN
           FROM privacy_tags._subject_graph(r.subject_type) t;
     END LOOP;
 
+    -- per purpose: (b) the purpose, (c) the categories of subjects and of
+    -- data, (d) recipients, (e) transfers, (f) time limits, (g) security
+    -- measures; and the role the purpose is processed in (30(2))
+    SELECT coalesce(jsonb_agg(p.doc ORDER BY p.purpose), '[]')
+      INTO v_purposes
+      FROM (SELECT x.purpose, jsonb_build_object(
+                'purpose', x.purpose,
+                'role', coalesce(min(pr.role), 'controller'),
+                'controller', CASE WHEN min(pr.role) IS NOT NULL THEN
+                                  jsonb_build_object('name', min(pr.controller), 'contact', min(pr.controller_contact)) END,
+                'legal_bases', jsonb_agg(DISTINCT x.basis ORDER BY x.basis) FILTER (WHERE x.basis IS NOT NULL),
+                'special_conditions', coalesce(jsonb_agg(DISTINCT x.special ORDER BY x.special) FILTER (WHERE x.special IS NOT NULL), '[]'),
+                'data_categories', jsonb_agg(DISTINCT x.category ORDER BY x.category),
+                'special_categories', coalesce(jsonb_agg(DISTINCT x.category ORDER BY x.category) FILTER (WHERE x.is_special), '[]'),
+                'ccpa_categories', jsonb_agg(DISTINCT x.ccpa ORDER BY x.ccpa) FILTER (WHERE x.ccpa IS NOT NULL),
+                'ccpa_unknown', coalesce(jsonb_agg(DISTINCT x.category ORDER BY x.category) FILTER (WHERE x.ccpa IS NULL), '[]'),
+                'data_subjects', coalesce((SELECT jsonb_agg(DISTINCT st ORDER BY st)
+                                             FROM unnest(array_agg(x.relation)) rel,
+                                                  jsonb_array_elements_text(coalesce(v_subjects -> rel, '[]')) st), '[]'),
+                'recipients', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                            'name', rc.name, 'role', rc.role, 'country', rc.country,
+                                            'third_country', NOT privacy_tags._in_eea(rc.country)) ORDER BY rc.name)
+                                          FROM privacy_tags.recipients rc WHERE x.purpose = ANY (rc.purposes)), '[]'),
+                'transfers', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                           'recipient', rc.name, 'country', rc.country, 'safeguard', rc.safeguard) ORDER BY rc.name)
+                                         FROM privacy_tags.recipients rc
+                                        WHERE x.purpose = ANY (rc.purposes) AND NOT privacy_tags._in_eea(rc.country)), '[]'),
+                'retention', coalesce(jsonb_agg(DISTINCT jsonb_build_object(
+                                 'relation', x.relation, 'column', x.column_name, 'category', x.category,
+                                 'retain', x.retain, 'on_expiry', x.on_expiry)) FILTER (WHERE x.retain IS NOT NULL), '[]'),
+                'security_measures', coalesce((SELECT jsonb_agg(m.measure ORDER BY m.purpose = '*' DESC, m.measure)
+                                                 FROM privacy_tags.security_measures m
+                                                WHERE m.purpose IN (x.purpose, '*')), '[]'),
+                'automated_decision', (SELECT to_jsonb(d) - 'purpose' FROM privacy_tags.automated_decisions d
+                                        WHERE d.purpose = x.purpose),
+                'sources', coalesce((SELECT jsonb_agg(jsonb_build_object('relation', s.relation::text,
+                                                                         'column', nullif(s.column_name, ''),
+                                                                         'source', s.source, 'description', s.description)
+                                                      ORDER BY s.relation::text, s.column_name)
+                                       FROM privacy_tags.sources s
+                                      WHERE s.relation::text = ANY (array_agg(x.relation))
+                                        AND (s.column_name = '' OR EXISTS (SELECT FROM privacy_tags.columns c2
+                                                                            WHERE c2.relation = s.relation
+                                                                              AND c2.column_name = s.column_name
+                                                                              AND x.purpose = ANY (coalesce(nullif(c2.purposes, '{}'), '{unspecified}'))))), '[]'),
+                'tables', jsonb_agg(DISTINCT x.relation ORDER BY x.relation)) AS doc
+              FROM (SELECT coalesce(p, 'unspecified') AS purpose, c.legal_basis AS basis, c.special,
+                           c.category, c.is_special, c.ccpa::text AS ccpa, c.relation::text AS relation,
+                           c.column_name, c.on_expiry,
+                           substring(c.tag::text from 'retain=([^;]*)') AS retain
+                      FROM privacy_tags.columns c
+                      LEFT JOIN LATERAL unnest(nullif(c.purposes, '{}')) p ON true) x
+              LEFT JOIN privacy_tags.processing_roles pr ON pr.purpose = x.purpose
+             GROUP BY x.purpose) p;
+
+    -- what the record still lacks, for the DPO to complete
+    SELECT coalesce(jsonb_agg(g.gap ORDER BY g.o, g.gap), '[]')
+      INTO v_gaps
+      FROM (SELECT 1 AS o, 'no controller declared (Art. 30(1)(a)): set_controller()' AS gap
+             WHERE NOT EXISTS (SELECT FROM privacy_tags.controller)
+            UNION ALL
+            SELECT 2, format('purpose %s: no legal basis on %s', p ->> 'purpose',
+                             (SELECT string_agg(c.relation::text || '.' || quote_ident(c.column_name), ', '
+                                                ORDER BY c.relation::text, c.column_name)
+                                FROM privacy_tags.columns c
+                               WHERE c.legal_basis IS NULL
+                                 AND (p ->> 'purpose') = ANY (coalesce(nullif(c.purposes, '{}'), '{unspecified}'))))
+              FROM jsonb_array_elements(v_purposes) p
+             WHERE p -> 'legal_bases' = 'null' OR EXISTS (
+                       SELECT FROM privacy_tags.columns c
+                        WHERE c.legal_basis IS NULL
+                          AND (p ->> 'purpose') = ANY (coalesce(nullif(c.purposes, '{}'), '{unspecified}')))
+            UNION ALL
+            SELECT 3, format('purpose %s: no security measures (Art. 30(1)(g)): add_security_measure()', p ->> 'purpose')
+              FROM jsonb_array_elements(v_purposes) p
+             WHERE jsonb_array_length(p -> 'security_measures') = 0
+            UNION ALL
+            SELECT 4, format('purpose %s: no CCPA category known for %s', p ->> 'purpose',
+                             (SELECT string_agg(u, ', ') FROM jsonb_array_elements_text(p -> 'ccpa_unknown') u))
+              FROM jsonb_array_elements(v_purposes) p
+             WHERE jsonb_array_length(p -> 'ccpa_unknown') > 0
+            UNION ALL
+            SELECT 5, format('recipient %s receives %s, which no tagged column names', rc.name, u)
+              FROM privacy_tags.recipients rc, unnest(rc.purposes) u
+             WHERE NOT EXISTS (SELECT FROM jsonb_array_elements(v_purposes) p WHERE p ->> 'purpose' = u)) g;
+
     RETURN jsonb_build_object(
-        'format', 'privacy_tags.processing_record/1',
+        'format', 'privacy_tags.processing_record/2',
         'database', current_database(),
-        'purposes', coalesce((
-            SELECT jsonb_agg(p.doc ORDER BY p.purpose)
-              FROM (SELECT x.purpose, jsonb_build_object(
-                        'purpose', x.purpose,
-                        'legal_bases', jsonb_agg(DISTINCT x.basis ORDER BY x.basis) FILTER (WHERE x.basis IS NOT NULL),
-                        'special_conditions', coalesce(jsonb_agg(DISTINCT x.special ORDER BY x.special) FILTER (WHERE x.special IS NOT NULL), '[]'),
-                        'data_categories', jsonb_agg(DISTINCT x.category ORDER BY x.category),
-                        'special_categories', coalesce(jsonb_agg(DISTINCT x.category ORDER BY x.category) FILTER (WHERE x.is_special), '[]'),
-                        'ccpa_categories', jsonb_agg(DISTINCT x.ccpa ORDER BY x.ccpa) FILTER (WHERE x.ccpa IS NOT NULL),
-                        'data_subjects', coalesce((SELECT jsonb_agg(DISTINCT st ORDER BY st)
-                                                     FROM unnest(array_agg(x.relation)) rel,
-                                                          jsonb_array_elements_text(coalesce(v_subjects -> rel, '[]')) st), '[]'),
-                        'retention', coalesce(jsonb_agg(DISTINCT jsonb_build_object(
-                                         'relation', x.relation, 'column', x.column_name, 'category', x.category,
-                                         'retain', x.retain, 'on_expiry', x.on_expiry)) FILTER (WHERE x.retain IS NOT NULL), '[]'),
-                        'tables', jsonb_agg(DISTINCT x.relation ORDER BY x.relation)) AS doc
-                      FROM (SELECT coalesce(p, 'unspecified') AS purpose, c.legal_basis AS basis, c.special,
-                                   c.category, c.is_special, c.ccpa::text AS ccpa, c.relation::text AS relation,
-                                   c.column_name, c.on_expiry,
-                                   substring(c.tag::text from 'retain=([^;]*)') AS retain
-                              FROM privacy_tags.columns c
-                              LEFT JOIN LATERAL unnest(nullif(c.purposes, '{}')) p ON true) x
-                     GROUP BY x.purpose) p), '[]'),
+        'controller', (SELECT to_jsonb(c) - 'singleton' FROM privacy_tags.controller c),
+        'purposes', v_purposes,
+        -- Art. 30(2): per controller the database's owner processes for,
+        -- the categories of processing (purposes), transfers and measures
+        'as_processor', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'controller', x.controller, 'contact', x.contact, 'role', x.role,
+                       'purposes', x.purposes, 'data_categories', x.cats, 'transfers', x.transfers,
+                       'security_measures', x.measures) ORDER BY x.controller, x.role)
+              FROM (SELECT p ->> 'controller' AS cn, p #>> '{controller,name}' AS controller,
+                           min(p #>> '{controller,contact}') AS contact, p ->> 'role' AS role,
+                           jsonb_agg(p -> 'purpose' ORDER BY p ->> 'purpose') AS purposes,
+                           (SELECT jsonb_agg(DISTINCT v ORDER BY v)
+                              FROM jsonb_array_elements(jsonb_agg(p -> 'data_categories')) a, jsonb_array_elements(a) v) AS cats,
+                           (SELECT coalesce(jsonb_agg(DISTINCT v), '[]')
+                              FROM jsonb_array_elements(jsonb_agg(p -> 'transfers')) a, jsonb_array_elements(a) v) AS transfers,
+                           (SELECT coalesce(jsonb_agg(DISTINCT v ORDER BY v), '[]')
+                              FROM jsonb_array_elements(jsonb_agg(p -> 'security_measures')) a, jsonb_array_elements(a) v) AS measures
+                      FROM jsonb_array_elements(v_purposes) p
+                     WHERE p ->> 'role' <> 'controller'
+                     GROUP BY 1, 2, 4) x), '[]'),
         'untagged_basis', coalesce((SELECT jsonb_agg(jsonb_build_object('relation', c.relation::text, 'column', c.column_name)
                                                      ORDER BY c.relation::text, c.column_name)
-                                      FROM privacy_tags.columns c WHERE c.legal_basis IS NULL), '[]'));
+                                      FROM privacy_tags.columns c WHERE c.legal_basis IS NULL), '[]'),
+        'incomplete', v_gaps);
 END
 $$;
 COMMENT ON FUNCTION privacy_tags.processing_record() IS
-    'GDPR Art. 30 record of processing built from the tags: per purpose, the categories of data and of data subjects, legal bases, Art. 9 conditions, retention and tables.';
+    'GDPR Art. 30 record of processing built from the tags and the declarations: the controller, per purpose the role, categories of data and of data subjects, legal bases, Art. 9 conditions, recipients, transfers and their safeguards, retention, security measures, automated decisions, sources and tables; the processing done as processor (Art. 30(2)); what is still missing.';
 
 CREATE OR REPLACE FUNCTION privacy_tags._cascade_tables(rel regclass)
 RETURNS regclass[]
@@ -3381,6 +3484,1302 @@ BEGIN
 END
 $$;
 
+-- Categories (issue 16): the fideslang equivalent of each, and a top level
+-- added by a user may leave its CCPA letter unknown.
+ALTER TABLE privacy_tags.categories ALTER COLUMN ccpa DROP NOT NULL;
+ALTER TABLE privacy_tags.categories
+    ADD COLUMN fideslang text CHECK (fideslang ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$');
+COMMENT ON COLUMN privacy_tags.categories.ccpa IS 'CCPA category letter, Cal. Civ. Code 1798.140(v)(1)(A)-(K); NULL when not known (a top level added without one).';
+COMMENT ON COLUMN privacy_tags.categories.fideslang IS 'The equivalent fideslang data category (export_fides_dataset()); NULL: none, the nearest ancestor''s is used.';
+UPDATE privacy_tags.categories c SET fideslang = m.f
+  FROM (VALUES
+    ('contact', 'user.contact'),
+    ('contact.email', 'user.contact.email'),
+    ('contact.phone', 'user.contact.phone_number'),
+    ('contact.fax', 'user.contact.fax_number'),
+    ('contact.postal_address', 'user.contact.address'),
+    ('contact.postal_address.street', 'user.contact.address.street'),
+    ('contact.postal_address.city', 'user.contact.address.city'),
+    ('contact.postal_address.postal_code', 'user.contact.address.postal_code'),
+    ('contact.postal_address.region', 'user.contact.address.state'),
+    ('contact.postal_address.country', 'user.contact.address.country'),
+    ('contact.shipping_address', 'user.contact.address.mailing_address'),
+    ('contact.billing_address', 'user.contact.address'),
+    ('contact.work_email', 'user.contact.email'),
+    ('contact.work_phone', 'user.contact.phone_number'),
+    ('contact.social_media', 'user.contact.social_url'),
+    ('contact.website', 'user.contact.social_url'),
+    ('contact.messaging_handle', 'user.contact'),
+    ('contact.emergency_contact', 'user.contact'),
+    ('identifiers.name', 'user.name'),
+    ('identifiers.name.first', 'user.name.first'),
+    ('identifiers.name.last', 'user.name.last'),
+    ('identifiers.alias', 'user.account.username'),
+    ('identifiers.username', 'user.account.username'),
+    ('identifiers.customer_id', 'user.unique_id'),
+    ('identifiers.pseudonymous_id', 'user.unique_id.deterministic'),
+    ('identifiers.national_id', 'user.government_id.national_identification_number'),
+    ('identifiers.passport', 'user.government_id.passport_number'),
+    ('identifiers.drivers_license', 'user.government_id.drivers_license_number'),
+    ('identifiers.tax_id', 'user.government_id'),
+    ('identifiers.vehicle_registration', 'user.government_id.vehicle_registration'),
+    ('identifiers.date_of_birth', 'user.demographic.date_of_birth'),
+    ('credentials', 'user.authorization'),
+    ('credentials.password', 'user.authorization.password'),
+    ('credentials.security_question', 'user.authorization.credentials'),
+    ('credentials.token', 'user.authorization.credentials'),
+    ('credentials.mfa_secret', 'user.authorization.credentials'),
+    ('account', 'user.account'),
+    ('account.profile', 'user.account'),
+    ('account.status', 'user.account'),
+    ('account.role', 'user.authorization'),
+    ('device', 'user.device'),
+    ('device.device_id', 'user.device.device_id'),
+    ('device.mac_address', 'user.device.device_id'),
+    ('device.imei', 'user.device.device_id'),
+    ('device.serial_number', 'user.device.device_id'),
+    ('device.advertising_id', 'user.device.device_id'),
+    ('device.sim', 'user.device.device_id'),
+    ('device.browser_fingerprint', 'user.unique_id.probablistic'),
+    ('device.model', 'user.device'),
+    ('device.operating_system', 'user.device'),
+    ('device.browser', 'user.device'),
+    ('device.installed_apps', 'user.device'),
+    ('device.carrier', 'user.device'),
+    ('device.status', 'user.device'),
+    ('device.sensor', 'user.device.sensor'),
+    ('device.screen_capture', 'user.device'),
+    ('network', 'user.behavior'),
+    ('network.ip_address', 'user.device.ip_address'),
+    ('network.cookie', 'user.device.cookie_id'),
+    ('network.online_identifier', 'user.unique_id'),
+    ('network.browsing_history', 'user.behavior.browsing_history'),
+    ('network.clickstream', 'user.behavior.browsing_history'),
+    ('network.search_history', 'user.behavior.search_history'),
+    ('network.referrer', 'user.behavior.browsing_history'),
+    ('network.isp', 'user.device'),
+    ('network.access_log', 'user.device.telemetry'),
+    ('network.login', 'user.behavior'),
+    ('network.app_usage', 'user.device.telemetry'),
+    ('network.analytics', 'user.device.telemetry'),
+    ('network.email_engagement', 'user.behavior'),
+    ('network.ad_interaction', 'user.behavior'),
+    ('network.social_interaction', 'user.social_activity'),
+    ('location', 'user.location'),
+    ('location.precise', 'user.location.precise'),
+    ('location.approximate', 'user.location.coarse'),
+    ('location.history', 'user.location'),
+    ('location.network_signals', 'user.location.coarse'),
+    ('commercial', 'user.behavior.purchase_history'),
+    ('commercial.purchase_history', 'user.behavior.purchase_history'),
+    ('commercial.order', 'user.behavior.purchase_history'),
+    ('commercial.cart', 'user.behavior.purchase_history'),
+    ('commercial.subscription', 'user.behavior.purchase_history'),
+    ('commercial.product_interest', 'user.demographic.profile'),
+    ('financial', 'user.financial'),
+    ('financial.invoice', 'user.financial'),
+    ('financial.payment_card', 'user.financial.credit_card'),
+    ('financial.bank_account', 'user.financial.bank_account'),
+    ('financial.transaction', 'user.payment'),
+    ('financial.billing', 'user.payment'),
+    ('financial.digital_wallet', 'user.payment'),
+    ('financial.credit', 'user.financial'),
+    ('financial.income', 'user.financial'),
+    ('financial.insurance', 'user.financial'),
+    ('financial.tax', 'user.financial'),
+    ('professional', 'user.employment'),
+    ('professional.employer', 'user.employment.workplace'),
+    ('professional.job_title', 'user.job_title'),
+    ('professional.employment_history', 'user.employment'),
+    ('professional.employee_id', 'user.employment'),
+    ('professional.job_application', 'user.employment'),
+    ('professional.job_application.assessment', 'user.employment'),
+    ('professional.cv', 'user.employment'),
+    ('professional.reference', 'user.employment'),
+    ('professional.qualification', 'user.employment'),
+    ('professional.membership', 'user.employment'),
+    ('professional.performance', 'user.employment'),
+    ('professional.compensation', 'user.employment'),
+    ('professional.background_check', 'user.employment'),
+    ('media', 'user.content'),
+    ('media.image', 'user.content.self_image'),
+    ('media.image.profile_photo', 'user.content.self_image'),
+    ('media.video', 'user.content.self_image'),
+    ('media.recording', 'user.content.private'),
+    ('media.recording.call', 'user.content.private'),
+    ('media.surveillance', 'user.content.self_image'),
+    ('communications', 'user.content.private'),
+    ('communications.content', 'user.content.private'),
+    ('communications.metadata', 'user.content.private'),
+    ('communications.support_ticket', 'user.content.private'),
+    ('communications.feedback', 'user.content.private'),
+    ('communications.survey_response', 'user.content.private'),
+    ('communications.forum_post', 'user.content.public'),
+    ('communications.testimonial', 'user.content.public'),
+    ('communications.archive', 'user.content.private'),
+    ('inferences', 'user.demographic.profile'),
+    ('inferences.profile', 'user.demographic.profile'),
+    ('inferences.preferences', 'user.demographic.profile'),
+    ('inferences.segment', 'user.demographic.profile'),
+    ('inferences.score', 'user.demographic.profile'),
+    ('inferences.behavior', 'user.behavior'),
+    ('inferences.automated_decision', 'user.demographic.profile'),
+    ('children', 'user.children'),
+    ('children.age', 'user.children'),
+    ('children.parental_consent', 'user.children'),
+    ('children.guardian', 'user.children'),
+    ('demographic', 'user.demographic'),
+    ('demographic.age', 'user.demographic.age_range'),
+    ('demographic.gender', 'user.demographic.gender'),
+    ('demographic.marital_status', 'user.demographic.marital_status'),
+    ('demographic.nationality', 'user.demographic.citizenship_or_immigration_status'),
+    ('demographic.language', 'user.demographic.language'),
+    ('demographic.family', 'user.demographic'),
+    ('demographic.veteran_status', 'user.demographic.protected_classifications'),
+    ('demographic.physical_characteristics', 'user.demographic'),
+    ('preferences', 'user.account.settings'),
+    ('preferences.marketing', 'user.privacy_preferences'),
+    ('preferences.newsletter', 'user.privacy_preferences'),
+    ('preferences.communication', 'user.privacy_preferences'),
+    ('preferences.language', 'user.demographic.language'),
+    ('preferences.settings', 'user.account.settings'),
+    ('consent', 'user.privacy_preferences'),
+    ('consent.record', 'user.privacy_preferences'),
+    ('consent.withdrawal', 'user.privacy_preferences'),
+    ('consent.cookie', 'user.privacy_preferences'),
+    ('consent.suppression', 'user.privacy_preferences'),
+    ('consent.opt_out_signal', 'user.privacy_preferences'),
+    ('security.fraud_signal', 'user.behavior'),
+    ('security.physical_access', 'user.location'),
+    ('health', 'user.health'),
+    ('health.condition', 'user.health.condition'),
+    ('health.disability', 'user.health.condition'),
+    ('health.insurance', 'user.health.insurance_beneficiary_id'),
+    ('genetic', 'user.health.genetic'),
+    ('genetic.dna', 'user.health.genetic'),
+    ('genetic.familial', 'user.health.genetic'),
+    ('biometric', 'user.biometrics'),
+    ('biometric.fingerprint', 'user.biometrics.fingerprint'),
+    ('biometric.face', 'user.biometrics'),
+    ('biometric.voice', 'user.biometrics.voice'),
+    ('racial_ethnic_origin', 'user.demographic.race_ethnicity'),
+    ('racial_ethnic_origin.race', 'user.demographic.race_ethnicity'),
+    ('racial_ethnic_origin.ethnicity', 'user.demographic.race_ethnicity'),
+    ('political_opinions', 'user.demographic.political_opinion'),
+    ('political_opinions.party_membership', 'user.demographic.political_opinion'),
+    ('political_opinions.donation', 'user.demographic.political_opinion'),
+    ('religious_beliefs', 'user.demographic.religious_belief'),
+    ('religious_beliefs.religion', 'user.demographic.religious_belief'),
+    ('religious_beliefs.philosophical', 'user.demographic.philosophical_belief'),
+    ('trade_union', 'user.demographic.union_membership'),
+    ('trade_union.membership', 'user.demographic.union_membership'),
+    ('trade_union.role', 'user.demographic.union_membership'),
+    ('sex_life', 'user.demographic.sexual_orientation'),
+    ('sex_life.sexual_orientation', 'user.demographic.sexual_orientation'),
+    ('criminal', 'user.criminal_history'),
+    ('criminal.conviction', 'user.criminal_history'),
+    ('criminal.offence', 'user.criminal_history'),
+    ('criminal.record_check', 'user.criminal_history')
+  ) m(name, f)
+ WHERE c.name OPERATOR(pg_catalog.=) m.name AND c.builtin;
+
+CREATE TABLE privacy_tags.fideslang_categories (
+    fides_key text PRIMARY KEY,
+    category  text  -- NULL: no equivalent
+);
+COMMENT ON TABLE privacy_tags.fideslang_categories IS
+    'The fideslang user data categories and the category import_fides_dataset() tags a field with (NULL: no equivalent).';
+GRANT SELECT ON privacy_tags.fideslang_categories TO PUBLIC;
+INSERT INTO privacy_tags.fideslang_categories (fides_key, category) VALUES
+  ('user', NULL),
+  ('user.account', 'account'),
+  ('user.account.settings', 'preferences.settings'),
+  ('user.account.username', 'identifiers.username'),
+  ('user.authorization', 'credentials'),
+  ('user.authorization.biometrics', 'biometric'),
+  ('user.authorization.credentials', 'credentials'),
+  ('user.authorization.password', 'credentials.password'),
+  ('user.behavior', 'network'),
+  ('user.behavior.browsing_history', 'network.browsing_history'),
+  ('user.behavior.media_consumption', 'network.app_usage'),
+  ('user.behavior.purchase_history', 'commercial.purchase_history'),
+  ('user.behavior.search_history', 'network.search_history'),
+  ('user.biometrics', 'biometric'),
+  ('user.biometrics.fingerprint', 'biometric.fingerprint'),
+  ('user.biometrics.retinal', 'biometric'),
+  ('user.biometrics.voice', 'biometric.voice'),
+  ('user.children', 'children'),
+  ('user.children.children_under_thirteen', 'children'),
+  ('user.children.thirteen_to_sixteen', 'children'),
+  ('user.contact', 'contact'),
+  ('user.contact.address', 'contact.postal_address'),
+  ('user.contact.address.city', 'contact.postal_address.city'),
+  ('user.contact.address.country', 'contact.postal_address.country'),
+  ('user.contact.address.mailing_address', 'contact.shipping_address'),
+  ('user.contact.address.postal_code', 'contact.postal_address.postal_code'),
+  ('user.contact.address.state', 'contact.postal_address.region'),
+  ('user.contact.address.street', 'contact.postal_address.street'),
+  ('user.contact.email', 'contact.email'),
+  ('user.contact.fax_number', 'contact.fax'),
+  ('user.contact.phone_number', 'contact.phone'),
+  ('user.contact.social_url', 'contact.social_media'),
+  ('user.content', 'communications'),
+  ('user.content.private', 'communications.content'),
+  ('user.content.public', 'communications.forum_post'),
+  ('user.content.self_image', 'media.image'),
+  ('user.criminal_history', 'criminal'),
+  ('user.demographic', 'demographic'),
+  ('user.demographic.age_range', 'demographic.age'),
+  ('user.demographic.citizenship_or_immigration_status', 'demographic.nationality'),
+  ('user.demographic.date_of_birth', 'identifiers.date_of_birth'),
+  ('user.demographic.gender', 'demographic.gender'),
+  ('user.demographic.language', 'demographic.language'),
+  ('user.demographic.marital_status', 'demographic.marital_status'),
+  ('user.demographic.philosophical_belief', 'religious_beliefs.philosophical'),
+  ('user.demographic.political_opinion', 'political_opinions'),
+  ('user.demographic.profile', 'inferences.profile'),
+  ('user.demographic.protected_classifications', 'demographic'),
+  ('user.demographic.race_ethnicity', 'racial_ethnic_origin'),
+  ('user.demographic.religious_belief', 'religious_beliefs.religion'),
+  ('user.demographic.sexual_orientation', 'sex_life.sexual_orientation'),
+  ('user.demographic.union_membership', 'trade_union.membership'),
+  ('user.device', 'device'),
+  ('user.device.cookie', 'network.cookie'),
+  ('user.device.cookie_id', 'network.cookie'),
+  ('user.device.device_id', 'device.device_id'),
+  ('user.device.ip_address', 'network.ip_address'),
+  ('user.device.sensor', 'device.sensor'),
+  ('user.device.telemetry', 'network.app_usage'),
+  ('user.employment', 'professional'),
+  ('user.employment.workplace', 'professional.employer'),
+  ('user.financial', 'financial'),
+  ('user.financial.bank_account', 'financial.bank_account'),
+  ('user.financial.credit_card', 'financial.payment_card'),
+  ('user.government_id', 'identifiers'),
+  ('user.government_id.birth_certificate', 'identifiers'),
+  ('user.government_id.drivers_license_number', 'identifiers.drivers_license'),
+  ('user.government_id.immigration', 'demographic.nationality'),
+  ('user.government_id.national_identification_number', 'identifiers.national_id'),
+  ('user.government_id.passport_number', 'identifiers.passport'),
+  ('user.government_id.vehicle_registration', 'identifiers.vehicle_registration'),
+  ('user.health', 'health'),
+  ('user.health.baby_formula', 'health'),
+  ('user.health.condition', 'health.condition'),
+  ('user.health.genetic', 'genetic'),
+  ('user.health.insurance_beneficiary_id', 'health.insurance'),
+  ('user.health.maternity_clothing', 'health'),
+  ('user.health.medical_diagnosis', 'health.condition'),
+  ('user.health.medications', 'health.condition'),
+  ('user.health.prescriptions', 'health.condition'),
+  ('user.health.record_id', 'health'),
+  ('user.health.reproductive_or_sexual', 'health.condition'),
+  ('user.health.social_psychological_behavioral', 'health.condition'),
+  ('user.health.symptons', 'health.condition'),
+  ('user.health.treatment', 'health.condition'),
+  ('user.job_title', 'professional.job_title'),
+  ('user.location', 'location'),
+  ('user.location.coarse', 'location.approximate'),
+  ('user.location.precise', 'location.precise'),
+  ('user.name', 'identifiers.name'),
+  ('user.name.first', 'identifiers.name.first'),
+  ('user.name.last', 'identifiers.name.last'),
+  ('user.payment', 'financial.transaction'),
+  ('user.privacy_preferences', 'consent'),
+  ('user.social_activity', 'network.social_interaction'),
+  ('user.unique_id', 'identifiers.customer_id'),
+  ('user.unique_id.deterministic', 'identifiers.pseudonymous_id'),
+  ('user.unique_id.probablistic', 'device.browser_fingerprint');
+
+-- Declarations (issue 16).
+CREATE TABLE privacy_tags.controller (
+    singleton              boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    name                   text NOT NULL,
+    contact                text NOT NULL,
+    representative         text,
+    representative_contact text,
+    dpo                    text,
+    dpo_contact            text,
+    supervisory_authority  text
+);
+COMMENT ON TABLE privacy_tags.controller IS
+    'The controller (Art. 30(1)(a)): name and contact, its representative in the Union (Art. 27), its data protection officer, and the supervisory authority a data subject may complain to (Art. 77); at most one row.';
+
+CREATE TABLE privacy_tags.recipients (
+    name        text PRIMARY KEY,
+    role        text NOT NULL CHECK (role IN ('processor', 'controller', 'joint_controller', 'third_party', 'public_authority')),
+    country     text NOT NULL CHECK (country ~ '^[A-Z]{2}$'),
+    safeguard   text CHECK (safeguard IN ('adequacy_decision', 'scc', 'bcr', 'code_of_conduct', 'certification', 'derogation')),
+    purposes    text[] NOT NULL CHECK (pg_catalog.cardinality(purposes) OPERATOR(pg_catalog.>) 0),
+    description text
+);
+COMMENT ON TABLE privacy_tags.recipients IS
+    'Recipients of personal data (Art. 30(1)(d), 15(1)(c)): their role, the country where they receive it (ISO 3166-1 alpha-2), the safeguard of a transfer outside the EEA (Art. 30(1)(e), 15(2), 45-49), and the purposes whose data they receive.';
+
+CREATE TABLE privacy_tags.security_measures (
+    purpose text NOT NULL,  -- '*': every purpose
+    measure text NOT NULL,
+    PRIMARY KEY (purpose, measure)
+);
+COMMENT ON TABLE privacy_tags.security_measures IS
+    'Technical and organisational security measures (Art. 30(1)(g), 32), per purpose or, with purpose ''*'', for all.';
+
+CREATE TABLE privacy_tags.sources (
+    relation    regclass NOT NULL,
+    column_name name NOT NULL,  -- '': the whole table
+    source      text NOT NULL,  -- 'subject', or the third party it came from
+    description text,
+    PRIMARY KEY (relation, column_name)
+);
+COMMENT ON TABLE privacy_tags.sources IS
+    'Where data came from (Art. 14(2)(f), 15(1)(g)): per table (column_name '''') or column, ''subject'' or the third party that provided it.';
+
+CREATE TABLE privacy_tags.automated_decisions (
+    purpose      text PRIMARY KEY,
+    description  text NOT NULL,
+    logic        text NOT NULL,
+    significance text NOT NULL
+);
+COMMENT ON TABLE privacy_tags.automated_decisions IS
+    'Automated decision-making, including profiling (Art. 22, 15(1)(h)), per purpose: what is decided, the logic involved, and its significance and envisaged consequences for the subject.';
+
+CREATE TABLE privacy_tags.processing_roles (
+    purpose            text PRIMARY KEY,
+    role               text NOT NULL CHECK (role IN ('controller', 'joint_controller', 'processor')),
+    controller         text,
+    controller_contact text,
+    CHECK ((role OPERATOR(pg_catalog.=) 'controller') OPERATOR(pg_catalog.=) (controller IS NULL))
+);
+COMMENT ON TABLE privacy_tags.processing_roles IS
+    'The role of the database''s owner per purpose: controller (the default for a purpose without a row), joint controller with the named one, or processor for the named controller (Art. 30(2)).';
+
+REVOKE ALL ON privacy_tags.controller, privacy_tags.recipients, privacy_tags.security_measures,
+              privacy_tags.sources, privacy_tags.automated_decisions, privacy_tags.processing_roles FROM PUBLIC;
+GRANT SELECT ON privacy_tags.controller, privacy_tags.recipients, privacy_tags.security_measures,
+                privacy_tags.sources, privacy_tags.automated_decisions, privacy_tags.processing_roles TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.controller', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.recipients', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.security_measures', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.sources', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.automated_decisions', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy_tags.processing_roles', '');
+
+CREATE OR REPLACE FUNCTION privacy_tags._check_text(fn text, arg text, val text, max_bytes integer DEFAULT 1000)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF val IS NULL THEN
+        RAISE EXCEPTION '%: % must not be NULL', fn, arg USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF btrim(val) = '' THEN
+        RAISE EXCEPTION '%: % must not be empty', fn, arg USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF octet_length(val) > max_bytes THEN
+        RAISE EXCEPTION '%: % is longer than % bytes', fn, arg, max_bytes USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._in_eea(country text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT country = ANY ('{AT,BE,BG,HR,CY,CZ,DK,EE,FI,FR,DE,GR,HU,IE,IT,LV,LT,LU,MT,NL,PL,PT,RO,SK,SI,ES,SE,IS,LI,NO}'::text[])
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.set_controller(name text, contact text,
+                                            representative text DEFAULT NULL, representative_contact text DEFAULT NULL,
+                                            dpo text DEFAULT NULL, dpo_contact text DEFAULT NULL,
+                                            supervisory_authority text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy_tags._check_text('set_controller', 'name', set_controller.name);
+    PERFORM privacy_tags._check_text('set_controller', 'contact', set_controller.contact);
+    IF representative IS NOT NULL THEN
+        PERFORM privacy_tags._check_text('set_controller', 'representative', representative);
+    END IF;
+    IF representative_contact IS NOT NULL THEN
+        PERFORM privacy_tags._check_text('set_controller', 'representative_contact', representative_contact);
+    END IF;
+    IF dpo IS NOT NULL THEN
+        PERFORM privacy_tags._check_text('set_controller', 'dpo', dpo);
+    END IF;
+    IF dpo_contact IS NOT NULL THEN
+        PERFORM privacy_tags._check_text('set_controller', 'dpo_contact', dpo_contact);
+    END IF;
+    IF supervisory_authority IS NOT NULL THEN
+        PERFORM privacy_tags._check_text('set_controller', 'supervisory_authority', supervisory_authority);
+    END IF;
+    INSERT INTO privacy_tags.controller AS c (name, contact, representative, representative_contact, dpo, dpo_contact,
+                                              supervisory_authority)
+    VALUES (set_controller.name, set_controller.contact, set_controller.representative,
+            set_controller.representative_contact, set_controller.dpo, set_controller.dpo_contact,
+            set_controller.supervisory_authority)
+    ON CONFLICT (singleton) DO UPDATE
+       SET name = excluded.name, contact = excluded.contact, representative = excluded.representative,
+           representative_contact = excluded.representative_contact, dpo = excluded.dpo,
+           dpo_contact = excluded.dpo_contact, supervisory_authority = excluded.supervisory_authority;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.remove_controller()
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM privacy_tags.controller;
+    RETURN FOUND;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.add_recipient(name text, role text, country text, purposes text[],
+                                           safeguard text DEFAULT NULL, description text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p text;
+BEGIN
+    PERFORM privacy_tags._check_text('add_recipient', 'name', add_recipient.name, 200);
+    IF role IS NULL OR country IS NULL OR purposes IS NULL THEN
+        RAISE EXCEPTION 'add_recipient: role, country and purposes must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF role NOT IN ('processor', 'controller', 'joint_controller', 'third_party', 'public_authority') THEN
+        RAISE EXCEPTION 'add_recipient: invalid role "%"', left(role, 63)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A recipient is a processor, controller, joint_controller, third_party or public_authority.';
+    END IF;
+    IF country !~ '^[A-Z]{2}$' THEN
+        RAISE EXCEPTION 'add_recipient: invalid country "%"', left(country, 63)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the country where the recipient receives the data as an ISO 3166-1 alpha-2 code, e.g. ''US''.';
+    END IF;
+    IF cardinality(purposes) = 0 OR array_position(purposes, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'add_recipient: purposes must name at least one purpose and no NULL'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOREACH p IN ARRAY purposes LOOP
+        PERFORM privacy_tags._check_purpose(p);
+    END LOOP;
+    IF safeguard IS NOT NULL
+       AND safeguard NOT IN ('adequacy_decision', 'scc', 'bcr', 'code_of_conduct', 'certification', 'derogation') THEN
+        RAISE EXCEPTION 'add_recipient: invalid safeguard "%"', left(safeguard, 63)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A transfer rests on an adequacy_decision (Art. 45), scc (standard contractual clauses), bcr (binding corporate rules), code_of_conduct, certification (Art. 46) or a derogation (Art. 49).';
+    END IF;
+    IF safeguard IS NULL AND NOT privacy_tags._in_eea(country) THEN
+        RAISE EXCEPTION 'add_recipient: sending data to % is a transfer to a third country and needs a safeguard', country
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give safeguard => ''adequacy_decision'', ''scc'', ''bcr'', ''code_of_conduct'', ''certification'' or ''derogation''.';
+    END IF;
+    IF description IS NOT NULL THEN
+        PERFORM privacy_tags._check_text('add_recipient', 'description', description);
+    END IF;
+    INSERT INTO privacy_tags.recipients AS r (name, role, country, safeguard, purposes, description)
+    VALUES (add_recipient.name, role, country, safeguard,
+            ARRAY(SELECT DISTINCT x FROM unnest(purposes) x ORDER BY 1), description)
+    ON CONFLICT ON CONSTRAINT recipients_pkey DO UPDATE
+       SET role = excluded.role, country = excluded.country, safeguard = excluded.safeguard,
+           purposes = excluded.purposes, description = excluded.description;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.remove_recipient(name text)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy_tags._check_text('remove_recipient', 'name', remove_recipient.name, 200);
+    DELETE FROM privacy_tags.recipients r WHERE r.name = remove_recipient.name;
+    RETURN FOUND;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.add_security_measure(measure text, purpose text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy_tags._check_text('add_security_measure', 'measure', measure);
+    IF purpose IS NOT NULL THEN
+        PERFORM privacy_tags._check_purpose(purpose);
+    END IF;
+    INSERT INTO privacy_tags.security_measures (purpose, measure)
+    VALUES (coalesce(purpose, '*'), measure)
+    ON CONFLICT DO NOTHING;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.remove_security_measure(measure text, purpose text DEFAULT NULL)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy_tags._check_text('remove_security_measure', 'measure', measure);
+    IF purpose IS NOT NULL THEN
+        PERFORM privacy_tags._check_purpose(purpose);
+    END IF;
+    DELETE FROM privacy_tags.security_measures m
+     WHERE m.purpose = coalesce(remove_security_measure.purpose, '*') AND m.measure = remove_security_measure.measure;
+    RETURN FOUND;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.add_source(rel regclass, source text, col name DEFAULT NULL, description text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'add_source: rel must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM privacy_tags._check_table('add_source', rel);
+    PERFORM privacy_tags._check_text('add_source', 'source', source, 200);
+    IF col IS NOT NULL AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = col
+                                                                   AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', left(col, 63), rel
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF description IS NOT NULL THEN
+        PERFORM privacy_tags._check_text('add_source', 'description', description);
+    END IF;
+    INSERT INTO privacy_tags.sources AS s (relation, column_name, source, description)
+    VALUES (rel, coalesce(col, ''), source, description)
+    ON CONFLICT (relation, column_name) DO UPDATE SET source = excluded.source, description = excluded.description;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.remove_source(rel regclass, col name DEFAULT NULL)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'remove_source: rel must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    DELETE FROM privacy_tags.sources s WHERE s.relation = rel AND s.column_name = coalesce(col, '');
+    RETURN FOUND;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.add_automated_decision(purpose text, description text, logic text, significance text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF purpose IS NULL THEN
+        RAISE EXCEPTION 'add_automated_decision: purpose must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM privacy_tags._check_purpose(purpose);
+    PERFORM privacy_tags._check_text('add_automated_decision', 'description', description);
+    PERFORM privacy_tags._check_text('add_automated_decision', 'logic', logic);
+    PERFORM privacy_tags._check_text('add_automated_decision', 'significance', significance);
+    INSERT INTO privacy_tags.automated_decisions AS d (purpose, description, logic, significance)
+    VALUES (purpose, description, logic, significance)
+    ON CONFLICT ON CONSTRAINT automated_decisions_pkey DO UPDATE
+       SET description = excluded.description, logic = excluded.logic, significance = excluded.significance;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.remove_automated_decision(purpose text)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF purpose IS NULL THEN
+        RAISE EXCEPTION 'remove_automated_decision: purpose must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM privacy_tags._check_purpose(purpose);
+    DELETE FROM privacy_tags.automated_decisions d WHERE d.purpose = remove_automated_decision.purpose;
+    RETURN FOUND;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.set_processing_role(purpose text, role text, controller text DEFAULT NULL,
+                                                 controller_contact text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF purpose IS NULL OR role IS NULL THEN
+        RAISE EXCEPTION 'set_processing_role: purpose and role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM privacy_tags._check_purpose(purpose);
+    IF role NOT IN ('controller', 'joint_controller', 'processor') THEN
+        RAISE EXCEPTION 'set_processing_role: invalid role "%"', left(role, 63)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The role is controller, joint_controller or processor.';
+    END IF;
+    IF role = 'controller' AND (controller IS NOT NULL OR controller_contact IS NOT NULL) THEN
+        RAISE EXCEPTION 'set_processing_role: a purpose processed as controller names no other controller'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The controller is declared with set_controller().';
+    END IF;
+    IF role <> 'controller' THEN
+        IF controller IS NULL THEN
+            RAISE EXCEPTION 'set_processing_role: a purpose processed as % needs the controller''s name', role
+                USING ERRCODE = 'null_value_not_allowed',
+                      HINT = 'Give controller => the name of the controller the data is processed for (Art. 30(2)(a)).';
+        END IF;
+        PERFORM privacy_tags._check_text('set_processing_role', 'controller', controller, 200);
+        IF controller_contact IS NOT NULL THEN
+            PERFORM privacy_tags._check_text('set_processing_role', 'controller_contact', controller_contact);
+        END IF;
+    END IF;
+    INSERT INTO privacy_tags.processing_roles AS r (purpose, role, controller, controller_contact)
+    VALUES (purpose, role, controller, controller_contact)
+    ON CONFLICT ON CONSTRAINT processing_roles_pkey DO UPDATE
+       SET role = excluded.role, controller = excluded.controller, controller_contact = excluded.controller_contact;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.remove_processing_role(purpose text)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF purpose IS NULL THEN
+        RAISE EXCEPTION 'remove_processing_role: purpose must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM privacy_tags._check_purpose(purpose);
+    DELETE FROM privacy_tags.processing_roles r WHERE r.purpose = remove_processing_role.purpose;
+    RETURN FOUND;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._access_facts(p_purposes jsonb, p_tables jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT jsonb_build_object(
+    'controller', (SELECT to_jsonb(c) - 'singleton' FROM privacy_tags.controller c),
+    'recipients', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                'name', r.name, 'role', r.role, 'country', r.country,
+                                'third_country', NOT privacy_tags._in_eea(r.country),
+                                'purposes', to_jsonb(ARRAY(SELECT p FROM unnest(r.purposes) p
+                                                            WHERE p_purposes ? p ORDER BY 1)))
+                              ORDER BY r.name)
+                              FROM privacy_tags.recipients r
+                             WHERE r.purposes && ARRAY(SELECT jsonb_array_elements_text(p_purposes))), '[]'),
+    'transfers', coalesce((SELECT jsonb_agg(jsonb_build_object('recipient', r.name, 'country', r.country,
+                                                               'safeguard', r.safeguard) ORDER BY r.name)
+                             FROM privacy_tags.recipients r
+                            WHERE r.purposes && ARRAY(SELECT jsonb_array_elements_text(p_purposes))
+                              AND NOT privacy_tags._in_eea(r.country)), '[]'),
+    'sources', coalesce((SELECT jsonb_agg(jsonb_build_object('relation', s.relation::text,
+                                                             'column', nullif(s.column_name, ''),
+                                                             'source', s.source, 'description', s.description)
+                                          ORDER BY s.relation::text, s.column_name)
+                           FROM privacy_tags.sources s
+                          WHERE p_tables ? s.relation::text AND s.source <> 'subject'), '[]'),
+    'automated_decisions', coalesce((SELECT jsonb_agg(jsonb_build_object('purpose', d.purpose, 'description', d.description,
+                                                                         'logic', d.logic, 'significance', d.significance)
+                                                      ORDER BY d.purpose)
+                                       FROM privacy_tags.automated_decisions d
+                                      WHERE p_purposes ? d.purpose), '[]'),
+    'rights', jsonb_build_array(
+        jsonb_build_object('right', 'access', 'article', 'GDPR Art. 15'),
+        jsonb_build_object('right', 'rectification', 'article', 'GDPR Art. 16'),
+        jsonb_build_object('right', 'erasure', 'article', 'GDPR Art. 17'),
+        jsonb_build_object('right', 'restriction', 'article', 'GDPR Art. 18'),
+        jsonb_build_object('right', 'portability', 'article', 'GDPR Art. 20'),
+        jsonb_build_object('right', 'objection', 'article', 'GDPR Art. 21'),
+        jsonb_build_object('right', 'withdraw_consent', 'article', 'GDPR Art. 7(3)'),
+        jsonb_build_object('right', 'complaint', 'article', 'GDPR Art. 77',
+                           'supervisory_authority', (SELECT c.supervisory_authority FROM privacy_tags.controller c))))
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.processing_record_text()
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d jsonb := privacy_tags.processing_record();
+    c jsonb := d -> 'controller';
+    p jsonb;
+    x jsonb;
+    t text[];
+BEGIN
+    t := ARRAY['# Record of processing activities', '',
+               format('Database %s (GDPR Art. 30; %s).', d ->> 'database', d ->> 'format'), '',
+               '## Controller (Art. 30(1)(a))', ''];
+    IF c IS NULL OR c = 'null' THEN
+        t := t || 'Not declared.'::text;
+    ELSE
+        t := t || ARRAY[format('- Name: %s', c ->> 'name'), format('- Contact: %s', c ->> 'contact'),
+                        format('- Representative: %s', coalesce((c ->> 'representative') || coalesce(', ' || (c ->> 'representative_contact'), ''), 'none')),
+                        format('- Data protection officer: %s', coalesce((c ->> 'dpo') || coalesce(', ' || (c ->> 'dpo_contact'), ''), 'none')),
+                        format('- Supervisory authority: %s', coalesce(c ->> 'supervisory_authority', 'not declared'))];
+    END IF;
+    FOR p IN SELECT e FROM jsonb_array_elements(d -> 'purposes') e LOOP
+        x := p -> 'automated_decision';
+        t := t || ARRAY['', format('## Purpose: %s', p ->> 'purpose'), '',
+            CASE p ->> 'role'
+                WHEN 'controller' THEN '- Processed as: controller'
+                ELSE format('- Processed as: %s for %s%s', replace(p ->> 'role', '_', ' '),
+                            p #>> '{controller,name}', coalesce(' (' || (p #>> '{controller,contact}') || ')', '')) END,
+            format('- Legal bases: %s', coalesce((SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(
+                       CASE WHEN jsonb_typeof(p -> 'legal_bases') = 'array' THEN p -> 'legal_bases' END) v), 'none stated')),
+            format('- Categories of data subjects: %s',
+                   coalesce((SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(p -> 'data_subjects') v), 'none identified')),
+            format('- Categories of personal data: %s',
+                   (SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(p -> 'data_categories') v)),
+            format('- Special categories (Art. 9): %s',
+                   coalesce((SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(p -> 'special_categories') v)
+                            || ', under ' || coalesce((SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(p -> 'special_conditions') v),
+                                                      'no condition'), 'none')),
+            format('- Recipients: %s',
+                   coalesce((SELECT string_agg(format('%s (%s, %s)', r ->> 'name', replace(r ->> 'role', '_', ' '), r ->> 'country'), '; ')
+                               FROM jsonb_array_elements(p -> 'recipients') r), 'none')),
+            format('- Transfers to third countries: %s',
+                   coalesce((SELECT string_agg(format('%s to %s, safeguard: %s', r ->> 'recipient', r ->> 'country',
+                                                      replace(r ->> 'safeguard', '_', ' ')), '; ')
+                               FROM jsonb_array_elements(p -> 'transfers') r), 'none')),
+            format('- Time limits for erasure: %s',
+                   coalesce((SELECT string_agg(format('%s.%s (%s): %s, then %s', r ->> 'relation', r ->> 'column',
+                                                      r ->> 'category', r ->> 'retain', r ->> 'on_expiry'), '; '
+                                               ORDER BY r ->> 'relation', r ->> 'column')
+                               FROM jsonb_array_elements(p -> 'retention') r), 'none set')),
+            format('- Security measures: %s',
+                   coalesce((SELECT string_agg(v, '; ') FROM jsonb_array_elements_text(p -> 'security_measures') v), 'none declared')),
+            CASE WHEN x IS NULL OR x = 'null' THEN '- Automated decision-making: none'
+                 ELSE format('- Automated decision-making: %s; logic: %s; significance: %s',
+                             x ->> 'description', x ->> 'logic', x ->> 'significance') END,
+            format('- Sources: %s',
+                   coalesce((SELECT string_agg(format('%s%s: %s%s', s ->> 'relation', coalesce('.' || (s ->> 'column'), ''),
+                                                      CASE s ->> 'source' WHEN 'subject' THEN 'the data subject' ELSE s ->> 'source' END,
+                                                      coalesce(' (' || (s ->> 'description') || ')', '')), '; ')
+                               FROM jsonb_array_elements(p -> 'sources') s), 'the data subjects')),
+            format('- Tables: %s', (SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(p -> 'tables') v))];
+    END LOOP;
+    IF jsonb_array_length(d -> 'as_processor') > 0 THEN
+        t := t || ARRAY['', '## Processing on behalf of controllers (Art. 30(2))'];
+        FOR x IN SELECT e FROM jsonb_array_elements(d -> 'as_processor') e LOOP
+            t := t || ARRAY['', format('### %s%s', x ->> 'controller', coalesce(' (' || (x ->> 'contact') || ')', '')), '',
+                format('- As: %s', replace(x ->> 'role', '_', ' ')),
+                format('- Categories of processing: %s', (SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(x -> 'purposes') v)),
+                format('- Categories of personal data: %s', (SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(x -> 'data_categories') v)),
+                format('- Transfers to third countries: %s',
+                       coalesce((SELECT string_agg(format('%s to %s, safeguard: %s', r ->> 'recipient', r ->> 'country',
+                                                          replace(r ->> 'safeguard', '_', ' ')), '; ' ORDER BY r ->> 'recipient')
+                                   FROM jsonb_array_elements(x -> 'transfers') r), 'none')),
+                format('- Security measures: %s',
+                       coalesce((SELECT string_agg(v, '; ') FROM jsonb_array_elements_text(x -> 'security_measures') v), 'none declared'))];
+        END LOOP;
+    END IF;
+    IF jsonb_array_length(d -> 'incomplete') > 0 THEN
+        t := t || ARRAY['', '## Incomplete', '']
+               || ARRAY(SELECT '- ' || v FROM jsonb_array_elements_text(d -> 'incomplete') v);
+    END IF;
+    RETURN array_to_string(t, E'\n') || E'\n';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.fides_category(fides text)
+RETURNS TABLE (category text, approximate boolean, reason text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_key text := fides;
+    v_cat text;
+    v_known boolean;
+BEGIN
+    IF fides IS NULL THEN
+        RAISE EXCEPTION 'fides_category: fides must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF octet_length(fides) > 255 THEN
+        RAISE EXCEPTION 'fides_category: fides is longer than 255 bytes' USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    WHILE v_key IS NOT NULL LOOP
+        SELECT c.name INTO v_cat FROM privacy_tags.categories c
+         WHERE NOT c.builtin AND c.fideslang = v_key ORDER BY c.name LIMIT 1;
+        IF v_cat IS NULL THEN
+            SELECT f.category, true INTO v_cat, v_known FROM privacy_tags.fideslang_categories f WHERE f.fides_key = v_key;
+        END IF;
+        IF v_cat IS NOT NULL THEN
+            RETURN QUERY SELECT v_cat, v_key <> fides, NULL::text;
+            RETURN;
+        END IF;
+        IF v_known THEN
+            RETURN QUERY SELECT NULL::text, false,
+                format('fideslang data category %s has no equivalent category: add one with add_category(..., fideslang => %L)',
+                       fides, fides);
+            RETURN;
+        END IF;
+        v_key := nullif(regexp_replace(v_key, '\.?[^.]+$', ''), '');
+    END LOOP;
+    RETURN QUERY SELECT NULL::text, false,
+        format('unknown data category %s: add a category for it with add_category(..., fideslang => %L)', fides, fides);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.import_fides_dataset(dataset jsonb, default_basis text DEFAULT NULL,
+                                                  schema_name name DEFAULT 'public',
+                                                  default_special text DEFAULT NULL,
+                                                  dry_run boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_sets jsonb;
+    ds jsonb;
+    coll jsonb;
+    fld jsonb;
+    sub jsonb;
+    ref jsonb;
+    fc text;
+    v_key text;
+    v_keys jsonb := '[]';
+    v_rel regclass;
+    v_other regclass;
+    v_col name;
+    v_ocol name;
+    v_child regclass; v_childcol name; v_parent regclass; v_parentcol name;
+    v_cat text;
+    v_approx boolean;
+    v_reason text;
+    v_chosen text;
+    v_chosen_from text;
+    v_tag privacy_tags.privacy_tag;
+    v_desc text;
+    v_special boolean;
+    v_tagged jsonb := '[]';
+    v_subjects jsonb := '[]';
+    v_links jsonb := '[]';
+    v_bad jsonb := '[]';
+BEGIN
+    IF dataset IS NULL OR schema_name IS NULL OR dry_run IS NULL THEN
+        RAISE EXCEPTION 'import_fides_dataset: dataset, schema_name and dry_run must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF default_basis IS NOT NULL AND default_basis NOT IN ('consent', 'contract', 'legal_obligation', 'vital_interests',
+                                                           'public_task', 'legitimate_interests') THEN
+        RAISE EXCEPTION 'import_fides_dataset: invalid default_basis "%"', left(default_basis, 63)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A legal basis is consent, contract, legal_obligation, vital_interests, public_task or legitimate_interests.';
+    END IF;
+    IF default_special IS NOT NULL AND default_special NOT IN ('explicit_consent', 'employment', 'vital_interests', 'nonprofit',
+                                                               'made_public', 'legal_claims', 'substantial_public_interest',
+                                                               'health_care', 'public_health', 'archiving_research') THEN
+        RAISE EXCEPTION 'import_fides_dataset: invalid default_special "%"', left(default_special, 63)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'An Art. 9(2) condition is explicit_consent, employment, vital_interests, nonprofit, made_public, legal_claims, substantial_public_interest, health_care, public_health or archiving_research.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = schema_name) THEN
+        RAISE EXCEPTION 'schema "%" does not exist', schema_name USING ERRCODE = 'invalid_schema_name';
+    END IF;
+    -- {"dataset": [...]} (a fideslang file) or one dataset
+    v_sets := CASE WHEN jsonb_typeof(dataset) = 'object' AND jsonb_typeof(dataset -> 'dataset') = 'array' THEN dataset -> 'dataset'
+                   WHEN jsonb_typeof(dataset) = 'object' AND jsonb_typeof(dataset -> 'collections') = 'array' THEN jsonb_build_array(dataset)
+                   WHEN jsonb_typeof(dataset) = 'array' THEN dataset END;
+    IF v_sets IS NULL OR EXISTS (SELECT FROM jsonb_array_elements(v_sets) e
+                                  WHERE jsonb_typeof(e) <> 'object' OR jsonb_typeof(e -> 'collections') <> 'array'
+                                     OR jsonb_typeof(e -> 'fides_key') <> 'string') THEN
+        RAISE EXCEPTION 'import_fides_dataset: dataset is not a fideslang dataset'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give {"dataset": [{"fides_key": ..., "collections": [{"name": ..., "fields": [...]}]}]}, the JSON form of a fideslang dataset file, or one dataset of it.';
+    END IF;
+
+    BEGIN
+        FOR ds IN SELECT e FROM jsonb_array_elements(v_sets) e LOOP
+            v_key := ds ->> 'fides_key';
+            v_keys := v_keys || to_jsonb(v_key);
+            FOR coll IN SELECT e FROM jsonb_array_elements(ds -> 'collections') e LOOP
+                v_rel := NULL;
+                IF jsonb_typeof(coll -> 'name') = 'string' THEN
+                    v_rel := to_regclass(format('%I.%I', schema_name, coll ->> 'name'));
+                END IF;
+                IF v_rel IS NULL THEN
+                    v_bad := v_bad || jsonb_build_object('collection', coll -> 'name', 'field', NULL,
+                                 'reason', format('no table %I.%I', schema_name, coalesce(coll ->> 'name', '')));
+                    CONTINUE;
+                END IF;
+                FOR fld IN SELECT e FROM jsonb_array_elements(CASE WHEN jsonb_typeof(coll -> 'fields') = 'array'
+                                                                   THEN coll -> 'fields' ELSE '[]' END) e LOOP
+                    v_col := fld ->> 'name';
+                    IF v_col IS NULL OR NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = v_rel AND a.attname = v_col
+                                                                               AND a.attnum > 0 AND NOT a.attisdropped) THEN
+                        v_bad := v_bad || jsonb_build_object('collection', coll ->> 'name', 'field', fld -> 'name',
+                                     'reason', format('table %s has no column %I', v_rel, coalesce(v_col, '')));
+                        CONTINUE;
+                    END IF;
+                    -- nested fields (of a json column): a tag is per column
+                    FOR sub IN SELECT e FROM jsonb_array_elements(CASE WHEN jsonb_typeof(fld -> 'fields') = 'array'
+                                                                       THEN fld -> 'fields' ELSE '[]' END) e LOOP
+                        v_bad := v_bad || jsonb_build_object('collection', coll ->> 'name',
+                                     'field', (fld ->> 'name') || '.' || (sub ->> 'name'),
+                                     'reason', format('a nested field: tags are per column; tag column %I for what it holds', v_col));
+                    END LOOP;
+
+                    -- the identity: a subject key
+                    IF jsonb_typeof(fld #> '{fides_meta,identity}') = 'string' THEN
+                        BEGIN
+                            PERFORM privacy_tags.set_subject(v_rel, v_col, fld #>> '{fides_meta,identity}');
+                            v_subjects := v_subjects || jsonb_build_object('relation', v_rel::text, 'column', v_col,
+                                                                           'subject_type', fld #>> '{fides_meta,identity}');
+                        EXCEPTION WHEN OTHERS THEN
+                            v_bad := v_bad || jsonb_build_object('collection', coll ->> 'name', 'field', v_col,
+                                         'reason', 'identity ' || (fld #>> '{fides_meta,identity}') || ': ' || SQLERRM);
+                        END;
+                    END IF;
+
+                    -- references: links (unless a foreign key says it)
+                    FOR ref IN SELECT e FROM jsonb_array_elements(CASE WHEN jsonb_typeof(fld #> '{fides_meta,references}') = 'array'
+                                                                       THEN fld #> '{fides_meta,references}' ELSE '[]' END) e LOOP
+                        IF coalesce(ref ->> 'dataset', v_key) <> v_key THEN
+                            v_bad := v_bad || jsonb_build_object('collection', coll ->> 'name', 'field', v_col,
+                                         'reason', format('references dataset %s: only references within a dataset are imported', ref ->> 'dataset'));
+                            CONTINUE;
+                        END IF;
+                        v_other := to_regclass(format('%I.%I', schema_name, split_part(ref ->> 'field', '.', 1)));
+                        v_ocol := substr(ref ->> 'field', length(split_part(ref ->> 'field', '.', 1)) + 2);
+                        IF v_other IS NULL OR v_ocol = '' OR strpos(v_ocol, '.') > 0 THEN
+                            v_bad := v_bad || jsonb_build_object('collection', coll ->> 'name', 'field', v_col,
+                                         'reason', format('reference to %s: no such column of a table in schema %I', ref ->> 'field', schema_name));
+                            CONTINUE;
+                        END IF;
+                        IF ref ->> 'direction' = 'to' THEN
+                            v_child := v_other; v_childcol := v_ocol; v_parent := v_rel; v_parentcol := v_col;
+                        ELSE
+                            v_child := v_rel; v_childcol := v_col; v_parent := v_other; v_parentcol := v_ocol;
+                        END IF;
+                        IF EXISTS (SELECT FROM pg_constraint k
+                                    WHERE k.contype = 'f' AND k.conrelid = v_child AND k.confrelid = v_parent
+                                      AND cardinality(k.conkey) = 1
+                                      AND k.conkey[1] = (SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = v_child AND a.attname = v_childcol)
+                                      AND k.confkey[1] = (SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = v_parent AND a.attname = v_parentcol)) THEN
+                            v_links := v_links || jsonb_build_object('child', v_child::text, 'child_columns', jsonb_build_array(v_childcol),
+                                                                     'parent', v_parent::text, 'parent_columns', jsonb_build_array(v_parentcol),
+                                                                     'via', 'foreign key');
+                            CONTINUE;
+                        END IF;
+                        BEGIN
+                            PERFORM privacy_tags.link(v_child, ARRAY[v_childcol], v_parent, ARRAY[v_parentcol]);
+                            v_links := v_links || jsonb_build_object('child', v_child::text, 'child_columns', jsonb_build_array(v_childcol),
+                                                                     'parent', v_parent::text, 'parent_columns', jsonb_build_array(v_parentcol),
+                                                                     'via', 'link');
+                        EXCEPTION WHEN OTHERS THEN
+                            v_bad := v_bad || jsonb_build_object('collection', coll ->> 'name', 'field', v_col,
+                                         'reason', format('reference to %s: %s', ref ->> 'field', SQLERRM));
+                        END;
+                    END LOOP;
+
+                    -- the tag: a privacy_tag in the description (as
+                    -- export_fides_dataset() writes it) wins; else the
+                    -- first data category that maps, with the defaults
+                    v_tag := NULL;
+                    v_chosen := NULL;
+                    v_desc := substring(fld ->> 'description' from '^privacy_tag: (.*)$');
+                    IF v_desc IS NOT NULL THEN
+                        BEGIN
+                            v_tag := v_desc::privacy_tags.privacy_tag;
+                            v_chosen_from := 'description';
+                        EXCEPTION WHEN OTHERS THEN
+                            v_bad := v_bad || jsonb_build_object('collection', coll ->> 'name', 'field', v_col,
+                                         'reason', 'the privacy_tag in the description: ' || SQLERRM);
+                        END;
+                    END IF;
+                    FOR fc IN SELECT e FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(fld -> 'data_categories') = 'array'
+                                                                           THEN fld -> 'data_categories' ELSE '[]' END) e LOOP
+                        IF v_tag IS NOT NULL THEN
+                            EXIT;
+                        END IF;
+                        SELECT m.category, m.approximate, m.reason INTO v_cat, v_approx, v_reason FROM privacy_tags.fides_category(fc) m;
+                        IF v_cat IS NULL THEN
+                            v_bad := v_bad || jsonb_build_object('collection', coll ->> 'name', 'field', v_col,
+                                                                 'data_category', fc, 'reason', v_reason);
+                        ELSIF v_chosen IS NOT NULL THEN
+                            v_bad := v_bad || jsonb_build_object('collection', coll ->> 'name', 'field', v_col,
+                                         'data_category', fc,
+                                         'reason', format('a column has one category: tagged %s (from %s)', v_chosen, v_chosen_from));
+                        ELSE
+                            v_chosen := v_cat;
+                            v_chosen_from := fc;
+                            IF v_approx THEN
+                                v_bad := v_bad || jsonb_build_object('collection', coll ->> 'name', 'field', v_col,
+                                             'data_category', fc,
+                                             'reason', format('no category for %s itself: tagged %s, the category of its nearest fideslang ancestor', fc, v_cat));
+                            END IF;
+                        END IF;
+                    END LOOP;
+                    IF v_chosen IS NOT NULL THEN
+                        SELECT c.special INTO v_special FROM privacy_tags.categories c WHERE c.name = v_chosen;
+                        v_tag := (v_chosen || coalesce('; basis=' || default_basis, '')
+                                  || CASE WHEN v_special THEN coalesce('; special=' || default_special, '') ELSE '' END)::privacy_tags.privacy_tag;
+                    END IF;
+                    IF v_tag IS NOT NULL THEN
+                        BEGIN
+                            PERFORM privacy_tags.tag(v_rel, v_col, v_tag);
+                            v_tagged := v_tagged || jsonb_build_object('relation', v_rel::text, 'column', v_col, 'tag', v_tag::text,
+                                                                       'from', v_chosen_from);
+                        EXCEPTION WHEN OTHERS THEN
+                            v_bad := v_bad || jsonb_build_object('collection', coll ->> 'name', 'field', v_col,
+                                         'data_category', CASE WHEN v_chosen_from <> 'description' THEN v_chosen_from END,
+                                         'reason', SQLERRM);
+                        END;
+                    END IF;
+                END LOOP;
+            END LOOP;
+        END LOOP;
+        IF dry_run THEN
+            RAISE EXCEPTION USING ERRCODE = 'PTDRY';
+        END IF;
+    EXCEPTION WHEN SQLSTATE 'PTDRY' THEN
+        NULL;  -- a dry run: everything above is undone, the report stays
+    END;
+    RETURN jsonb_build_object(
+        'format', 'privacy_tags.fides_import/1',
+        'datasets', v_keys,
+        'schema', schema_name,
+        'dry_run', dry_run,
+        'tagged', v_tagged,
+        'subject_keys', v_subjects,
+        'links', v_links,
+        'not_mapped', (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(b)), '[]') FROM jsonb_array_elements(v_bad) b));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.export_fides_dataset(schema_name name DEFAULT 'public', fides_key text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_key text;
+BEGIN
+    IF schema_name IS NULL THEN
+        RAISE EXCEPTION 'export_fides_dataset: schema_name must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = schema_name) THEN
+        RAISE EXCEPTION 'schema "%" does not exist', schema_name USING ERRCODE = 'invalid_schema_name';
+    END IF;
+    v_key := coalesce(fides_key, regexp_replace(lower(current_database() || '_' || schema_name), '[^a-z0-9_]+', '_', 'g'));
+    IF v_key !~ '^[A-Za-z0-9_.<>-]+$' THEN
+        RAISE EXCEPTION 'export_fides_dataset: invalid fides_key "%"', left(v_key, 63)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A fides_key is made of letters, digits and "_", ".", "-", "<", ">".';
+    END IF;
+    RETURN (
+    WITH tabs AS (
+        SELECT k.oid AS relid, k.relname
+          FROM pg_class k
+         WHERE k.relnamespace = (SELECT n.oid FROM pg_namespace n WHERE n.nspname = schema_name)
+           AND k.relkind IN ('r', 'p', 'f') AND NOT k.relispartition
+           AND (EXISTS (SELECT FROM privacy_tags.columns c WHERE c.relation = k.oid)
+                OR EXISTS (SELECT FROM privacy_tags.subjects s WHERE s.relation = k.oid))
+    ), refs AS (
+        -- single- and multi-column foreign keys and links, column by column,
+        -- between the exported tables
+        SELECT k.conrelid AS child, ca.attname AS child_col, pk.relname AS parent_name, pa.attname AS parent_col
+          FROM pg_constraint k
+          JOIN tabs pk ON pk.relid = k.confrelid
+          CROSS JOIN LATERAL unnest(k.conkey, k.confkey) u(c, p)
+          JOIN pg_attribute ca ON ca.attrelid = k.conrelid AND ca.attnum = u.c
+          JOIN pg_attribute pa ON pa.attrelid = k.confrelid AND pa.attnum = u.p
+         WHERE k.contype = 'f' AND k.conrelid IN (SELECT relid FROM tabs) AND k.conparentid = 0
+        UNION
+        SELECT l.child, u.c, pk.relname, u.p
+          FROM privacy_tags.links l
+          JOIN tabs pk ON pk.relid = l.parent
+          CROSS JOIN LATERAL unnest(l.child_columns, l.parent_columns) u(c, p)
+         WHERE l.child IN (SELECT relid FROM tabs)
+    ), cols AS (
+        SELECT t.relid, t.relname, a.attnum, a.attname, c.tag, c.category, s.subject_type,
+               (SELECT jsonb_agg(jsonb_build_object('dataset', v_key, 'field', r.parent_name || '.' || r.parent_col,
+                                                    'direction', 'from') ORDER BY r.parent_name, r.parent_col)
+                  FROM refs r WHERE r.child = t.relid AND r.child_col = a.attname) AS refs
+          FROM tabs t
+          JOIN pg_attribute a ON a.attrelid = t.relid AND a.attnum > 0 AND NOT a.attisdropped
+          LEFT JOIN privacy_tags.columns c ON c.relation = t.relid AND c.column_name = a.attname
+          LEFT JOIN privacy_tags.subjects s ON s.relation = t.relid AND s.column_name = a.attname
+    ), fields AS (
+        SELECT x.relid, x.relname, x.attnum,
+               jsonb_strip_nulls(jsonb_build_object(
+                   'name', x.attname,
+                   'description', 'privacy_tag: ' || x.tag::text,
+                   'data_categories', CASE WHEN x.tag IS NOT NULL THEN jsonb_build_array(coalesce(
+                       (SELECT f.fideslang FROM privacy_tags.categories f
+                         WHERE f.fideslang IS NOT NULL
+                           AND (f.name = x.category OR x.category LIKE f.name || '.%')
+                         ORDER BY length(f.name) DESC LIMIT 1), 'user')) END,
+                   'fides_meta', nullif(jsonb_strip_nulls(jsonb_build_object('identity', x.subject_type, 'references', x.refs)), '{}'))) AS f
+          FROM cols x
+         WHERE x.tag IS NOT NULL OR x.subject_type IS NOT NULL OR x.refs IS NOT NULL
+    )
+    SELECT jsonb_build_object('dataset', jsonb_build_array(jsonb_build_object(
+               'fides_key', v_key,
+               'name', format('%s.%s', current_database(), schema_name),
+               'description', 'Exported by privacy_tags (export_fides_dataset()).',
+               'collections', coalesce((SELECT jsonb_agg(jsonb_build_object('name', g.relname, 'fields', g.fields) ORDER BY g.relname)
+                                          FROM (SELECT f.relname, jsonb_agg(f.f ORDER BY f.attnum) AS fields
+                                                  FROM fields f GROUP BY f.relname) g), '[]')))));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._dot_id(text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT '"' || replace(replace($1, '\', '\\'), '"', '\"') || '"' $$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._dot_html(text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT replace(replace(replace(replace($1, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;') $$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._dot_colour(category text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT CASE split_part(category, '.', 1)
+           WHEN 'contact' THEN '#cfe2ff'
+           WHEN 'identifiers' THEN '#d1e7dd'
+           WHEN 'credentials' THEN '#e2d9f3'
+           WHEN 'account' THEN '#e2d9f3'
+           WHEN 'device' THEN '#fde2c8'
+           WHEN 'network' THEN '#fde2c8'
+           WHEN 'location' THEN '#fff3cd'
+           WHEN 'commercial' THEN '#d2f4ea'
+           WHEN 'financial' THEN '#d2f4ea'
+           WHEN 'professional' THEN '#e7f1ff'
+           WHEN 'education' THEN '#e7f1ff'
+           WHEN 'communications' THEN '#f1f3f5'
+           WHEN 'media' THEN '#f1f3f5'
+           WHEN 'inferences' THEN '#fce4ec'
+           WHEN 'preferences' THEN '#e9ecef'
+           WHEN 'consent' THEN '#e9ecef'
+           ELSE '#ffffff' END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.data_map(format text DEFAULT 'dot')
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_lines text[];
+BEGIN
+    IF format IS NULL THEN
+        RAISE EXCEPTION 'data_map: format must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF format <> 'dot' THEN
+        RAISE EXCEPTION 'data_map: unknown format "%"', left(format, 63)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The format is dot (Graphviz): render it with dot -Tpng or -Tsvg.';
+    END IF;
+    WITH tabs AS (
+        -- tables with tags or subject keys; a partition is drawn as its partitioned table
+        SELECT DISTINCT c.relation AS relid FROM privacy_tags.columns c
+        UNION
+        SELECT s.relation FROM privacy_tags.subjects s
+    ), cols AS (
+        SELECT a.attrelid AS relid, a.attnum, a.attname, c.category, coalesce(c.is_special, false) AS is_special,
+               s.subject_type
+          FROM pg_attribute a
+          LEFT JOIN privacy_tags.columns c ON c.relation = a.attrelid AND c.column_name = a.attname
+          LEFT JOIN privacy_tags.subjects s ON s.relation = a.attrelid AND s.column_name = a.attname
+         WHERE a.attrelid IN (SELECT relid FROM tabs) AND a.attnum > 0 AND NOT a.attisdropped
+           AND (c.category IS NOT NULL OR s.subject_type IS NOT NULL)
+    ), nodes AS (
+        SELECT t.relid, 1 AS o, format('  %s [shape=plain, label=<<table border="0" cellborder="1" cellspacing="0" cellpadding="4">'
+                      '<tr><td bgcolor="#343a40"><font color="#ffffff"><b>%s</b></font></td></tr>%s</table>>];',
+                      privacy_tags._dot_id(t.relid::regclass::text), privacy_tags._dot_html(t.relid::regclass::text),
+                      (SELECT string_agg(format('<tr><td align="left" bgcolor="%s">%s%s</td></tr>',
+                                                CASE WHEN c.is_special THEN '#f8d7da'
+                                                     WHEN c.category IS NULL THEN '#fff8e1'
+                                                     ELSE privacy_tags._dot_colour(c.category) END,
+                                                CASE WHEN c.is_special THEN '<font color="#b02a37"><b>' ELSE '' END
+                                                || privacy_tags._dot_html(c.attname)
+                                                || coalesce(': ' || privacy_tags._dot_html(c.category), '')
+                                                || CASE WHEN c.subject_type IS NOT NULL
+                                                        THEN ' (key: ' || privacy_tags._dot_html(c.subject_type) || ')' ELSE '' END
+                                                || CASE WHEN c.is_special THEN ' (Art. 9)</b></font>' ELSE '' END,
+                                                ''), '' ORDER BY c.attnum)
+                         FROM cols c WHERE c.relid = t.relid)) AS line
+          FROM tabs t
+    ), subj AS (
+        SELECT DISTINCT s.subject_type, s.relation, s.column_name FROM privacy_tags.subjects s
+    ), edges AS (
+        -- foreign keys (declared on a table or its partitions) and links
+        SELECT DISTINCT coalesce(cp.relid, k.conrelid) AS child, coalesce(pp.relid, k.confrelid) AS parent,
+               (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY u.o)
+                  FROM unnest(k.conkey) WITH ORDINALITY u(n, o)
+                  JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n) AS label,
+               'solid' AS style
+          FROM pg_constraint k
+          -- (pg_partition_ancestors() of a table that is no partition is empty)
+          LEFT JOIN LATERAL (SELECT r.relid FROM (SELECT k.conrelid AS relid
+                                                  UNION ALL SELECT a.relid FROM pg_partition_ancestors(k.conrelid) a) r
+                              WHERE r.relid IN (SELECT relid FROM tabs) ORDER BY r.relid = k.conrelid LIMIT 1) cp ON true
+          LEFT JOIN LATERAL (SELECT r.relid FROM (SELECT k.confrelid AS relid
+                                                  UNION ALL SELECT a.relid FROM pg_partition_ancestors(k.confrelid) a) r
+                              WHERE r.relid IN (SELECT relid FROM tabs) ORDER BY r.relid = k.confrelid LIMIT 1) pp ON true
+         WHERE k.contype = 'f' AND cp.relid IS NOT NULL AND pp.relid IS NOT NULL
+        UNION
+        SELECT l.child, l.parent, array_to_string(ARRAY(SELECT quote_ident(x) FROM unnest(l.child_columns) x), ', '), 'dashed'
+          FROM privacy_tags.links l
+         WHERE l.child IN (SELECT relid FROM tabs) AND l.parent IN (SELECT relid FROM tabs)
+    ), sends AS (
+        -- table -> recipient, labelled with the purposes it receives from it
+        SELECT c.relation, r.name, r.role, r.country, r.safeguard,
+               string_agg(DISTINCT p, ', ' ORDER BY p) AS purposes
+          FROM privacy_tags.columns c
+          CROSS JOIN LATERAL unnest(c.purposes) p
+          JOIN privacy_tags.recipients r ON p = ANY (r.purposes)
+         GROUP BY c.relation, r.name, r.role, r.country, r.safeguard
+    )
+    SELECT ARRAY['digraph data_map {',
+                 '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.9];',
+                 '  node [fontname="Helvetica", fontsize=10];',
+                 '  edge [fontname="Helvetica", fontsize=9, color="#6c757d"];']
+           || ARRAY(SELECT format('  %s [shape=ellipse, style=filled, fillcolor="#ffd166", label=%s];',
+                                  privacy_tags._dot_id('subject:' || t), privacy_tags._dot_id(t || ' (data subject)'))
+                      FROM (SELECT DISTINCT subject_type AS t FROM subj) x ORDER BY t)
+           || ARRAY(SELECT n.line FROM nodes n ORDER BY n.relid::regclass::text)
+           || ARRAY(SELECT format('  %s [shape=box, style="rounded,filled", fillcolor="%s", label=%s];',
+                                  privacy_tags._dot_id('recipient:' || r.name),
+                                  CASE WHEN privacy_tags._in_eea(r.country) THEN '#e9ecef' ELSE '#ffe5d0' END,
+                                  replace(privacy_tags._dot_id(r.name || E'\n' || replace(r.role, '_', ' ') || ', ' || r.country
+                                                               || coalesce(' (' || replace(r.safeguard, '_', ' ') || ')', '')),
+                                          E'\n', '\n'))
+                      FROM privacy_tags.recipients r
+                     WHERE EXISTS (SELECT FROM sends s WHERE s.name = r.name)
+                     ORDER BY r.name)
+           || ARRAY(SELECT format('  %s -> %s [label=%s, color="#b8860b"];', privacy_tags._dot_id('subject:' || s.subject_type),
+                                  privacy_tags._dot_id(s.relation::text), privacy_tags._dot_id(s.column_name))
+                      FROM subj s ORDER BY s.subject_type, s.relation::text, s.column_name)
+           || ARRAY(SELECT format('  %s -> %s [label=%s%s];', privacy_tags._dot_id(e.child::regclass::text),
+                                  privacy_tags._dot_id(e.parent::regclass::text), privacy_tags._dot_id(e.label),
+                                  CASE WHEN e.style = 'dashed' THEN ', style=dashed' ELSE '' END)
+                      FROM edges e ORDER BY e.child::regclass::text, e.parent::regclass::text, e.label, e.style)
+           || ARRAY(SELECT format('  %s -> %s [label=%s, color="#d9480f", style=bold];', privacy_tags._dot_id(s.relation::text),
+                                  privacy_tags._dot_id('recipient:' || s.name), privacy_tags._dot_id(s.purposes))
+                      FROM sends s ORDER BY s.relation::text, s.name)
+           || '}'::text
+      INTO v_lines;
+    RETURN array_to_string(v_lines, E'\n') || E'\n';
+END
+$$;
+
 CREATE FUNCTION privacy_tags._citus_loaded()
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'privacy_tags_citus_loaded' LANGUAGE C STABLE PARALLEL SAFE;
@@ -3521,6 +4920,86 @@ END
 $$;
 
 -- New and changed functions: end
+
+-- Issue 16: the record of processing gains the declarations' columns.
+CREATE OR REPLACE VIEW privacy_tags.record_of_processing AS
+SELECT p ->> 'purpose' AS purpose,
+       ARRAY(SELECT jsonb_array_elements_text(p -> 'legal_bases')) AS legal_bases,
+       ARRAY(SELECT jsonb_array_elements_text(p -> 'data_subjects')) AS data_subjects,
+       ARRAY(SELECT jsonb_array_elements_text(p -> 'data_categories')) AS data_categories,
+       ARRAY(SELECT jsonb_array_elements_text(p -> 'special_categories')) AS special_categories,
+       ARRAY(SELECT jsonb_array_elements_text(p -> 'special_conditions')) AS special_conditions,
+       ARRAY(SELECT DISTINCT (r ->> 'category') || ': ' || (r ->> 'retain')
+               FROM jsonb_array_elements(p -> 'retention') r ORDER BY 1) AS retention,
+       ARRAY(SELECT jsonb_array_elements_text(p -> 'tables')) AS tables,
+       p ->> 'role' AS role,
+       p #>> '{controller,name}' AS controller,
+       ARRAY(SELECT format('%s (%s, %s)', r ->> 'name', r ->> 'role', r ->> 'country')
+               FROM jsonb_array_elements(p -> 'recipients') r) AS recipients,
+       ARRAY(SELECT format('%s: %s (%s)', t ->> 'recipient', t ->> 'country', t ->> 'safeguard')
+               FROM jsonb_array_elements(p -> 'transfers') t) AS transfers,
+       ARRAY(SELECT jsonb_array_elements_text(p -> 'security_measures')) AS security_measures,
+       p #>> '{automated_decision,description}' AS automated_decision,
+       ARRAY(SELECT format('%s%s: %s', s ->> 'relation', '.' || (s ->> 'column'), s ->> 'source')
+               FROM jsonb_array_elements(p -> 'sources') s) AS sources
+  FROM jsonb_array_elements(privacy_tags.processing_record() -> 'purposes') p;
+COMMENT ON VIEW privacy_tags.record_of_processing IS
+    'The record of processing (processing_record()) one row per purpose, for a DPO to read.';
+COMMENT ON FUNCTION privacy_tags.set_controller(text, text, text, text, text, text, text) IS
+    'Declares the controller (Art. 30(1)(a)): name, contact, representative, data protection officer and supervisory authority; replaces an earlier declaration.';
+COMMENT ON FUNCTION privacy_tags.remove_controller() IS
+    'Removes the controller''s declaration; returns whether there was one.';
+COMMENT ON FUNCTION privacy_tags.add_recipient(text, text, text, text[], text, text) IS
+    'Declares a recipient (Art. 30(1)(d)-(e)): its role, country, the safeguard a transfer outside the EEA rests on, and the purposes whose data it receives; replaces an earlier declaration of the same name.';
+COMMENT ON FUNCTION privacy_tags.remove_recipient(text) IS
+    'Removes a recipient; returns whether it was declared.';
+COMMENT ON FUNCTION privacy_tags.add_security_measure(text, text) IS
+    'Declares a technical or organisational security measure (Art. 30(1)(g)) for one purpose, or for all when purpose is NULL.';
+COMMENT ON FUNCTION privacy_tags.remove_security_measure(text, text) IS
+    'Removes a security measure; returns whether it was declared.';
+COMMENT ON FUNCTION privacy_tags.add_source(regclass, text, name, text) IS
+    'Declares where the data of a table (or of one column) came from: ''subject'', or the third party that provided it (Art. 14(2)(f), 15(1)(g)).';
+COMMENT ON FUNCTION privacy_tags.remove_source(regclass, name) IS
+    'Removes the source declared for a table (or a column); returns whether there was one.';
+COMMENT ON FUNCTION privacy_tags.add_automated_decision(text, text, text, text) IS
+    'Declares automated decision-making or profiling for a purpose (Art. 22, 15(1)(h)): what is decided, the logic involved, and its significance for the subject.';
+COMMENT ON FUNCTION privacy_tags.remove_automated_decision(text) IS
+    'Removes the automated decision-making declared for a purpose; returns whether there was one.';
+COMMENT ON FUNCTION privacy_tags.set_processing_role(text, text, text, text) IS
+    'Declares the role of the database''s owner for a purpose: controller (the default), joint_controller with, or processor for, the named controller (Art. 26, 30(2)).';
+COMMENT ON FUNCTION privacy_tags.remove_processing_role(text) IS
+    'Removes the role declared for a purpose (it is processed as controller again); returns whether there was one.';
+COMMENT ON FUNCTION privacy_tags.processing_record_text() IS
+    'The record of processing (processing_record()) as a Markdown document: the controller, one section per purpose, the processing done as processor (Art. 30(2)) and what is still missing.';
+COMMENT ON FUNCTION privacy_tags.fides_category(text) IS
+    'The category a fideslang data category is imported as: one added with that fideslang name, else the built-in equivalent, else that of its nearest fideslang ancestor (approximate); NULL and the reason when there is none.';
+COMMENT ON FUNCTION privacy_tags.import_fides_dataset(jsonb, text, name, text, boolean) IS
+    'Imports a fideslang dataset: each field''s data categories become a tag (with default_basis, and default_special for special categories), identities subject keys, references links; reports every field it could not map and why. Acts as the caller, through tag(), set_subject() and link().';
+COMMENT ON FUNCTION privacy_tags.export_fides_dataset(name, text) IS
+    'The tagged tables of a schema as a fideslang dataset: per field its fideslang data category (its category''s, or its nearest ancestor''s), its tag in the description, identities (subject keys) and references (foreign keys and links).';
+COMMENT ON FUNCTION privacy_tags.data_map(text) IS
+    'The data map as Graphviz DOT: subject types, the tables holding personal data (columns coloured by category, special categories in red), foreign keys (solid) and links (dashed) between them, and the recipients each purpose sends data to.';
+DO $$
+DECLARE
+    f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['privacy_tags.set_controller(text, text, text, text, text, text, text)',
+                             'privacy_tags.remove_controller()',
+                             'privacy_tags.add_recipient(text, text, text, text[], text, text)',
+                             'privacy_tags.remove_recipient(text)',
+                             'privacy_tags.add_security_measure(text, text)',
+                             'privacy_tags.remove_security_measure(text, text)',
+                             'privacy_tags.add_source(regclass, text, name, text)',
+                             'privacy_tags.remove_source(regclass, name)',
+                             'privacy_tags.add_automated_decision(text, text, text, text)',
+                             'privacy_tags.remove_automated_decision(text)',
+                             'privacy_tags.set_processing_role(text, text, text, text)',
+                             'privacy_tags.remove_processing_role(text)'] LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO privacy_admin', f);
+    END LOOP;
+END
+$$;
 
 CREATE OR REPLACE VIEW privacy_tags.columns AS
 SELECT c.oid::pg_catalog.regclass AS relation,

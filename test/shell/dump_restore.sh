@@ -41,6 +41,13 @@ CREATE TABLE "Shop Data".visits (id int PRIMARY KEY, member text, page text);
 SELECT privacy_tags.tag('"Shop Data".visits', 'page', 'network.browsing_history; basis=consent; mask=''(gone)''');
 SELECT privacy_tags.link('"Shop Data".visits', '{member}', '"Shop Data"."Customers"', '{id}');
 INSERT INTO "Shop Data".orders (id, customer_id, tags) VALUES (2, 1, 'contact.email; mask=hash');
+-- 1.2: the declarations of the record of processing, an objection (deferred:
+-- the customer is held), a request
+SELECT privacy_tags.set_controller('Shop AB', 'privacy@example.com', dpo => 'D. P. O.');
+SELECT privacy_tags.add_recipient('HubSpot', 'processor', 'US', '{newsletter}', 'scc');
+SELECT privacy_tags.add_security_measure('encrypted backups');
+SELECT privacy_tags.object('customer', '1', 'direct_marketing');
+SELECT privacy_tags.open_request('access', 'customer', '1');
 SQL
 
 inventory() {
@@ -58,7 +65,14 @@ inventory() {
 	    FROM privacy_tags.audit_log" -c "
 	  SELECT count(*) FROM privacy_tags.legal_holds WHERE released_at IS NULL" -c "
 	  SELECT string_agg(format('%s|%s|%s|%s', child, child_columns, parent, parent_columns), ',') FROM privacy_tags.links" -c "
-	  SELECT string_agg(format('%s|%s', relation, kind), ',' ORDER BY relation::text) FROM privacy_tags.subject_graph('customer')"
+	  SELECT string_agg(format('%s|%s', relation, kind), ',' ORDER BY relation::text) FROM privacy_tags.subject_graph('customer')" -c "
+	  SELECT (SELECT string_agg(name || '|' || coalesce(dpo, ''), ',') FROM privacy_tags.controller) || ';' ||
+	         (SELECT string_agg(name || '|' || country || '|' || safeguard, ',') FROM privacy_tags.recipients) || ';' ||
+	         (SELECT count(*) FROM privacy_tags.security_measures) || ';' ||
+	         (SELECT string_agg(purpose, ',') FROM privacy_tags.objections) || ';' ||
+	         (SELECT count(*) FROM privacy_tags.requests) || ';' ||
+	         (SELECT count(*) FROM privacy_tags.deferred_erasures) || ';' ||
+	         coalesce((SELECT string_agg(scope, ',') FROM privacy_tags.erasure_ledger), 'no ledger entry')"
 }
 inventory $src >"$dir/src.txt"
 
@@ -91,6 +105,8 @@ check "declared links, masked tags and the subject graph are restored" \
 	grep -q 'visits|{member}|"Shop Data"."Customers"|{id}' "$dir/dst.txt"
 check "the graph follows the restored link" \
 	grep -q '"Shop Data".visits|child' "$dir/dst.txt"
+check "the declarations, objections, requests and deferred erasures are in the inventory compared" \
+	grep -q '^Shop AB|D. P. O.;HubSpot|US|scc;1;direct_marketing;1;1;no ledger entry$' "$dir/src.txt"
 check "the restored audit key gives the same subject hashes" \
 	grep -q "hold|customer|t" "$dir/dst.txt"
 echo "1..$n"

@@ -43,6 +43,13 @@ INSERT INTO scans VALUES (1, '\x0102');
 SELECT privacy_tags.grant_consent('person', '1', 'newsletter');
 SELECT privacy_tags.hold('person', '2', 'audit');
 SELECT privacy_tags.restrict('person', '2', 'contested');
+SELECT privacy_tags.set_controller('Example AB', 'privacy@example.com', dpo => 'D. Po', supervisory_authority => 'IMY');
+SELECT privacy_tags.add_recipient('Mailer', 'processor', 'US', '{newsletter,account}', safeguard => 'scc');
+SELECT privacy_tags.add_recipient('Courier', 'controller', 'SE', '{delivery}');
+SELECT privacy_tags.add_security_measure('Encryption at rest');
+SELECT privacy_tags.add_source('orders', 'partner shop', 'note');
+SELECT privacy_tags.add_automated_decision('account', 'Fraud score', 'Rules on order history', 'May block an order');
+SELECT privacy_tags.set_processing_role('door', 'processor', 'Building owner', 'owner@example.com');
 SQL
 
 doc() {	# doc <file> <sql>
