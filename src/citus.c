@@ -71,9 +71,20 @@ static LocalTransactionId propagated_xact = InvalidLocalTransactionId;
 static int	propagated_expired_writes = PT_EXPIRED_REFUSE;
 static bool propagating = false;
 
-/* privacy_tags.purging is (or may be) on on the workers in transaction purging_xact */
+/*
+ * What the workers have of privacy_tags.purging in transaction purging_xact
+ * (in any other: off): off, on, or not known (a subtransaction that may
+ * have sent one of them was rolled back).
+ */
+typedef enum WorkersPurging
+{
+	WORKERS_PURGING_OFF,
+	WORKERS_PURGING_ON,
+	WORKERS_PURGING_UNKNOWN
+} WorkersPurging;
+
 static LocalTransactionId purging_xact = InvalidLocalTransactionId;
-static bool workers_purging = false;
+static WorkersPurging workers_purging = WORKERS_PURGING_OFF;
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
@@ -245,11 +256,11 @@ PtCitusPurgingOnWorkers(void)
 {
 	LocalTransactionId xact = current_lxid();
 
-	if (purging_xact == xact && workers_purging)
+	if (purging_xact == xact && workers_purging == WORKERS_PURGING_ON)
 		return;
 	PtCitusSetOnWorkers("privacy_tags.purging", "on");
 	purging_xact = xact;
-	workers_purging = true;
+	workers_purging = WORKERS_PURGING_ON;
 }
 
 /*
@@ -264,7 +275,7 @@ settings_to_workers(void)
 	LocalTransactionId xact = current_lxid();
 	int			have = propagated_xact == xact ? propagated_expired_writes : PT_EXPIRED_REFUSE;
 	volatile bool expired_writes = pt_expired_writes != have;
-	volatile bool purging_off = purging_xact == xact && workers_purging && !pt_purging;
+	volatile bool purging_off = purging_xact == xact && workers_purging != WORKERS_PURGING_OFF && !pt_purging;
 
 	/* (outside a transaction block Citus sends nothing: it then costs nothing) */
 	if (propagating || (!expired_writes && !purging_off) || !PtCitusLoaded())
@@ -286,7 +297,7 @@ settings_to_workers(void)
 	propagated_xact = xact;
 	propagated_expired_writes = pt_expired_writes;
 	if (purging_off)
-		workers_purging = false;
+		workers_purging = WORKERS_PURGING_OFF;
 }
 
 /* A rolled back subtransaction may have undone a SET LOCAL on the workers. */
@@ -294,7 +305,7 @@ static void
 pt_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB && purging_xact == current_lxid())
-		workers_purging = true;
+		workers_purging = WORKERS_PURGING_UNKNOWN;
 	if (event == SUBXACT_EVENT_ABORT_SUB && propagated_xact == current_lxid())
 		propagated_expired_writes = -1;	/* unknown: sent again */
 }
