@@ -17,7 +17,8 @@ OBJS = \
 	src/discover.o \
 	src/as_owner.o \
 	src/purge.o \
-	src/subject_graph.o
+	src/subject_graph.o \
+	src/citus.o
 
 # The install script is assembled from the ordered parts in src/sql/.
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))

@@ -400,7 +400,9 @@ INSERT INTO bad_calls (fn, stmt) VALUES
 -- the mask accessor (1.2)
 ('mask', $$SELECT mask(NULL)$$),
 ('mask', $$SELECT mask('contact.email; mask=blur')$$),
-('mask', $$SELECT mask((E'contact.email; mask=\'' || repeat('x', 1000000) || E'\'')::privacy_tag)$$);
+('mask', $$SELECT mask((E'contact.email; mask=\'' || repeat('x', 1000000) || E'\'')::privacy_tag)$$),
+-- Citus (1.2): without it there is nothing to set up
+('citus_setup', $$SELECT citus_setup()$$);
 
 CREATE TABLE bad_results AS
 SELECT c.id, c.fn, c.stmt, r.state, r.message

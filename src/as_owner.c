@@ -47,6 +47,7 @@
 #include "utils/tuplestore.h"
 
 #include "as_owner.h"
+#include "citus.h"
 #include "retention.h"
 
 /* The role that owns relation relid. */
@@ -320,6 +321,9 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 	/* (as the caller, the extension's owner: the catalogs and our functions) */
 	if (pt_purging)
 		set_purge_targets(relid);
+	/* on a Citus table the shards' triggers must know it too (citus.c) */
+	if (pt_purging && PtCitusTable(relid))
+		PtCitusPurgingOnWorkers();
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);

@@ -15,6 +15,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "citus.h"
 #include "renames.h"
 #include "retention.h"
 #include "tagging.h"
@@ -32,6 +33,7 @@ _PG_init(void)
 	tagging_init();
 	retention_init();
 	renames_init();
+	citus_init();
 	DefineCustomIntVariable("privacy_tags.request_retention",
 							"How long the register keeps a closed data-subject request.",
 							"purge() and run_purge() delete requests closed longer ago; the audit log keeps its entries.",

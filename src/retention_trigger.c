@@ -53,6 +53,7 @@
 #include "privacy_tag_mask.h"
 #include "retention.h"
 #include "as_owner.h"
+#include "citus.h"
 
 /* privacy_tags.expired_writes */
 int			pt_expired_writes = PT_EXPIRED_REFUSE;
@@ -128,6 +129,7 @@ typedef struct RetentionPlan
 	bool		nconsent;
 	int			nobjectable;	/* columns an objection can cover */
 	Oid			checker;		/* owner of privacy_tags.consents, if nsubjects */
+	const char *relname;		/* the relation's name in messages (a shard's table's) */
 	RetentionColumn columns[FLEXIBLE_ARRAY_MEMBER];
 } RetentionPlan;
 
@@ -428,6 +430,7 @@ build_plan(Trigger *trigger, Relation rel)
 	plan->cxt = cxt;
 	plan->tgoid = trigger->tgoid;
 	plan->relid = RelationGetRelid(rel);
+	plan->relname = MemoryContextStrdup(cxt, PtMessageRelationName(rel, trigger->tgname));
 
 	for (int i = 0; i < n; i++)
 	{
@@ -736,7 +739,7 @@ check_subject_rules(RetentionPlan *plan, bool any_restriction, bool any_objectio
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("processing of this %s is restricted: relation \"%s\" cannot be changed for them",
-								s->subject_type, RelationGetRelationName(rel)),
+								s->subject_type, plan->relname),
 						 errdetail("The subject in column \"%s\" is under a restriction of processing (GDPR Art. 18).",
 								   s->name),
 						 errhint("privacy_tags.lift_restriction() ends the restriction.")));
@@ -809,7 +812,7 @@ check_subject_rules(RetentionPlan *plan, bool any_restriction, bool any_objectio
 				ereport(ERROR,
 						(errcode(ERRCODE_CHECK_VIOLATION),
 						 errmsg("column \"%s\" of relation \"%s\" holds consent-based data, and this %s has no active consent for it",
-								c->name, RelationGetRelationName(rel), s->subject_type),
+								c->name, plan->relname, s->subject_type),
 						 errdetail("The subject in column \"%s\" has not given, or has withdrawn, consent for the column's purposes.",
 								   s->name),
 						 errhint("Record the consent with privacy_tags.grant_consent() first, or leave the column NULL.")));
@@ -1269,7 +1272,7 @@ check_row(FunctionCallInfo fcinfo, RetentionPlan *plan)
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
 					 errmsg("value of column \"%s\" of relation \"%s\" expired at %s, %s",
-							c->name, RelationGetRelationName(rel),
+							c->name, plan->relname,
 							timestamptz_to_str(expiry), window_text(c)),
 					 errdetail("The write would store a value that its retention window says must already be %s.",
 							   c->action == PT_ACTION_NULLIFY ? "nulled" : "deleted"),

@@ -41,6 +41,7 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
+#include "citus.h"
 #include "privacy_tag.h"
 #include "privacy_tag_mask.h"
 #include "retention.h"
@@ -470,6 +471,9 @@ privacy_tags_relabel(const ObjectAddress *object, const char *seclabel)
 {
 	char	   *canonical = NULL;
 
+	/* a worker storing what the coordinator checked (see citus.c) */
+	if (PtCitusPropagatedCommand())
+		return;
 	check_column_object(object, PT_TAG_PROVIDER);
 	if (seclabel != NULL)
 	{
@@ -485,6 +489,8 @@ privacy_tags_relabel(const ObjectAddress *object, const char *seclabel)
 static void
 privacy_tags_subject_relabel(const ObjectAddress *object, const char *seclabel)
 {
+	if (PtCitusPropagatedCommand())
+		return;
 	check_column_object(object, PT_SUBJECT_PROVIDER);
 	if (seclabel != NULL)
 		check_subject(object->objectId, object->objectSubId, seclabel);
@@ -511,6 +517,34 @@ tagging_set_label(Oid relid, AttrNumber attnum, const char *provider,
 	else
 		elog(ERROR, "unknown label provider \"%s\"", provider);
 	SetSecurityLabel(&addr, provider, label);
+}
+
+/*
+ * tagging_set_label() for the SQL functions.  On a Citus table the label is
+ * set by a SECURITY LABEL statement, which Citus copies to the workers'
+ * definitions of the table in the same transaction (the label hooks run
+ * the same way).
+ */
+static void
+set_label_sql(Oid relid, AttrNumber attnum, const char *provider, const char *label)
+{
+	char	   *stmt;
+
+	if (!PtCitusTable(relid))
+	{
+		tagging_set_label(relid, attnum, provider, label);
+		return;
+	}
+	stmt = psprintf("SECURITY LABEL FOR %s ON COLUMN %s.%s IS %s", provider,
+					quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											   get_rel_name(relid)),
+					quote_identifier(get_attname(relid, attnum, false)),
+					label ? quote_literal_cstr(label) : "NULL");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(stmt, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not label a column of relation %u", relid);
+	SPI_finish();
 }
 
 void
@@ -588,7 +622,7 @@ privacy_tags_tag(PG_FUNCTION_ARGS)
 				 errmsg("tag: tag must not be NULL"),
 				 errhint("Use privacy_tags.untag() to remove a tag.")));
 	label = privacy_tag_to_cstring(PG_GETARG_PRIVACY_TAG_P(2));
-	tagging_set_label(addr.objectId, addr.objectSubId, PT_TAG_PROVIDER, label);
+	set_label_sql(addr.objectId, addr.objectSubId, PT_TAG_PROVIDER, label);
 	PG_RETURN_VOID();
 }
 
@@ -600,7 +634,7 @@ privacy_tags_untag(PG_FUNCTION_ARGS)
 	ObjectAddress addr = resolve_column(fcinfo, "untag");
 	bool		had = GetSecurityLabel(&addr, PT_TAG_PROVIDER) != NULL;
 
-	tagging_set_label(addr.objectId, addr.objectSubId, PT_TAG_PROVIDER, NULL);
+	set_label_sql(addr.objectId, addr.objectSubId, PT_TAG_PROVIDER, NULL);
 	PG_RETURN_BOOL(had);
 }
 
@@ -635,7 +669,7 @@ privacy_tags_set_subject(PG_FUNCTION_ARGS)
 		pt_format_ident(NameStr(*PG_GETARG_NAME(3)), quoted, sizeof(quoted));
 		appendStringInfo(&label, "; collected_at=%s", quoted);
 	}
-	tagging_set_label(addr.objectId, addr.objectSubId, PT_SUBJECT_PROVIDER, label.data);
+	set_label_sql(addr.objectId, addr.objectSubId, PT_SUBJECT_PROVIDER, label.data);
 	PG_RETURN_VOID();
 }
 
@@ -647,7 +681,7 @@ privacy_tags_unset_subject(PG_FUNCTION_ARGS)
 	ObjectAddress addr = resolve_column(fcinfo, "unset_subject");
 	bool		had = GetSecurityLabel(&addr, PT_SUBJECT_PROVIDER) != NULL;
 
-	tagging_set_label(addr.objectId, addr.objectSubId, PT_SUBJECT_PROVIDER, NULL);
+	set_label_sql(addr.objectId, addr.objectSubId, PT_SUBJECT_PROVIDER, NULL);
 	PG_RETURN_BOOL(had);
 }
 

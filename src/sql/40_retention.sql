@@ -372,7 +372,7 @@ BEGIN
     END LOOP;
     -- (the trigger is the table's: its owner changes it)
     IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'privacy_tags_retention') THEN
-        PERFORM privacy_tags._owner_exec(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
+        PERFORM privacy_tags._trigger_ddl(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
     END IF;
     -- a partition enforced on its own before its parent gives way: the
     -- parent's trigger is cloned onto every partition
@@ -384,9 +384,9 @@ BEGIN
     LOOP
         PERFORM privacy_tags._owner_exec(v_part, format('DROP TRIGGER privacy_tags_retention ON %s', v_part));
     END LOOP;
-    PERFORM privacy_tags._owner_exec(rel, format('CREATE TRIGGER privacy_tags_retention BEFORE INSERT OR UPDATE ON %s '
-                                                 'FOR EACH ROW EXECUTE FUNCTION privacy_tags.retention_trigger(%s)',
-                                                 rel, coalesce(v_args, '')));
+    PERFORM privacy_tags._trigger_ddl(rel, format('CREATE TRIGGER privacy_tags_retention BEFORE INSERT OR UPDATE ON %s '
+                                                  'FOR EACH ROW EXECUTE FUNCTION privacy_tags.retention_trigger(%s)',
+                                                  rel, coalesce(v_args, '')));
     RETURN v_n;
 END
 $$;
@@ -501,7 +501,7 @@ BEGIN
     v_had := EXISTS (SELECT FROM pg_trigger
                       WHERE tgrelid = rel AND tgname = 'privacy_tags_retention' AND tgparentid = 0);
     IF v_had THEN
-        PERFORM privacy_tags._owner_exec(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
+        PERFORM privacy_tags._trigger_ddl(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
     END IF;
     RETURN v_had;
 END
@@ -662,6 +662,7 @@ DECLARE
     v_unmasked text;
     v_test text;
     v_cols refcursor;
+    v_citus boolean;
 BEGIN
     -- the held subjects, once: one array of ids per subject type
     SELECT array_agg(x.subject_type ORDER BY x.subject_type), array_agg(x.ids::text ORDER BY x.subject_type)
@@ -738,6 +739,9 @@ BEGIN
                         WHEN v_anchor_type NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)
                         THEN format('anchor column "%s" of relation "%s" is of type %s, not a date or timestamp',
                                     r.anc, r.rel, v_anchor_type) END;
+        -- (the shards of a Citus table evaluate the statement's conditions:
+        -- no STABLE function of a column there, see 55_citus.sql)
+        v_citus := problem IS NULL AND privacy_tags._citus_table(r.rel);
         -- rows of held subjects, wherever the subject graph reaches them
         -- (a held customer's orders without a subject column of their own
         -- too): one parameter per subject type, the array of its held ids
@@ -756,7 +760,8 @@ BEGIN
                 ELSIF v_pred IS NOT NULL THEN
                     -- (a NULL reference is nobody's: false, never NULL, so that
                     -- NOT held keeps the row in the purge)
-                    held := coalesce(held || ' OR ', '') || format('coalesce(%s, false)', v_pred);
+                    held := coalesce(held || ' OR ', '')
+                            || format(CASE WHEN v_citus THEN '(%s) IS TRUE' ELSE 'coalesce(%s, false)' END, v_pred);
                     held_ids := coalesce(held_ids, '{}') || v_hold_ids[i];
                 END IF;
             END LOOP;
@@ -781,7 +786,8 @@ BEGIN
         v_hi := CASE v_anchor_type WHEN 'date'::regtype THEN v_hi_ts::date::text
                                    WHEN 'timestamp'::regtype THEN v_hi_ts::timestamp::text
                                    ELSE v_hi_ts::text END;
-        v_test := format('t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz', r.anc, r.w, as_of);
+        v_test := CASE WHEN v_citus THEN privacy_tags._citus_expiry_test(r.anc, v_anchor_type, r.w, as_of)
+                       ELSE format('t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz', r.anc, r.w, as_of) END;
         -- (a value that is its mask already is done)
         v_unmasked := CASE WHEN r.act = 'nullify' THEN privacy_tags._unmasked(r.rel, r.col, r.tag) END;
         -- The exact cut-off, where one constant says it: for a date, the
@@ -938,8 +944,15 @@ DECLARE
     v_params text[];
     v_n bigint := 0;
     v_key text[];
+    v_batch text[];
 BEGIN
-    IF batch_size IS NOT NULL THEN
+    IF batch_size IS NOT NULL AND privacy_tags._citus_table(target) THEN
+        -- (a Citus table has no ctid to batch by: a range of keys, its last
+        -- key a parameter after the others)
+        v_batch := privacy_tags._citus_batch(p, target, batch_size, v_keep,
+                       coalesce(cardinality(p.held_ids), 0) + CASE WHEN p.action = 'delete' THEN 1 ELSE 3 END);
+        v_conds := ARRAY[v_batch[1]];
+    ELSIF batch_size IS NOT NULL THEN
         v_conds := ARRAY[format('t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.ctid FROM %s t '
                                 'WHERE %s AND %s AND NOT (%s) LIMIT %s)) AND %s AND %s',
                                 target, p.bound, p.expired, v_keep, batch_size, p.bound, p.expired)];
@@ -950,7 +963,7 @@ BEGIN
         FOREACH v_cond IN ARRAY v_conds LOOP
             v_n := v_n + privacy_tags._delete_retrying(target,
                        format('DELETE FROM %s t WHERE %s AND NOT (%s)', target, v_cond, v_keep),
-                       p.held_ids);
+                       CASE WHEN v_batch[2] IS NULL THEN p.held_ids ELSE coalesce(p.held_ids, '{}') || v_batch[2] END);
         END LOOP;
     ELSE
         -- NULL, or the tag's mask (a hash mask's key follows the held ids)
@@ -961,7 +974,8 @@ BEGIN
                        WHERE c.relation IN (p.relation, target) AND c.column_name = p.column_name
                        ORDER BY c.relation = p.relation DESC LIMIT 1),
                      coalesce(cardinality(p.held_ids), 0) + 1);
-        v_params := coalesce(p.held_ids, '{}') || v_key;
+        v_params := coalesce(p.held_ids, '{}') || v_key
+                    || CASE WHEN v_batch[2] IS NULL THEN '{}'::text[] ELSE ARRAY[v_batch[2]] END;
         FOREACH v_cond IN ARRAY v_conds LOOP
             v_n := v_n + privacy_tags._owner_exec(target,
                        format('UPDATE %s t SET %s WHERE %s AND NOT (%s)', target, v_set, v_cond, v_keep),

@@ -808,7 +808,9 @@ BEGIN
     INSERT INTO privacy_tags.consents AS k (subject_type, subject_id, purpose)
     VALUES (grant_consent.subject_type, v_id, grant_consent.purpose)
     ON CONFLICT ON CONSTRAINT consents_pkey
-    DO UPDATE SET granted_at = now(), withdrawn_at = NULL;
+    -- (excluded's value, not now(): Citus takes no function here on a
+    -- reference table)
+    DO UPDATE SET granted_at = excluded.granted_at, withdrawn_at = NULL;
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
     VALUES ('grant_consent', grant_consent.subject_type,
             privacy_tags.subject_hash(grant_consent.subject_type, v_id),

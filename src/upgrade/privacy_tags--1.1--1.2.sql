@@ -402,7 +402,7 @@ BEGIN
     END LOOP;
     -- (the trigger is the table's: its owner changes it)
     IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'privacy_tags_retention') THEN
-        PERFORM privacy_tags._owner_exec(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
+        PERFORM privacy_tags._trigger_ddl(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
     END IF;
     -- a partition enforced on its own before its parent gives way: the
     -- parent's trigger is cloned onto every partition
@@ -414,9 +414,9 @@ BEGIN
     LOOP
         PERFORM privacy_tags._owner_exec(v_part, format('DROP TRIGGER privacy_tags_retention ON %s', v_part));
     END LOOP;
-    PERFORM privacy_tags._owner_exec(rel, format('CREATE TRIGGER privacy_tags_retention BEFORE INSERT OR UPDATE ON %s '
-                                                 'FOR EACH ROW EXECUTE FUNCTION privacy_tags.retention_trigger(%s)',
-                                                 rel, coalesce(v_args, '')));
+    PERFORM privacy_tags._trigger_ddl(rel, format('CREATE TRIGGER privacy_tags_retention BEFORE INSERT OR UPDATE ON %s '
+                                                  'FOR EACH ROW EXECUTE FUNCTION privacy_tags.retention_trigger(%s)',
+                                                  rel, coalesce(v_args, '')));
     RETURN v_n;
 END
 $$;
@@ -503,7 +503,7 @@ BEGIN
     v_had := EXISTS (SELECT FROM pg_trigger
                       WHERE tgrelid = rel AND tgname = 'privacy_tags_retention' AND tgparentid = 0);
     IF v_had THEN
-        PERFORM privacy_tags._owner_exec(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
+        PERFORM privacy_tags._trigger_ddl(rel, format('DROP TRIGGER privacy_tags_retention ON %s', rel));
     END IF;
     RETURN v_had;
 END
@@ -569,6 +569,7 @@ DECLARE
     v_unmasked text;
     v_test text;
     v_cols refcursor;
+    v_citus boolean;
 BEGIN
     -- the held subjects, once: one array of ids per subject type
     SELECT array_agg(x.subject_type ORDER BY x.subject_type), array_agg(x.ids::text ORDER BY x.subject_type)
@@ -645,6 +646,9 @@ BEGIN
                         WHEN v_anchor_type NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)
                         THEN format('anchor column "%s" of relation "%s" is of type %s, not a date or timestamp',
                                     r.anc, r.rel, v_anchor_type) END;
+        -- (the shards of a Citus table evaluate the statement's conditions:
+        -- no STABLE function of a column there, see 55_citus.sql)
+        v_citus := problem IS NULL AND privacy_tags._citus_table(r.rel);
         -- rows of held subjects, wherever the subject graph reaches them
         -- (a held customer's orders without a subject column of their own
         -- too): one parameter per subject type, the array of its held ids
@@ -663,7 +667,8 @@ BEGIN
                 ELSIF v_pred IS NOT NULL THEN
                     -- (a NULL reference is nobody's: false, never NULL, so that
                     -- NOT held keeps the row in the purge)
-                    held := coalesce(held || ' OR ', '') || format('coalesce(%s, false)', v_pred);
+                    held := coalesce(held || ' OR ', '')
+                            || format(CASE WHEN v_citus THEN '(%s) IS TRUE' ELSE 'coalesce(%s, false)' END, v_pred);
                     held_ids := coalesce(held_ids, '{}') || v_hold_ids[i];
                 END IF;
             END LOOP;
@@ -688,7 +693,8 @@ BEGIN
         v_hi := CASE v_anchor_type WHEN 'date'::regtype THEN v_hi_ts::date::text
                                    WHEN 'timestamp'::regtype THEN v_hi_ts::timestamp::text
                                    ELSE v_hi_ts::text END;
-        v_test := format('t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz', r.anc, r.w, as_of);
+        v_test := CASE WHEN v_citus THEN privacy_tags._citus_expiry_test(r.anc, v_anchor_type, r.w, as_of)
+                       ELSE format('t.%1$I::timestamptz + %2$L::interval <= %3$L::timestamptz', r.anc, r.w, as_of) END;
         -- (a value that is its mask already is done)
         v_unmasked := CASE WHEN r.act = 'nullify' THEN privacy_tags._unmasked(r.rel, r.col, r.tag) END;
         -- The exact cut-off, where one constant says it: for a date, the
@@ -801,8 +807,15 @@ DECLARE
     v_params text[];
     v_n bigint := 0;
     v_key text[];
+    v_batch text[];
 BEGIN
-    IF batch_size IS NOT NULL THEN
+    IF batch_size IS NOT NULL AND privacy_tags._citus_table(target) THEN
+        -- (a Citus table has no ctid to batch by: a range of keys, its last
+        -- key a parameter after the others)
+        v_batch := privacy_tags._citus_batch(p, target, batch_size, v_keep,
+                       coalesce(cardinality(p.held_ids), 0) + CASE WHEN p.action = 'delete' THEN 1 ELSE 3 END);
+        v_conds := ARRAY[v_batch[1]];
+    ELSIF batch_size IS NOT NULL THEN
         v_conds := ARRAY[format('t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.ctid FROM %s t '
                                 'WHERE %s AND %s AND NOT (%s) LIMIT %s)) AND %s AND %s',
                                 target, p.bound, p.expired, v_keep, batch_size, p.bound, p.expired)];
@@ -813,7 +826,7 @@ BEGIN
         FOREACH v_cond IN ARRAY v_conds LOOP
             v_n := v_n + privacy_tags._delete_retrying(target,
                        format('DELETE FROM %s t WHERE %s AND NOT (%s)', target, v_cond, v_keep),
-                       p.held_ids);
+                       CASE WHEN v_batch[2] IS NULL THEN p.held_ids ELSE coalesce(p.held_ids, '{}') || v_batch[2] END);
         END LOOP;
     ELSE
         -- NULL, or the tag's mask (a hash mask's key follows the held ids)
@@ -824,7 +837,8 @@ BEGIN
                        WHERE c.relation IN (p.relation, target) AND c.column_name = p.column_name
                        ORDER BY c.relation = p.relation DESC LIMIT 1),
                      coalesce(cardinality(p.held_ids), 0) + 1);
-        v_params := coalesce(p.held_ids, '{}') || v_key;
+        v_params := coalesce(p.held_ids, '{}') || v_key
+                    || CASE WHEN v_batch[2] IS NULL THEN '{}'::text[] ELSE ARRAY[v_batch[2]] END;
         FOREACH v_cond IN ARRAY v_conds LOOP
             v_n := v_n + privacy_tags._owner_exec(target,
                        format('UPDATE %s t SET %s WHERE %s AND NOT (%s)', target, v_set, v_cond, v_keep),
@@ -1903,7 +1917,9 @@ BEGIN
     INSERT INTO privacy_tags.consents AS k (subject_type, subject_id, purpose)
     VALUES (grant_consent.subject_type, v_id, grant_consent.purpose)
     ON CONFLICT ON CONSTRAINT consents_pkey
-    DO UPDATE SET granted_at = now(), withdrawn_at = NULL;
+    -- (excluded's value, not now(): Citus takes no function here on a
+    -- reference table)
+    DO UPDATE SET granted_at = excluded.granted_at, withdrawn_at = NULL;
     INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, details)
     VALUES ('grant_consent', grant_consent.subject_type,
             privacy_tags.subject_hash(grant_consent.subject_type, v_id),
@@ -4764,6 +4780,145 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION privacy_tags._citus_loaded()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'privacy_tags_citus_loaded' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION privacy_tags._citus_loaded() IS
+    'Whether the citus library is loaded in this session.';
+CREATE OR REPLACE FUNCTION privacy_tags._citus_table(rel regclass)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_found boolean;
+BEGIN
+    IF NOT privacy_tags._citus_loaded() OR to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    -- (Citus's catalog exists only with Citus: not named in the function's text)
+    EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid OPERATOR(pg_catalog.=) $1)'
+       INTO v_found USING rel;
+    RETURN v_found;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags.citus_setup()
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET client_min_messages = warning
+AS $$
+DECLARE
+    v_rel regclass;
+    v_n integer := 0;
+BEGIN
+    IF NOT privacy_tags._citus_loaded() OR NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'citus is not installed in database "%"', current_database()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Without Citus there is nothing to set up. With it: add citus (first) to shared_preload_libraries on every node, restart, and run CREATE EXTENSION citus.';
+    END IF;
+    FOREACH v_rel IN ARRAY ARRAY['privacy_tags.consents', 'privacy_tags.restrictions', 'privacy_tags.legal_holds',
+                                 'privacy_tags.suppressions', 'privacy_tags.audit_key']::regclass[] LOOP
+        CONTINUE WHEN privacy_tags._citus_table(v_rel);
+        EXECUTE 'SELECT pg_catalog.create_reference_table($1)' USING v_rel;
+        -- (the rows now live in the shards; the coordinator's own copy goes)
+        EXECUTE 'SELECT pg_catalog.truncate_local_data_after_distributing_table($1)' USING v_rel;
+        v_n := v_n + 1;
+    END LOOP;
+    IF v_n > 0 THEN
+        INSERT INTO privacy_tags.audit_log (action, details)
+        VALUES ('citus_setup', jsonb_build_object('reference_tables', v_n));
+    END IF;
+    RETURN v_n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._trigger_ddl(rel regclass, stmt text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_old text;
+BEGIN
+    IF NOT privacy_tags._citus_table(rel) THEN
+        PERFORM privacy_tags._owner_exec(rel, stmt);
+        RETURN;
+    END IF;
+    PERFORM privacy_tags.citus_setup();
+    v_old := current_setting('citus.enable_unsafe_triggers');
+    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+    PERFORM privacy_tags._owner_exec(rel, stmt);
+    PERFORM set_config('citus.enable_unsafe_triggers', v_old, true);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._citus_expiry_test(anchor name, anchor_type regtype, w interval, as_of timestamptz)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_zone text := current_setting('TimeZone');
+    v_months integer := (extract(year FROM w) * 12 + extract(month FROM w))::integer;
+    v_days integer := extract(day FROM w)::integer;
+    v_expr text;
+BEGIN
+    v_expr := CASE anchor_type WHEN 'date'::regtype THEN format('(t.%I::timestamp AT TIME ZONE %L)', anchor, v_zone)
+                               WHEN 'timestamp'::regtype THEN format('(t.%I AT TIME ZONE %L)', anchor, v_zone)
+                               ELSE format('t.%I', anchor) END;
+    IF v_months <> 0 THEN
+        v_expr := format('((%s AT TIME ZONE %L) + %L::interval) AT TIME ZONE %L',
+                         v_expr, v_zone, make_interval(months => v_months), v_zone);
+    END IF;
+    IF v_days <> 0 THEN
+        v_expr := format('((%s AT TIME ZONE %L) + %L::interval) AT TIME ZONE %L',
+                         v_expr, v_zone, make_interval(days => v_days), v_zone);
+    END IF;
+    RETURN format('%s <= %L::timestamptz', v_expr, as_of - (w - make_interval(months => v_months, days => v_days)));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._citus_batch(p record, target regclass, batch_size integer, keep text, param integer)
+RETURNS text[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_key name;
+    v_type text;
+    v_last jsonb;
+BEGIN
+    EXECUTE 'SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+               FROM pg_catalog.pg_dist_partition d
+               JOIN pg_attribute a ON a.attrelid = d.logicalrelid
+                AND a.attname = pg_catalog.column_to_column_name(d.logicalrelid, d.partkey)
+              WHERE d.logicalrelid = $1 AND d.partmethod = ''h'''
+       INTO v_key, v_type USING target;
+    IF v_key IS NULL THEN
+        SELECT a.attname, format_type(a.atttypid, a.atttypmod) INTO v_key, v_type
+          FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+         WHERE c.conrelid = target AND c.contype = 'p';
+    END IF;
+    IF v_key IS NULL THEN
+        -- no key to range over: the whole column in one statement
+        RETURN ARRAY[format('%s AND %s', p.bound, p.expired), NULL];
+    END IF;
+    v_last := privacy_tags._owner_query(target,
+                  format('SELECT to_jsonb(t.%1$I::text) FROM %2$s t WHERE %3$s AND %4$s AND NOT (%5$s) '
+                         'ORDER BY t.%1$I LIMIT 1 OFFSET %6$s',
+                         v_key, target, p.bound, p.expired, keep, batch_size - 1),
+                  p.held_ids);
+    IF v_last IS NULL THEN
+        RETURN ARRAY[format('%s AND %s', p.bound, p.expired), NULL];
+    END IF;
+    -- (a key can be a subject's id: a parameter, never in the statement's text)
+    RETURN ARRAY[format('t.%I OPERATOR(pg_catalog.<=) $%s::%s AND %s AND %s', v_key, param, v_type, p.bound, p.expired),
+                 v_last ->> 0];
+END
+$$;
+
 -- New and changed functions: end
 
 -- Issue 16: the record of processing gains the declarations' columns.
@@ -4879,6 +5034,10 @@ SELECT c.oid::pg_catalog.regclass AS relation,
 
 COMMENT ON TYPE privacy_tags.privacy_tag IS
     'The privacy policy of one column: category, legal basis, special-category condition, purposes, retention window, expiry action and mask.';
+COMMENT ON FUNCTION privacy_tags.citus_setup() IS
+    'On a Citus cluster: makes the extension''s tables that the workers'' retention triggers read (consents, restrictions, legal holds, suppressions, the audit key) reference tables; returns how many it changed. enforce() calls it.';
+REVOKE ALL ON FUNCTION privacy_tags.citus_setup() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy_tags.citus_setup() TO privacy_admin;
 REVOKE ALL ON FUNCTION privacy_tags.erase(text, text, boolean, text[], bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy_tags.erase(text, text, boolean, text[], bigint) TO privacy_admin;
 REVOKE ALL ON FUNCTION privacy_tags.withdraw_consent(text, text, text, boolean, bigint) FROM PUBLIC;
