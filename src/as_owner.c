@@ -196,8 +196,8 @@ typedef struct TargetsEntry
 static HTAB *targets_cache = NULL;
 static MemoryContext targets_cxt = NULL;
 
-static void
-targets_invalidate(Datum arg, Oid relid)
+void
+OwnerRelcacheInvalidate(Oid relid)
 {
 	if (targets_cache != NULL)
 	{
@@ -227,7 +227,6 @@ set_purge_targets(Oid relid)
 		{
 			targets_cxt = AllocSetContextCreate(CacheMemoryContext, "privacy_tags purge targets",
 												ALLOCSET_SMALL_SIZES);
-			CacheRegisterRelcacheCallback(targets_invalidate, (Datum) 0);
 		}
 		memset(&ctl, 0, sizeof(ctl));
 		ctl.keysize = sizeof(Oid);

@@ -13,6 +13,7 @@
 #include "utils/tuplestore.h"
 
 extern Oid	ExtensionOwner(void);
+extern void OwnerRelcacheInvalidate(Oid relid);
 extern Tuplestorestate *MaterializedResult(FunctionCallInfo fcinfo, TupleDesc *tupdesc,
 										  MemoryContext *cxt);
 extern void RunAsOwner(Oid owner, void (*fn) (void *arg), void *arg);

@@ -120,8 +120,8 @@ typedef struct CitusTableEntry
 
 static HTAB *citus_tables = NULL;
 
-static void
-citus_tables_invalidate(Datum arg, Oid relid)
+void
+PtCitusRelcacheInvalidate(Oid relid)
 {
 	if (citus_tables == NULL)
 		return;
@@ -146,7 +146,6 @@ PtCitusTable(Oid relid)
 	bool		result = false;
 	CitusTableEntry *entry;
 	bool		found;
-	static bool callback_registered = false;
 
 	if (!PtCitusLoaded() ||
 		!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
@@ -161,11 +160,6 @@ PtCitusTable(Oid relid)
 		ctl.hcxt = CacheMemoryContext;
 		citus_tables = hash_create("privacy_tags Citus tables", 64, &ctl,
 								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		if (!callback_registered)
-		{
-			CacheRegisterRelcacheCallback(citus_tables_invalidate, (Datum) 0);
-			callback_registered = true;
-		}
 	}
 	entry = hash_search(citus_tables, &relid, HASH_FIND, &found);
 	if (found)

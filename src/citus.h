@@ -8,6 +8,7 @@
 #include "utils/relcache.h"
 
 extern void citus_init(void);
+extern void PtCitusRelcacheInvalidate(Oid relid);
 extern bool PtCitusLoaded(void);
 extern bool PtCitusTable(Oid relid);
 extern bool PtCitusPropagatedCommand(void);

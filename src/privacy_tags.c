@@ -12,10 +12,13 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 #include "citus.h"
+#include "as_owner.h"
+#include "subject_graph.h"
 #include "renames.h"
 #include "retention.h"
 #include "tagging.h"
@@ -27,9 +30,25 @@ void		_PG_init(void);
 /* privacy_tags.request_retention: closed requests are purged after it (minutes) */
 static int	pt_request_retention = 3 * 365 * 24 * 60;
 
+/*
+ * One relcache callback for every cache of the library (the trigger's
+ * plans, the subject graphs, the statements' cascade targets, what is a
+ * Citus table): the backend has room for few callbacks, shared with every
+ * other extension.
+ */
+static void
+relcache_callback(Datum arg, Oid relid)
+{
+	RetentionRelcacheInvalidate(relid);
+	SubjectGraphRelcacheInvalidate(relid);
+	OwnerRelcacheInvalidate(relid);
+	PtCitusRelcacheInvalidate(relid);
+}
+
 void
 _PG_init(void)
 {
+	CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
 	tagging_init();
 	retention_init();
 	renames_init();

@@ -26,6 +26,7 @@ extern List *pt_purge_targets;
 extern bool pt_in_own_statement;
 
 extern void retention_init(void);
+extern void RetentionRelcacheInvalidate(Oid relid);
 extern void retention_refresh(Oid relid, AttrNumber attnum, const char *label, bool subject);
 
 #endif							/* PRIVACY_TAGS_RETENTION_H */

@@ -213,8 +213,8 @@ retention_init(void)
 							 NULL, NULL, NULL);
 }
 
-static void
-plan_cache_invalidate(Datum arg, Oid relid)
+void
+RetentionRelcacheInvalidate(Oid relid)
 {
 	HASH_SEQ_STATUS status;
 	PlanEntry  *entry;
@@ -1080,7 +1080,6 @@ get_plan(Trigger *trigger, Relation rel)
 		ctl.hcxt = plan_cache_cxt;
 		plan_cache = hash_create("privacy_tags retention plans", 64, &ctl,
 								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		CacheRegisterRelcacheCallback(plan_cache_invalidate, (Datum) 0);
 	}
 	memset(&key, 0, sizeof(key));
 	key.tgoid = trigger->tgoid;

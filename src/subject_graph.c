@@ -161,8 +161,8 @@ static int	graph_users = 0;	/* calls rendering from a cached graph */
  * freed by the next get_graph() that no call is using it in: a graph is
  * never freed under a caller.
  */
-static void
-graph_cache_invalidate(Datum arg, Oid relid)
+void
+SubjectGraphRelcacheInvalidate(Oid relid)
 {
 	graph_generation++;
 	graph_cache_stale = true;
@@ -666,7 +666,6 @@ get_graph(const char *subject_type)
 	{
 		graph_cache_cxt = AllocSetContextCreate(CacheMemoryContext, "privacy_tags subject graphs",
 												ALLOCSET_DEFAULT_SIZES);
-		CacheRegisterRelcacheCallback(graph_cache_invalidate, (Datum) 0);
 	}
 	graph_cache_reset();
 	if (graph_cache == NULL)

@@ -7,4 +7,6 @@
 
 #include "postgres.h"
 
+extern void SubjectGraphRelcacheInvalidate(Oid relid);
+
 #endif							/* PRIVACY_TAGS_SUBJECT_GRAPH_H */
