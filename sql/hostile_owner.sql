@@ -217,6 +217,30 @@ SELECT relation, column_name, action, rows FROM privacy_tags.purge('hostile.t');
 RESET client_min_messages;
 SELECT count(*) AS policy_ran FROM hostile_log WHERE via = 'policy of another owner';
 DROP TABLE hostile_theirs.refs, hostile.events, hostile.kinds;
+-- after a restore, reapply_erasures() reads the key values of the owner's
+-- table, whose key type converts to text through a cast of its owner's: the
+-- cast runs as the owner, restricted, never as the extension's owner
+SET ROLE hostile_owner;
+CREATE TYPE hostile.tone AS ENUM ('a', 'b');
+CREATE FUNCTION hostile.tone_text(hostile.tone) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM hostile.evil('cast to text');
+    RETURN $1::name::text;
+END
+$$;
+CREATE CAST (hostile.tone AS text) WITH FUNCTION hostile.tone_text(hostile.tone);
+CREATE TABLE hostile.tones (id hostile.tone PRIMARY KEY, note text);
+SELECT privacy_tags.set_subject('hostile.tones', 'id', 'hostile_tone');
+SELECT privacy_tags.tag('hostile.tones', 'note', 'contact.email; basis=contract');
+INSERT INTO hostile.tones VALUES ('a', 'x'), ('b', 'y');
+RESET ROLE;
+SELECT privacy_tags.erase('hostile_tone', 'a') -> 'tables' AS erased;
+INSERT INTO hostile.tones VALUES ('a', 'restored');
+SELECT x ->> 'action' AS reapplied FROM jsonb_array_elements(privacy_tags.reapply_erasures() -> 'subjects') x
+ WHERE x ->> 'subject_type' = 'hostile_tone';
+SELECT id, note FROM hostile.tones ORDER BY id;
+DROP TABLE hostile.tones;
+DELETE FROM privacy_tags.erasure_ledger WHERE subject_type = 'hostile_tone';
 
 -- what the owner's code saw: always the owner, never a superuser, never able
 -- to switch roles (42501: cannot set role within a security-restricted
