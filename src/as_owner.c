@@ -285,35 +285,80 @@ set_purge_targets(Oid relid)
  * is returned in the caller's memory context, else the number of rows
  * processed.
  */
+/* One statement of run_as_owner(), run as the owner (RunAsOwner()). */
+typedef struct OwnerStatement
+{
+	Oid			relid;
+	Oid			owner;
+	const char *sql;
+	int			nargs;
+	Oid		   *argtypes;
+	Datum	   *values;
+	char	   *nulls;
+	bool		want_value;
+	Datum		result;
+	bool		isnull;
+} OwnerStatement;
+
+static void
+run_owner_statement(void *arg)
+{
+	OwnerStatement *st = arg;
+	int			rc;
+
+	pt_in_own_statement = pt_purging;
+	rc = SPI_execute_plan(cached_plan(st->relid, st->owner, st->sql, st->nargs, st->argtypes),
+						  st->values, st->nulls, false, 0);
+	pt_in_own_statement = false;
+	if (rc < 0)
+		elog(ERROR, "could not run a statement on relation %u: %s",
+			 st->relid, SPI_result_code_string(rc));
+	if (st->want_value)
+	{
+		if (SPI_tuptable == NULL || SPI_tuptable->tupdesc->natts != 1 ||
+			SPI_gettypeid(SPI_tuptable->tupdesc, 1) != JSONBOID)
+			elog(ERROR, "statement on relation %u must return one jsonb column", st->relid);
+		if (SPI_processed > 0)
+		{
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0],
+										  SPI_tuptable->tupdesc, 1, &st->isnull);
+
+			if (!st->isnull)
+				st->result = SPI_datumTransfer(d, false, -1);
+		}
+	}
+	else
+	{
+		st->result = Int64GetDatum((int64) SPI_processed);
+		st->isnull = false;
+	}
+}
+
 static Datum
 run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 			 bool *isnull)
 {
-	Oid			owner = relation_owner(relid);
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
-	int			nargs = 0;
-	Datum	   *values = NULL;
+	OwnerStatement st;
 	bool	   *valnulls = NULL;
-	Oid		   *argtypes = NULL;
-	char	   *nulls = NULL;
-	Datum		result = (Datum) 0;
-	int			rc;
 
-	*isnull = true;
+	memset(&st, 0, sizeof(st));
+	st.relid = relid;
+	st.owner = relation_owner(relid);
+	st.sql = sql;
+	st.want_value = want_value;
+	st.isnull = true;
 	if (params != NULL)
 	{
 		if (ARR_NDIM(params) > 1 || ARR_ELEMTYPE(params) != TEXTOID)
 			elog(ERROR, "statement parameters must be a one-dimensional text array");
 		deconstruct_array(params, TEXTOID, -1, false, TYPALIGN_INT,
-						  &values, &valnulls, &nargs);
-		argtypes = palloc(sizeof(Oid) * Max(nargs, 1));
-		nulls = palloc(Max(nargs, 1));
-		for (int i = 0; i < nargs; i++)
+						  &st.values, &valnulls, &st.nargs);
+		st.argtypes = palloc(sizeof(Oid) * Max(st.nargs, 1));
+		st.nulls = palloc(Max(st.nargs, 1));
+		for (int i = 0; i < st.nargs; i++)
 		{
-			argtypes[i] = TEXTOID;
-			nulls[i] = valnulls[i] ? 'n' : ' ';
+			st.argtypes[i] = TEXTOID;
+			st.nulls[i] = valnulls[i] ? 'n' : ' ';
 		}
 	}
 
@@ -323,71 +368,9 @@ run_as_owner(Oid relid, const char *sql, ArrayType *params, bool want_value,
 	/* on a Citus table the shards' triggers must know it too (citus.c) */
 	if (pt_purging && PtCitusTable(relid))
 		PtCitusPurgingOnWorkers();
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
-	save_nestlevel = NewGUCNestLevel();
-	PG_TRY();
-	{
-		/*
-		 * What the statement's names mean does not depend on the owner (the
-		 * extension's SECURITY DEFINER callers have this path already: no
-		 * need to set it again, and invalidate the namespace cache).
-		 */
-		/*
-		 * Row-level security: the owner's own table is read whole (the
-		 * NOFORCE flag above); a policy of another owner's table that a
-		 * statement reads would run that owner's code as this one, so it
-		 * makes the statement fail instead (as pg_dump does).
-		 */
-		(void) set_config_option("row_security", "off",
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		if (namespace_search_path == NULL ||
-			strcmp(namespace_search_path, "pg_catalog, pg_temp") != 0)
-			(void) set_config_option("search_path", "pg_catalog, pg_temp",
-									 PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		pt_in_own_statement = pt_purging;
-		rc = SPI_execute_plan(cached_plan(relid, owner, sql, nargs, argtypes), values, nulls, false, 0);
-		pt_in_own_statement = false;
-		if (rc < 0)
-			elog(ERROR, "could not run a statement on relation %u: %s",
-				 relid, SPI_result_code_string(rc));
-		if (want_value)
-		{
-			if (SPI_tuptable == NULL || SPI_tuptable->tupdesc->natts != 1 ||
-				SPI_gettypeid(SPI_tuptable->tupdesc, 1) != JSONBOID)
-				elog(ERROR, "statement on relation %u must return one jsonb column", relid);
-			if (SPI_processed > 0)
-			{
-				Datum		d = SPI_getbinval(SPI_tuptable->vals[0],
-											  SPI_tuptable->tupdesc, 1, isnull);
-
-				if (!*isnull)
-					result = SPI_datumTransfer(d, false, -1);
-			}
-		}
-		else
-		{
-			result = Int64GetDatum((int64) SPI_processed);
-			*isnull = false;
-		}
-		SPI_finish();
-	}
-	PG_CATCH();
-	{
-		/* (the transaction's abort pops the GUC nest level and SPI) */
-		pt_in_own_statement = false;
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	AtEOXact_GUC(false, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	return result;
+	RunAsOwner(st.owner, run_owner_statement, &st);
+	*isnull = st.isnull;
+	return st.result;
 }
 
 /*
@@ -410,9 +393,20 @@ RunAsOwner(Oid owner, void (*fn) (void *arg), void *arg)
 	save_nestlevel = NewGUCNestLevel();
 	PG_TRY();
 	{
+		/*
+		 * Row-level security: the owner's own table is read whole (the
+		 * NOFORCE flag above); a policy of another owner's table that a
+		 * statement reads would run that owner's code as this one, so it
+		 * makes the statement fail instead (as pg_dump does).
+		 */
 		(void) set_config_option("row_security", "off",
 								 PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
+		/*
+		 * What the statement's names mean does not depend on the owner (the
+		 * extension's SECURITY DEFINER callers have this path already: no
+		 * need to set it again, and invalidate the namespace cache).
+		 */
 		if (namespace_search_path == NULL ||
 			strcmp(namespace_search_path, "pg_catalog, pg_temp") != 0)
 			(void) set_config_option("search_path", "pg_catalog, pg_temp",
@@ -425,6 +419,8 @@ RunAsOwner(Oid owner, void (*fn) (void *arg), void *arg)
 	}
 	PG_CATCH();
 	{
+		/* (the transaction's abort pops the GUC nest level and SPI) */
+		pt_in_own_statement = false;
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 		PG_RE_THROW();
 	}
