@@ -18,6 +18,7 @@
 
 #include "citus.h"
 #include "as_owner.h"
+#include "purge.h"
 #include "subject_graph.h"
 #include "renames.h"
 #include "retention.h"
@@ -33,7 +34,7 @@ static int	pt_request_retention = 3 * 365 * 24 * 60;
 /*
  * One relcache callback for every cache of the library (the trigger's
  * plans, the subject graphs, the statements' cascade targets, what is a
- * Citus table): the backend has room for few callbacks, shared with every
+ * Citus table, the purge probes): the backend has room for few callbacks, shared with every
  * other extension.
  */
 static void
@@ -43,12 +44,24 @@ relcache_callback(Datum arg, Oid relid)
 	SubjectGraphRelcacheInvalidate(relid);
 	OwnerRelcacheInvalidate(relid);
 	PtCitusRelcacheInvalidate(relid);
+	PurgeRelcacheInvalidate(relid);
+}
+
+/*
+ * A schema renamed: the purge probes name their tables by schema and name,
+ * and the order of a purge of all is by those names.
+ */
+static void
+namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	PurgeRelcacheInvalidate(InvalidOid);
 }
 
 void
 _PG_init(void)
 {
 	CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, namespace_callback, (Datum) 0);
 	tagging_init();
 	retention_init();
 	renames_init();

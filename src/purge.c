@@ -2,20 +2,691 @@
  * purge.c
  *	  What purge() needs from C: whether the session's time zone keeps one
  *	  offset from UTC for ever (then adding days to a timestamp is exact, and
- *	  a window's cut-off is one constant).
+ *	  a window's cut-off is one constant), and the probes of its fast path.
+ *
+ * The probes.  Most calls of purge() find nothing, or nothing in most
+ * columns: a scheduled purge runs over every tagged table, and between two
+ * runs only a few have rows whose window has passed.  _purge_due() says,
+ * for each column purge() would purge (in purge()'s order), whether any of
+ * its rows is expired: one statement per table, that many
+ * "(SELECT 1 FROM rel t WHERE <expired> ORDER BY anchor LIMIT 1) IS NOT
+ * NULL" as its columns, run as the table's owner in a security-restricted
+ * operation (RunAsOwner()).  purge() then reports a column without expired
+ * rows as purged of 0 rows, and builds, in a subtransaction, the
+ * statements of the others only.
+ *
+ * What a probe finds is exactly what _purge_plan()'s "bound AND expired"
+ * selects: anchor <= $hi AND (anchor <= $lo OR anchor::timestamptz +
+ * window <= as_of), plus, for a nullify column, "not masked yet".  Where
+ * the cut-off is exact (computed here as _purge_plan() computes it) $hi
+ * and $lo are both that cut-off; otherwise they are the bounds between
+ * which the exact test decides.  The cut-offs, as_of and the window are
+ * the statement's parameters: its text, built once per table, holds
+ * identifiers and the column's "not masked" condition only.  The ORDER BY
+ * makes the generic plan read the anchor's index, when there is one, from
+ * its oldest entry: a probe that finds nothing reads no row.
+ *
+ * Per backend, per tagged table: its purge columns, the probe's text and
+ * its kept plan (SPI_prepare + SPI_keepplan), and the order of the tables
+ * in a purge of all; dropped by relcache invalidation (any: a table tagged
+ * for the first time changes the order), a table's entry only by its own.
+ * A column that cannot be probed (its anchor is missing or of another
+ * type, a Citus table, a table the graph of a held subject type cannot
+ * look up) is always due: purge() takes its usual path and reports what
+ * it always reported.
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "pgtime.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "as_owner.h"
+#include "citus.h"
+#include "purge.h"
 
 /* Whether the session's time zone has one fixed offset from UTC (UTC, Etc/GMT+3, '+02:00', ...). */
+static bool
+fixed_timezone(void)
+{
+	long int	gmtoff;
+
+	return session_timezone != NULL && pg_get_timezone_offset(session_timezone, &gmtoff);
+}
+
 PG_FUNCTION_INFO_V1(privacy_tags_fixed_timezone);
 Datum
 privacy_tags_fixed_timezone(PG_FUNCTION_ARGS)
 {
-	long int	gmtoff;
+	PG_RETURN_BOOL(fixed_timezone());
+}
 
-	PG_RETURN_BOOL(session_timezone != NULL &&
-				   pg_get_timezone_offset(session_timezone, &gmtoff));
+/* One column of a purge. */
+typedef struct PurgeColumn
+{
+	NameData	column;
+	char	   *action;			/* delete, nullify */
+	Oid			anchor_type;	/* the anchor's base type */
+	Interval	window;
+	int			probe;			/* its place in the probe's result, or -1: always due */
+} PurgeColumn;
+
+/* One table's columns, in purge()'s order, and its probe. */
+typedef struct PurgeTable
+{
+	Oid			relid;
+	Oid			owner;
+	int			ncols;
+	PurgeColumn *cols;
+	int			nprobes;		/* columns the probe looks at */
+	char	   *sql;			/* the probe, NULL without such columns */
+	int			nargs;
+	Oid		   *argtypes;
+	SPIPlanPtr	plan;			/* prepared on first use, as the owner */
+	bool		dead;			/* out of the cache: freed when no call runs */
+	struct PurgeTable *next_dead;
+	MemoryContext cxt;			/* all of the above */
+} PurgeTable;
+
+typedef struct PurgeTableRef
+{
+	Oid			relid;
+	PurgeTable *table;
+} PurgeTableRef;
+
+static MemoryContext purge_cxt = NULL;
+static HTAB *purge_tables = NULL;
+static PurgeTable *purge_dead = NULL;
+/* the tables of a purge of all, in purge()'s order */
+static MemoryContext purge_order_cxt = NULL;
+static Oid *purge_order = NULL;
+static int	purge_norder = 0;
+static bool purge_order_valid = false;
+/* invalidations so far, and calls of _purge_due() running */
+static uint64 purge_generation = 0;
+static int	purge_busy = 0;
+
+static void
+purge_kill(PurgeTable *t)
+{
+	t->dead = true;
+	t->next_dead = purge_dead;
+	purge_dead = t;
+}
+
+void
+PurgeRelcacheInvalidate(Oid relid)
+{
+	purge_generation++;
+	purge_order_valid = false;
+	if (purge_tables == NULL)
+		return;
+	if (relid == InvalidOid)
+	{
+		HASH_SEQ_STATUS status;
+		PurgeTableRef *ref;
+
+		hash_seq_init(&status, purge_tables);
+		while ((ref = hash_seq_search(&status)) != NULL)
+		{
+			purge_kill(ref->table);
+			hash_search(purge_tables, &ref->relid, HASH_REMOVE, NULL);
+		}
+	}
+	else
+	{
+		PurgeTableRef *ref = hash_search(purge_tables, &relid, HASH_FIND, NULL);
+
+		if (ref != NULL)
+		{
+			purge_kill(ref->table);
+			hash_search(purge_tables, &relid, HASH_REMOVE, NULL);
+		}
+	}
+}
+
+/* Free what left the cache (no call of _purge_due() may be using it). */
+static void
+purge_sweep(void)
+{
+	while (purge_dead != NULL)
+	{
+		PurgeTable *t = purge_dead;
+
+		purge_dead = t->next_dead;
+		if (t->plan != NULL)
+			SPI_freeplan(t->plan);
+		MemoryContextDelete(t->cxt);
+	}
+}
+
+static void
+purge_cache_init(void)
+{
+	HASHCTL		ctl;
+
+	if (purge_cxt == NULL)
+	{
+		purge_cxt = AllocSetContextCreate(CacheMemoryContext, "privacy_tags purge probes",
+										  ALLOCSET_SMALL_SIZES);
+		purge_order_cxt = AllocSetContextCreate(purge_cxt, "privacy_tags purge order",
+												ALLOCSET_SMALL_SIZES);
+	}
+	if (purge_tables != NULL)
+		return;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(PurgeTableRef);
+	ctl.hcxt = purge_cxt;
+	purge_tables = hash_create("privacy_tags purge probes", 64, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* The text of a (relid, column) row's field as a C string in cxt, or NULL. */
+static char *
+row_text(HeapTuple tup, TupleDesc desc, int field, MemoryContext cxt)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, field, &isnull);
+
+	if (isnull)
+		return NULL;
+	return MemoryContextStrdup(cxt, TextDatumGetCString(d));
+}
+
+/*
+ * A table's entry from its rows first .. last of the result of
+ * _purge_columns() (SPI_tuptable): (relation, column_name, action, anchor,
+ * anchor_type, retention, unmasked).
+ */
+static PurgeTable *
+purge_table_build(Oid relid, uint64 first, uint64 last)
+{
+	MemoryContext cxt = AllocSetContextCreate(purge_cxt, "privacy_tags purge table",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	PurgeTable *t = palloc0(sizeof(PurgeTable));
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	bool		citus = PtCitusTable(relid);
+	StringInfoData sql;
+	char	   *relname;
+
+	t->cxt = cxt;
+	t->relid = relid;
+	t->owner = RelationOwner(relid);
+	t->ncols = (int) (last - first + 1);
+	t->cols = palloc0(sizeof(PurgeColumn) * t->ncols);
+	t->argtypes = palloc(sizeof(Oid) * (1 + 3 * t->ncols));
+	t->argtypes[0] = TIMESTAMPTZOID;
+	t->nargs = 1;
+	relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+										 get_rel_name(relid));
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	for (int i = 0; i < t->ncols; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[first + i];
+		PurgeColumn *c = &t->cols[i];
+		bool		isnull;
+		Datum		d;
+		char	   *anchor = row_text(tup, desc, 4, cxt);
+		char	   *unmasked = row_text(tup, desc, 7, cxt);
+		const char *anc;
+
+		namestrcpy(&c->column, NameStr(*DatumGetName(SPI_getbinval(tup, desc, 2, &isnull))));
+		c->action = row_text(tup, desc, 3, cxt);
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		c->anchor_type = isnull ? InvalidOid : DatumGetObjectId(d);
+		d = SPI_getbinval(tup, desc, 6, &isnull);
+		if (!isnull)
+			c->window = *DatumGetIntervalP(d);
+		c->probe = -1;
+		/* what _purge_plan() reports as a problem, or handles otherwise */
+		if (citus || isnull || anchor == NULL ||
+			(c->anchor_type != DATEOID && c->anchor_type != TIMESTAMPOID &&
+			 c->anchor_type != TIMESTAMPTZOID))
+			continue;
+		c->probe = t->nprobes++;
+		anc = quote_identifier(anchor);
+		if (c->probe > 0)
+			appendStringInfoString(&sql, ", ");
+		appendStringInfo(&sql,
+						 "(SELECT 1 FROM %s t WHERE t.%s OPERATOR(pg_catalog.<=) $%d "
+						 "AND (t.%s OPERATOR(pg_catalog.<=) $%d "
+						 "OR (t.%s::pg_catalog.timestamptz OPERATOR(pg_catalog.+) $%d) OPERATOR(pg_catalog.<=) $1)"
+						 "%s%s%s ORDER BY t.%s LIMIT 1) IS NOT NULL",
+						 relname, anc, t->nargs + 1, anc, t->nargs + 2, anc, t->nargs + 3,
+						 unmasked ? " AND (" : "", unmasked ? unmasked : "", unmasked ? ")" : "",
+						 anc);
+		t->argtypes[t->nargs] = c->anchor_type;
+		t->argtypes[t->nargs + 1] = c->anchor_type;
+		t->argtypes[t->nargs + 2] = INTERVALOID;
+		t->nargs += 3;
+	}
+	if (t->nprobes > 0)
+		t->sql = sql.data;
+	MemoryContextSwitchTo(old);
+	return t;
+}
+
+/*
+ * The cut-offs of a column as of as_of, as _purge_plan() computes them:
+ * *hi and *lo, values of the anchor's type, both the exact cut-off where
+ * one constant says it; otherwise anchors up to *lo are expired, anchors
+ * after *hi are not, and the exact test decides in between.
+ */
+static void
+column_bounds(PurgeColumn *c, TimestampTz as_of, bool fixed, Datum *hi, Datum *lo)
+{
+	Interval	four_days = {0};
+	Interval	three_days = {0};
+	Datum		asof = TimestampTzGetDatum(as_of);
+	Datum		win = IntervalPGetDatum(&c->window);
+	Datum		lo_ts;
+	Datum		hi_ts;
+
+	four_days.day = 4;
+	three_days.day = 3;
+	/* (as_of - interval '4 days') - window, as_of - window + interval '3 days' */
+	lo_ts = DirectFunctionCall2(timestamptz_mi_interval,
+								DirectFunctionCall2(timestamptz_mi_interval, asof,
+													IntervalPGetDatum(&four_days)),
+								win);
+	hi_ts = DirectFunctionCall2(timestamptz_pl_interval,
+								DirectFunctionCall2(timestamptz_mi_interval, asof, win),
+								IntervalPGetDatum(&three_days));
+	if (c->anchor_type == DATEOID)
+	{
+		DateADT		lo_d = DatumGetDateADT(DirectFunctionCall1(timestamptz_date, lo_ts));
+		DateADT		hi_d = DatumGetDateADT(DirectFunctionCall1(timestamptz_date, hi_ts));
+
+		*lo = DateADTGetDatum(lo_d);
+		*hi = DateADTGetDatum(hi_d);
+		if (!DATE_NOT_FINITE(lo_d) && !DATE_NOT_FINITE(hi_d))
+		{
+			/* the last date in between that is expired, when none before it is not */
+			DateADT		cut = lo_d;
+			bool		gap = false;
+			bool		exact = true;
+
+			for (DateADT d = lo_d + 1; d <= hi_d; d++)
+			{
+				Datum		end = DirectFunctionCall2(timestamptz_pl_interval,
+													  DirectFunctionCall1(date_timestamptz,
+																		  DateADTGetDatum(d)),
+													  win);
+
+				if (DatumGetBool(DirectFunctionCall2(timestamp_le, end, asof)))
+				{
+					exact = exact && !gap;
+					cut = d;
+				}
+				else
+					gap = true;
+			}
+			if (exact)
+				*lo = *hi = DateADTGetDatum(cut);
+		}
+		return;
+	}
+	if (c->window.month == 0 && !TIMESTAMP_NOT_FINITE(as_of) &&
+		(fixed || (c->anchor_type == TIMESTAMPTZOID && c->window.day == 0)))
+		lo_ts = hi_ts = DirectFunctionCall2(timestamptz_mi_interval, asof, win);
+	if (c->anchor_type == TIMESTAMPOID)
+	{
+		*lo = DirectFunctionCall1(timestamptz_timestamp, lo_ts);
+		*hi = DirectFunctionCall1(timestamptz_timestamp, hi_ts);
+	}
+	else
+	{
+		*lo = lo_ts;
+		*hi = hi_ts;
+	}
+}
+
+/* One table of a call: its entry, the probe's parameters, what it found. */
+typedef struct ProbeCall
+{
+	PurgeTable *table;
+	Datum	   *values;
+	bool	   *due;			/* per probed column */
+	bool		done;
+} ProbeCall;
+
+typedef struct ProbeGroup
+{
+	ProbeCall **calls;
+	int			ncalls;
+} ProbeGroup;
+
+/* The probes of a group of tables of one owner, as that owner (RunAsOwner()). */
+static void
+run_probes(void *arg)
+{
+	ProbeGroup *g = arg;
+
+	for (int i = 0; i < g->ncalls; i++)
+	{
+		ProbeCall  *pc = g->calls[i];
+		PurgeTable *t = pc->table;
+		int			rc;
+
+		if (t->plan == NULL)
+		{
+			SPIPlanPtr	plan = SPI_prepare_cursor(t->sql, t->nargs, t->argtypes,
+												  CURSOR_OPT_GENERIC_PLAN);
+
+			if (plan == NULL)
+				elog(ERROR, "could not prepare the purge probe of relation %u: %s",
+					 t->relid, SPI_result_code_string(SPI_result));
+			SPI_keepplan(plan);
+			t->plan = plan;
+		}
+		rc = SPI_execute_plan(t->plan, pc->values, NULL, false, 1);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1 ||
+			SPI_tuptable->tupdesc->natts != t->nprobes)
+			elog(ERROR, "purge probe of relation %u returned no result", t->relid);
+		for (int j = 0; j < t->nprobes; j++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+										  j + 1, &isnull);
+
+			pc->due[j] = isnull || DatumGetBool(d);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		pc->done = true;
+	}
+}
+
+/*
+ * Run the probes of a group of one owner's tables, in a subtransaction: a
+ * table whose probe fails (its owner's code, a dropped table) leaves its
+ * columns due, and purge() reports its failure as always.  A failed group
+ * of several tables is run again table by table.
+ */
+static void
+run_group(Oid owner, ProbeCall **calls, int ncalls)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner resowner = CurrentResourceOwner;
+	ProbeGroup	g;
+
+	g.calls = calls;
+	g.ncalls = ncalls;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		RunAsOwner(owner, run_probes, &g);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = resowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		/* a cancel is the caller's, as in purge()'s own handler */
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			PG_RE_THROW();
+		FlushErrorState();
+		FreeErrorData(edata);
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = resowner;
+		for (int i = 0; i < ncalls; i++)
+			calls[i]->done = false;
+		if (ncalls > 1)
+			for (int i = 0; i < ncalls; i++)
+				run_group(owner, &calls[i], 1);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Read _purge_columns(rel) and return the entries of its tables in order
+ * (*n of them); with rel NULL, the order of a purge of all becomes the
+ * cached one.  Entries found valid in the cache are kept.
+ */
+static PurgeTable **
+purge_tables_read(Oid rel, int *n)
+{
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		values[1] = {ObjectIdGetDatum(rel)};
+	MemoryContext caller = CurrentMemoryContext;
+	uint64		generation = purge_generation;
+	PurgeTable **tables;
+	Oid		   *order;
+	int			ntables = 0;
+	uint64		first = 0;
+	int			rc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute_with_args("SELECT relation::pg_catalog.oid, column_name, action, anchor::pg_catalog.text, "
+							   "anchor_type::pg_catalog.oid, retention, unmasked "
+							   "FROM privacy_tags._purge_columns($1)",
+							   1, argtypes, values, rel == InvalidOid ? "n" : NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the columns to purge");
+	tables = MemoryContextAlloc(caller, sizeof(PurgeTable *) * Max(SPI_processed, 1));
+	order = MemoryContextAlloc(caller, sizeof(Oid) * Max(SPI_processed, 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+		Oid			next = InvalidOid;
+
+		if (i + 1 < SPI_processed)
+			next = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i + 1],
+												  SPI_tuptable->tupdesc, 1, &isnull));
+		if (next == relid)
+			continue;
+		/* rows first .. i are relid's */
+		{
+			PurgeTableRef *ref = NULL;
+
+			if (generation == purge_generation)
+				ref = hash_search(purge_tables, &relid, HASH_FIND, NULL);
+			if (ref != NULL)
+				tables[ntables] = ref->table;
+			else
+			{
+				PurgeTable *t = purge_table_build(relid, first, i);
+
+				if (generation == purge_generation)
+				{
+					ref = hash_search(purge_tables, &relid, HASH_ENTER, NULL);
+					ref->table = t;
+				}
+				else
+					purge_kill(t);	/* (for this call only) */
+				tables[ntables] = t;
+			}
+			order[ntables++] = relid;
+		}
+		first = i + 1;
+	}
+	SPI_finish();
+	if (rel == InvalidOid && purge_busy == 1 && generation == purge_generation)
+	{
+		MemoryContextReset(purge_order_cxt);
+		purge_order = MemoryContextAlloc(purge_order_cxt, sizeof(Oid) * Max(ntables, 1));
+		memcpy(purge_order, order, sizeof(Oid) * ntables);
+		purge_norder = ntables;
+		purge_order_valid = true;
+	}
+	*n = ntables;
+	return tables;
+}
+
+/* The entries of the tables of a purge of rel (InvalidOid: of all), in order. */
+static PurgeTable **
+purge_tables_get(Oid rel, int *n)
+{
+	PurgeTable **tables;
+
+	if (rel != InvalidOid)
+	{
+		PurgeTableRef *ref = hash_search(purge_tables, &rel, HASH_FIND, NULL);
+
+		if (ref == NULL)
+			return purge_tables_read(rel, n);
+		tables = palloc(sizeof(PurgeTable *));
+		tables[0] = ref->table;
+		*n = 1;
+		return tables;
+	}
+	if (!purge_order_valid)
+		return purge_tables_read(InvalidOid, n);
+	tables = palloc(sizeof(PurgeTable *) * Max(purge_norder, 1));
+	for (int i = 0; i < purge_norder; i++)
+	{
+		PurgeTableRef *ref = hash_search(purge_tables, &purge_order[i], HASH_FIND, NULL);
+
+		if (ref == NULL)
+			return purge_tables_read(InvalidOid, n);
+		tables[i] = ref->table;
+	}
+	*n = purge_norder;
+	return tables;
+}
+
+static bool
+oid_in(Oid relid, Datum *oids, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (DatumGetObjectId(oids[i]) == relid)
+			return true;
+	return false;
+}
+
+/*
+ * _purge_due(rel, as_of, unprobed): each column purge(rel, as_of) would
+ * purge, in its order, with whether any of its rows is expired (due);
+ * always due: the columns of the tables of unprobed and those no probe
+ * can look at.
+ */
+PG_FUNCTION_INFO_V1(privacy_tags_purge_due);
+Datum
+privacy_tags_purge_due(PG_FUNCTION_ARGS)
+{
+	Oid			rel = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
+	TimestampTz as_of;
+	Datum	   *unprobed = NULL;
+	int			nunprobed = 0;
+	TupleDesc	tupdesc;
+	MemoryContext per_query;
+	Tuplestorestate *store;
+	bool		fixed = fixed_timezone();
+
+	if (PG_ARGISNULL(1))
+		elog(ERROR, "_purge_due: as_of must not be NULL");
+	as_of = PG_GETARG_TIMESTAMPTZ(1);
+	if (!PG_ARGISNULL(2))
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), REGCLASSOID, sizeof(Oid), true,
+						  TYPALIGN_INT, &unprobed, NULL, &nunprobed);
+	store = MaterializedResult(fcinfo, &tupdesc, &per_query);
+
+	purge_cache_init();
+	if (purge_busy == 0)
+		purge_sweep();
+	purge_busy++;
+	PG_TRY();
+	{
+		int			ntables;
+		PurgeTable **tables = purge_tables_get(rel, &ntables);
+		ProbeCall  *calls = palloc0(sizeof(ProbeCall) * Max(ntables, 1));
+		ProbeCall **group = palloc(sizeof(ProbeCall *) * Max(ntables, 1));
+		bool	   *grouped = palloc0(sizeof(bool) * Max(ntables, 1));
+
+		/* the parameters of each probe */
+		for (int i = 0; i < ntables; i++)
+		{
+			PurgeTable *t = tables[i];
+			ProbeCall  *pc = &calls[i];
+
+			pc->table = t;
+			if (t->sql == NULL || oid_in(t->relid, unprobed, nunprobed))
+			{
+				grouped[i] = true;	/* (nothing to probe) */
+				continue;
+			}
+			pc->values = palloc(sizeof(Datum) * t->nargs);
+			pc->due = palloc0(sizeof(bool) * t->nprobes);
+			pc->values[0] = TimestampTzGetDatum(as_of);
+			for (int j = 0; j < t->ncols; j++)
+			{
+				PurgeColumn *c = &t->cols[j];
+
+				if (c->probe < 0)
+					continue;
+				column_bounds(c, as_of, fixed, &pc->values[1 + 3 * c->probe],
+							  &pc->values[2 + 3 * c->probe]);
+				pc->values[3 + 3 * c->probe] = IntervalPGetDatum(&c->window);
+			}
+		}
+		/* the probes, one role switch per owner */
+		for (int i = 0; i < ntables; i++)
+		{
+			int			n = 0;
+
+			if (grouped[i])
+				continue;
+			for (int j = i; j < ntables; j++)
+				if (!grouped[j] && tables[j]->owner == tables[i]->owner)
+				{
+					group[n++] = &calls[j];
+					grouped[j] = true;
+				}
+			run_group(tables[i]->owner, group, n);
+		}
+		/* the answer */
+		for (int i = 0; i < ntables; i++)
+		{
+			PurgeTable *t = tables[i];
+			ProbeCall  *pc = &calls[i];
+
+			for (int j = 0; j < t->ncols; j++)
+			{
+				PurgeColumn *c = &t->cols[j];
+				Datum		values[4];
+				bool		nulls[4] = {false, false, false, false};
+
+				values[0] = ObjectIdGetDatum(t->relid);
+				values[1] = NameGetDatum(&c->column);
+				values[2] = CStringGetTextDatum(c->action);
+				/* (a table whose entry went stale while it ran is due) */
+				values[3] = BoolGetDatum(c->probe < 0 || !pc->done || t->dead ||
+										 pc->due[c->probe]);
+				tuplestore_putvalues(store, tupdesc, values, nulls);
+			}
+		}
+	}
+	PG_FINALLY();
+	{
+		purge_busy--;
+	}
+	PG_END_TRY();
+	return (Datum) 0;
 }
