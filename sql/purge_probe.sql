@@ -1,0 +1,111 @@
+-- purge()'s probe (src/purge.c): before it builds a column's statements,
+-- purge() asks one statement per table whether the column has any expired
+-- row, and skips it when it has none.  A column is due exactly when the
+-- rows _purge_plan() selects as expired ("bound AND expired") exist: anchors
+-- of each type, windows with months, days and hours, time zones with and
+-- without changes of offset, as_of in steps of 6 hours around each cut-off.
+SET search_path = public, privacy_tags;
+CREATE SCHEMA probe;
+CREATE TABLE probe.mismatches (tz text, win text, rel regclass, as_of timestamptz, due boolean, expired bigint);
+DO $$
+DECLARE
+    v_anchor text;
+    v_type text;
+BEGIN
+    -- one row a table: the column is due from the moment its window passes
+    FOREACH v_anchor IN ARRAY ARRAY['2024-01-31', '2024-03-10', '2024-10-27'] LOOP
+        FOREACH v_type IN ARRAY ARRAY['date', 'timestamp', 'timestamptz'] LOOP
+            EXECUTE format('CREATE TABLE probe.%I (id int, v text, a %s)',
+                           v_type || '_' || replace(v_anchor, '-', ''), v_type);
+            EXECUTE format('CREATE INDEX ON probe.%I (a)', v_type || '_' || replace(v_anchor, '-', ''));
+            EXECUTE format('INSERT INTO probe.%I VALUES (1, %L, %L::%s)',
+                           v_type || '_' || replace(v_anchor, '-', ''), 'x',
+                           v_anchor || CASE WHEN v_type = 'date' THEN '' ELSE ' 01:30' END, v_type);
+        END LOOP;
+    END LOOP;
+END
+$$;
+DO $$
+DECLARE
+    v_tz text;
+    v_win text;
+    r record;
+    p record;
+    v_as_of timestamptz;
+    v_due boolean;
+    v_n bigint;
+    v_checks integer := 0;
+    v_dues integer := 0;
+BEGIN
+    FOREACH v_win IN ARRAY ARRAY['1 month', '30 days', '36 hours', '1 year 2 months 3 days 4 hours'] LOOP
+        -- (each retag reaches the backend's probes through the relcache)
+        FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c
+                  WHERE c.relnamespace = 'probe'::regnamespace AND c.relkind = 'r' AND c.relname <> 'mismatches' LOOP
+            PERFORM privacy_tags.tag(r.rel, 'v', format('contact.email; retain=%s after a', v_win)::privacy_tag);
+        END LOOP;
+        FOREACH v_tz IN ARRAY ARRAY['UTC', 'America/New_York', 'Australia/Lord_Howe', '+05:30'] LOOP
+            PERFORM set_config('TimeZone', v_tz, true);
+            FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c
+                      WHERE c.relnamespace = 'probe'::regnamespace AND c.relkind = 'r' AND c.relname <> 'mismatches' LOOP
+                FOR h IN -120 .. 120 BY 6 LOOP
+                    EXECUTE format('SELECT min(a)::timestamptz + %L::interval + %L::interval FROM %s', v_win, h || ' hours', r.rel)
+                       INTO v_as_of;
+                    SELECT d.due INTO v_due FROM privacy_tags._purge_due(r.rel, v_as_of) d;
+                    SELECT * INTO p FROM privacy_tags._purge_plan(r.rel, v_as_of);
+                    EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND %s', r.rel, p.bound, p.expired) INTO v_n;
+                    IF v_due IS DISTINCT FROM (v_n > 0) THEN
+                        INSERT INTO probe.mismatches VALUES (v_tz, v_win, r.rel, v_as_of, v_due, v_n);
+                    END IF;
+                    v_checks := v_checks + 1;
+                    v_dues := v_dues + v_due::int;
+                END LOOP;
+            END LOOP;
+        END LOOP;
+    END LOOP;
+    -- (both answers, many times each)
+    RAISE NOTICE 'checks: %, due: %', v_checks, v_dues;
+END
+$$;
+SELECT * FROM probe.mismatches;
+
+-- a nullify column: due while an expired value is not masked yet
+CREATE TABLE probe.n (id int, ip inet, h text, seen date);
+SELECT privacy_tags.tag('probe.n', 'ip', 'network.ip_address; retain=30 days after seen; on_expiry=nullify');
+SELECT privacy_tags.tag('probe.n', 'h', 'contact.email; retain=30 days after seen; on_expiry=nullify; mask=hash');
+INSERT INTO probe.n VALUES (1, NULL, NULL, '2020-01-01'), (2, NULL, 'a94a8fe5ccb19ba61c4c0873d391e987', '2020-01-01'),
+                           (3, '192.0.2.1', 'x', current_date);
+SELECT column_name, action, due FROM privacy_tags._purge_due('probe.n', now());
+SELECT relation, column_name, action, rows FROM privacy_tags.purge('probe.n');
+UPDATE probe.n SET ip = '192.0.2.2', h = 'y' WHERE id = 1;
+SELECT column_name, action, due FROM privacy_tags._purge_due('probe.n', now());
+SELECT relation, column_name, action, rows FROM privacy_tags.purge('probe.n');
+SELECT column_name, action, due FROM privacy_tags._purge_due('probe.n', now());
+
+-- a partitioned table: one probe over its partitions; a column whose
+-- anchor is gone is always due (purge() reports it as before)
+CREATE TABLE probe.p (id int, v text, a date) PARTITION BY RANGE (a);
+CREATE TABLE probe.p1 PARTITION OF probe.p FOR VALUES FROM ('2000-01-01') TO ('2025-01-01');
+CREATE TABLE probe.p2 PARTITION OF probe.p FOR VALUES FROM ('2025-01-01') TO (MAXVALUE);
+SELECT privacy_tags.tag('probe.p', 'v', 'contact.email; retain=1 year after a');
+INSERT INTO probe.p VALUES (1, 'x', '2025-06-01');
+SELECT relation, column_name, due FROM privacy_tags._purge_due('probe.p', '2026-01-01');
+SELECT relation, column_name, due FROM privacy_tags._purge_due('probe.p', '2026-06-02');
+SELECT relation, column_name, action, rows FROM privacy_tags.purge('probe.p', as_of => '2026-06-02');
+CREATE TABLE probe.gone (id int, v text, a date);
+SELECT privacy_tags.tag('probe.gone', 'v', 'contact.email; retain=1 year after a');
+ALTER TABLE probe.gone DROP COLUMN a;
+SELECT relation, column_name, due FROM privacy_tags._purge_due('probe.gone', now());
+SELECT relation, column_name, action, rows FROM privacy_tags.purge('probe.gone');
+
+-- nobody held: no table left to the usual path
+SELECT privacy_tags._purge_unprobed(now()) AS unprobed;
+
+-- the probes are closed to everybody but the extension's owner
+SET ROLE privacy_admin;
+SELECT state, message FROM try($$SELECT * FROM privacy_tags._purge_due(NULL, now())$$);
+SELECT state, message FROM try($$SELECT * FROM privacy_tags._purge_columns(NULL)$$);
+SELECT state, message FROM try($$SELECT privacy_tags._purge_unprobed(now())$$);
+RESET ROLE;
+
+DROP SCHEMA probe CASCADE;
+DELETE FROM privacy_tags.audit_log WHERE relation LIKE 'probe.%';
