@@ -317,6 +317,48 @@ CREATE TRIGGER probe2 BEFORE INSERT ON hostile.probe FOR EACH ROW
 SELECT state, message FROM try($$INSERT INTO hostile.probe VALUES (2, NULL)$$);
 RESET ROLE;
 
+-- purge()'s probe of a table (src/purge.c: does a column have expired rows
+-- at all?) runs the owner's code as the owner, restricted: here the cast
+-- to text of a column of the owner's type, which the probe's "not masked
+-- yet" test of a nullify column calls for every expired row.  Its values
+-- are masked already, so the probe finds nothing and no UPDATE runs: what
+-- the log shows is the probe's.  A second table of the owner's, whose cast
+-- fails, fails alone, and the first one's probe still tells it apart.
+TRUNCATE hostile_log;
+SET ROLE hostile_owner;
+CREATE TYPE hostile.hue AS ENUM ('red', 'blue');
+CREATE FUNCTION hostile.hue_text(hostile.hue) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM hostile.evil('cast of the probe');
+    IF $1 = 'blue' THEN
+        RAISE EXCEPTION 'the owner refuses blue';
+    END IF;
+    RETURN $1::name::text;
+END
+$$;
+CREATE CAST (hostile.hue AS text) WITH FUNCTION hostile.hue_text(hostile.hue);
+CREATE TABLE hostile.hues (id int, hue hostile.hue, seen date);
+CREATE TABLE hostile.hues_blue (id int, hue hostile.hue, seen date);
+SELECT privacy_tags.tag('hostile.hues', 'hue', 'contact.email; retain=1 day after seen; on_expiry=nullify; mask=''red''');
+SELECT privacy_tags.tag('hostile.hues_blue', 'hue', 'contact.email; retain=1 day after seen; on_expiry=nullify; mask=''blue''');
+INSERT INTO hostile.hues VALUES (1, 'red', '2020-01-01');
+INSERT INTO hostile.hues_blue VALUES (1, 'blue', '2020-01-01');
+RESET ROLE;
+SELECT max(id) AS last_audit FROM audit_log \gset
+SELECT relation, column_name, action, rows FROM privacy_tags.purge('hostile.hues');
+SELECT via, who, superuser, restricted, alter_role, set_role, count(*)
+  FROM hostile_log GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1;
+SET client_min_messages = error;
+SELECT relation, column_name, action, rows FROM privacy_tags.purge()
+ WHERE relation IN ('hostile.hues'::regclass, 'hostile.hues_blue'::regclass) ORDER BY 1;
+RESET client_min_messages;
+SELECT action, relation, column_name, rows, details ->> 'message' AS message
+  FROM audit_log WHERE id > :last_audit AND relation LIKE 'hostile.hues%' ORDER BY id;
+SELECT id, hue FROM hostile.hues UNION ALL SELECT id, hue FROM hostile.hues_blue ORDER BY 1, 2;
+-- (the log's owner takes this test's entries out again: the audit
+-- listings of the tests that follow stay the same)
+DELETE FROM audit_log WHERE id > :last_audit;
+
 DROP SCHEMA hostile, hostile_private, hostile_theirs CASCADE;
 DROP TABLE hostile_log, hostile_ok, hostile_secret, hostile_victim;
 DROP ROLE hostile_dpo;
