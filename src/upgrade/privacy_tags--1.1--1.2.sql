@@ -856,6 +856,7 @@ SET search_path = pg_catalog, pg_temp
 SET privacy_tags.purging = on
 AS $$
 DECLARE
+    d record;
     p record;
     c record;
     v_n bigint;
@@ -911,73 +912,85 @@ BEGIN
             PERFORM privacy_tags._complete_deferred(NULL, NULL);
             PERFORM privacy_tags._purge_requests();
         END IF;
-        FOR p IN SELECT * FROM privacy_tags._purge_plan(purge.rel, purge.as_of) LOOP
-            relation := p.relation;
-            column_name := p.column_name;
-            -- one table that cannot be purged fails alone: the rest goes on
-            BEGIN
-                IF p.problem IS NOT NULL THEN
-                    RAISE EXCEPTION '%', p.problem USING ERRCODE = 'undefined_column';
-                END IF;
-                -- what its foreign keys cascade into is counted too
-                v_casc := privacy_tags._cascade_tables(p.relation);
-                v_before := CASE WHEN cardinality(v_casc) > 0 THEN privacy_tags._change_counts(v_casc) END;
-                v_n := privacy_tags._purge_column(p, p.relation, NULL);
-            EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
-                PERFORM privacy_tags._purge_failed(p.relation, p.column_name, v_state, v_message, as_of, false);
-                v_logged := true;
-                action := 'failed';
+        FOR d IN SELECT * FROM privacy_tags._purge_due(purge.rel, purge.as_of,
+                                                         privacy_tags._purge_unprobed(purge.as_of)) LOOP
+            relation := d.relation;
+            column_name := d.column_name;
+            -- nothing expired (the probe of src/purge.c): reported as
+            -- always, without a statement or a subtransaction
+            IF NOT d.due THEN
+                action := d.action;
                 rows := 0;
                 RETURN NEXT;
                 CONTINUE;
-            END;
-            action := p.action;
-            rows := v_n;
-            RETURN NEXT;
-            IF v_n > 0 THEN
-                INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
-                VALUES ('purge', p.relation::text, p.column_name, v_n,
-                        jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'dry_run', false));
-                v_logged := true;
             END IF;
-            IF v_before IS NOT NULL AND v_n > 0 THEN
-                FOR c IN SELECT * FROM privacy_tags._cascaded(v_casc, v_before) LOOP
-                    relation := c.relation;
-                    column_name := NULL;
-                    action := c.action;
-                    rows := c.rows;
+            FOR p IN SELECT * FROM privacy_tags._purge_plan(d.relation, purge.as_of) x
+                      WHERE x.column_name OPERATOR(pg_catalog.=) d.column_name LOOP
+                -- one table that cannot be purged fails alone: the rest goes on
+                BEGIN
+                    IF p.problem IS NOT NULL THEN
+                        RAISE EXCEPTION '%', p.problem USING ERRCODE = 'undefined_column';
+                    END IF;
+                    -- what its foreign keys cascade into is counted too
+                    v_casc := privacy_tags._cascade_tables(p.relation);
+                    v_before := CASE WHEN cardinality(v_casc) > 0 THEN privacy_tags._change_counts(v_casc) END;
+                    v_n := privacy_tags._purge_column(p, p.relation, NULL);
+                EXCEPTION WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
+                    PERFORM privacy_tags._purge_failed(p.relation, p.column_name, v_state, v_message, as_of, false);
+                    v_logged := true;
+                    action := 'failed';
+                    rows := 0;
                     RETURN NEXT;
+                    CONTINUE;
+                END;
+                action := p.action;
+                rows := v_n;
+                RETURN NEXT;
+                IF v_n > 0 THEN
                     INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
-                    VALUES ('purge', c.relation::text, NULL, c.rows,
-                            jsonb_build_object('on_expiry', c.action, 'cascaded_from', p.relation::text,
-                                               'column', p.column_name, 'as_of', as_of, 'dry_run', false));
-                END LOOP;
-                relation := p.relation;
-                column_name := p.column_name;
-            END IF;
+                    VALUES ('purge', p.relation::text, p.column_name, v_n,
+                            jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'dry_run', false));
+                    v_logged := true;
+                END IF;
+                IF v_before IS NOT NULL AND v_n > 0 THEN
+                    FOR c IN SELECT * FROM privacy_tags._cascaded(v_casc, v_before) LOOP
+                        relation := c.relation;
+                        column_name := NULL;
+                        action := c.action;
+                        rows := c.rows;
+                        RETURN NEXT;
+                        INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+                        VALUES ('purge', c.relation::text, NULL, c.rows,
+                                jsonb_build_object('on_expiry', c.action, 'cascaded_from', p.relation::text,
+                                                   'column', p.column_name, 'as_of', as_of, 'dry_run', false));
+                    END LOOP;
+                    relation := p.relation;
+                    column_name := p.column_name;
+                END IF;
 
-            -- expired rows left alone: held subjects, rows other rows point at
-            IF p.held IS NOT NULL THEN
-                v_n := privacy_tags._owner_query(p.relation,
-                           format('SELECT to_jsonb(count(*)) FROM %s t WHERE %s AND %s AND (%s)',
-                                  p.relation, p.bound, p.expired, p.held), p.held_ids);
-                IF v_n > 0 THEN
-                    action := 'held';
-                    rows := v_n;
-                    RETURN NEXT;
+                -- expired rows left alone: held subjects, rows other rows point at
+                IF p.held IS NOT NULL THEN
+                    v_n := privacy_tags._owner_query(p.relation,
+                               format('SELECT to_jsonb(count(*)) FROM %s t WHERE %s AND %s AND (%s)',
+                                      p.relation, p.bound, p.expired, p.held), p.held_ids);
+                    IF v_n > 0 THEN
+                        action := 'held';
+                        rows := v_n;
+                        RETURN NEXT;
+                    END IF;
                 END IF;
-            END IF;
-            IF p.blocked IS NOT NULL THEN
-                v_n := privacy_tags._owner_query(p.relation,
-                           format('SELECT to_jsonb(count(*)) FROM %s t WHERE %s AND %s AND NOT (%s) AND (%s)',
-                                  p.relation, p.bound, p.expired, coalesce(p.held, 'false'), p.blocked), p.held_ids);
-                IF v_n > 0 THEN
-                    action := 'referenced';
-                    rows := v_n;
-                    RETURN NEXT;
+                IF p.blocked IS NOT NULL THEN
+                    v_n := privacy_tags._owner_query(p.relation,
+                               format('SELECT to_jsonb(count(*)) FROM %s t WHERE %s AND %s AND NOT (%s) AND (%s)',
+                                      p.relation, p.bound, p.expired, coalesce(p.held, 'false'), p.blocked), p.held_ids);
+                    IF v_n > 0 THEN
+                        action := 'referenced';
+                        rows := v_n;
+                        RETURN NEXT;
+                    END IF;
                 END IF;
-            END IF;
+            END LOOP;
         END LOOP;
     END IF;
     IF NOT v_logged THEN
@@ -998,6 +1011,7 @@ SET search_path = pg_catalog, pg_temp
 SET privacy_tags.purging = on
 AS $$
 DECLARE
+    d record;
     p record;
     c record;
     v_target regclass;
@@ -1017,58 +1031,63 @@ BEGIN
         PERFORM privacy_tags._check_purge_target('purge_batch', purge_batch.rel);
     END IF;
     PERFORM privacy_tags._serialize_changes();
-    FOR p IN SELECT * FROM privacy_tags._purge_plan(purge_batch.rel, purge_batch.as_of) LOOP
-        CONTINUE WHEN p.relation = ANY (coalesce(skip, '{}'));
-        relation := p.relation;
-        column_name := p.column_name;
-        FOR v_target IN
-            SELECT coalesce(leaf.relid, p.relation)::regclass
-              FROM pg_class k
-              LEFT JOIN LATERAL pg_partition_tree(p.relation) leaf ON k.relkind = 'p' AND leaf.isleaf
-             WHERE k.oid = p.relation
-             ORDER BY 1
-        LOOP
-            BEGIN
-                IF p.problem IS NOT NULL THEN
-                    RAISE EXCEPTION '%', p.problem USING ERRCODE = 'undefined_column';
+    -- (columns without expired rows, by the probe of src/purge.c, skipped)
+    FOR d IN SELECT * FROM privacy_tags._purge_due(purge_batch.rel, purge_batch.as_of,
+                                                     privacy_tags._purge_unprobed(purge_batch.as_of)) LOOP
+        CONTINUE WHEN NOT d.due OR d.relation = ANY (coalesce(skip, '{}'));
+        FOR p IN SELECT * FROM privacy_tags._purge_plan(d.relation, purge_batch.as_of) x
+                  WHERE x.column_name OPERATOR(pg_catalog.=) d.column_name LOOP
+            relation := p.relation;
+            column_name := p.column_name;
+            FOR v_target IN
+                SELECT coalesce(leaf.relid, p.relation)::regclass
+                  FROM pg_class k
+                  LEFT JOIN LATERAL pg_partition_tree(p.relation) leaf ON k.relkind = 'p' AND leaf.isleaf
+                 WHERE k.oid = p.relation
+                 ORDER BY 1
+            LOOP
+                BEGIN
+                    IF p.problem IS NOT NULL THEN
+                        RAISE EXCEPTION '%', p.problem USING ERRCODE = 'undefined_column';
+                    END IF;
+                    -- no ctid to batch by on a foreign table: one statement
+                    v_casc := privacy_tags._cascade_tables(p.relation);
+                    v_before := CASE WHEN cardinality(v_casc) > 0 THEN privacy_tags._change_counts(v_casc) END;
+                    v_n := privacy_tags._purge_column(p, v_target,
+                               CASE WHEN (SELECT k.relkind FROM pg_class k WHERE k.oid = v_target) = 'f'
+                                    THEN NULL ELSE batch_size END);
+                EXCEPTION WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
+                    PERFORM privacy_tags._purge_failed(p.relation, p.column_name, v_state, v_message, as_of, false);
+                    action := 'failed';
+                    rows := 0;
+                    RETURN NEXT;
+                    RETURN;
+                END;
+                IF v_n > 0 THEN
+                    INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+                    VALUES ('purge', v_target::text, p.column_name, v_n,
+                            jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'batch', true));
+                    action := p.action;
+                    rows := v_n;
+                    RETURN NEXT;
+                    -- then what its foreign keys cascaded into
+                    IF v_before IS NOT NULL THEN
+                        FOR c IN SELECT * FROM privacy_tags._cascaded(v_casc, v_before) LOOP
+                            relation := c.relation;
+                            column_name := NULL;
+                            action := c.action;
+                            rows := c.rows;
+                            RETURN NEXT;
+                            INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
+                            VALUES ('purge', c.relation::text, NULL, c.rows,
+                                    jsonb_build_object('on_expiry', c.action, 'cascaded_from', v_target::text,
+                                                       'column', p.column_name, 'as_of', as_of, 'batch', true));
+                        END LOOP;
+                    END IF;
+                    RETURN;
                 END IF;
-                -- no ctid to batch by on a foreign table: one statement
-                v_casc := privacy_tags._cascade_tables(p.relation);
-                v_before := CASE WHEN cardinality(v_casc) > 0 THEN privacy_tags._change_counts(v_casc) END;
-                v_n := privacy_tags._purge_column(p, v_target,
-                           CASE WHEN (SELECT k.relkind FROM pg_class k WHERE k.oid = v_target) = 'f'
-                                THEN NULL ELSE batch_size END);
-            EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
-                PERFORM privacy_tags._purge_failed(p.relation, p.column_name, v_state, v_message, as_of, false);
-                action := 'failed';
-                rows := 0;
-                RETURN NEXT;
-                RETURN;
-            END;
-            IF v_n > 0 THEN
-                INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
-                VALUES ('purge', v_target::text, p.column_name, v_n,
-                        jsonb_build_object('on_expiry', p.action, 'as_of', as_of, 'batch', true));
-                action := p.action;
-                rows := v_n;
-                RETURN NEXT;
-                -- then what its foreign keys cascaded into
-                IF v_before IS NOT NULL THEN
-                    FOR c IN SELECT * FROM privacy_tags._cascaded(v_casc, v_before) LOOP
-                        relation := c.relation;
-                        column_name := NULL;
-                        action := c.action;
-                        rows := c.rows;
-                        RETURN NEXT;
-                        INSERT INTO privacy_tags.audit_log (action, relation, column_name, rows, details)
-                        VALUES ('purge', c.relation::text, NULL, c.rows,
-                                jsonb_build_object('on_expiry', c.action, 'cascaded_from', v_target::text,
-                                                   'column', p.column_name, 'as_of', as_of, 'batch', true));
-                    END LOOP;
-                END IF;
-                RETURN;
-            END IF;
+            END LOOP;
         END LOOP;
     END LOOP;
 END
@@ -4918,6 +4937,94 @@ BEGIN
                  v_last ->> 0];
 END
 $$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._purge_columns(rel regclass)
+RETURNS TABLE (relation regclass, column_name name, action text, anchor name, anchor_type regtype,
+               retention interval, unmasked text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF rel IS NOT NULL THEN
+        RETURN QUERY
+        SELECT c.relation, c.column_name, c.on_expiry, c.anchor, y.anchor_type, c.retention,
+               CASE WHEN c.on_expiry = 'nullify'
+                         AND y.anchor_type IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)
+                    THEN privacy_tags._unmasked(c.relation, c.column_name, c.tag) END
+          FROM privacy_tags.columns c
+          JOIN pg_class k ON k.oid = c.relation
+          LEFT JOIN LATERAL (
+                SELECT privacy_tags._base_type(a.atttypid) AS anchor_type
+                  FROM pg_attribute a
+                 WHERE a.attrelid = c.relation AND a.attname = c.anchor AND NOT a.attisdropped) y ON true
+         WHERE c.relation = _purge_columns.rel AND c.retention IS NOT NULL AND c.anchor IS NOT NULL
+           AND k.relkind IN ('r', 'p', 'f')
+           AND (NOT k.relispartition
+                OR NOT EXISTS (SELECT FROM privacy_tags.columns rc
+                                WHERE rc.relation = pg_partition_root(c.relation)
+                                  AND rc.column_name = c.column_name))
+         ORDER BY c.on_expiry, c.column_name;
+    ELSE
+        RETURN QUERY
+        SELECT c.relation, c.column_name, c.on_expiry, c.anchor, y.anchor_type, c.retention,
+               CASE WHEN c.on_expiry = 'nullify'
+                         AND y.anchor_type IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)
+                    THEN privacy_tags._unmasked(c.relation, c.column_name, c.tag) END
+          FROM privacy_tags.columns c
+          JOIN pg_class k ON k.oid = c.relation
+          LEFT JOIN LATERAL (
+                SELECT privacy_tags._base_type(a.atttypid) AS anchor_type
+                  FROM pg_attribute a
+                 WHERE a.attrelid = c.relation AND a.attname = c.anchor AND NOT a.attisdropped) y ON true
+          LEFT JOIN LATERAL (
+                -- (_purge_plan()'s order: tables that point at others first)
+                WITH RECURSIVE up(relid, depth) AS (
+                    SELECT c.relation::oid, 0
+                    UNION
+                    SELECT f.conrelid, up.depth + 1
+                      FROM up JOIN pg_constraint f ON f.confrelid = up.relid AND f.contype = 'f'
+                     WHERE up.depth < 16 AND f.conrelid <> up.relid)
+                SELECT max(depth) AS height FROM up) h ON true
+         WHERE c.retention IS NOT NULL AND c.anchor IS NOT NULL
+           AND k.relkind IN ('r', 'p', 'f')
+           AND (NOT k.relispartition
+                OR NOT EXISTS (SELECT FROM privacy_tags.columns rc
+                                WHERE rc.relation = pg_partition_root(c.relation)
+                                  AND rc.column_name = c.column_name))
+         ORDER BY h.height, c.relation::text, c.on_expiry, c.column_name;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION privacy_tags._purge_unprobed(as_of timestamptz)
+RETURNS regclass[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- nearly always: nobody is held
+    IF NOT EXISTS (SELECT FROM privacy_tags.legal_holds h
+                    WHERE h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > as_of)) THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT array_agg(DISTINCT l.relid::regclass)
+              FROM (SELECT DISTINCT h.subject_type
+                      FROM privacy_tags.legal_holds h
+                     WHERE h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > as_of)
+                       AND EXISTS (SELECT FROM privacy_tags.subjects s WHERE s.subject_type = h.subject_type)) x
+              CROSS JOIN LATERAL privacy_tags._subject_graph(x.subject_type, '$1', true) g
+              CROSS JOIN LATERAL pg_partition_tree(g.relation) l
+             WHERE g.pred IS NULL);
+END
+$$;
+
+-- Each column purge(rel, as_of) purges, in its order, and whether any of
+-- its rows is expired (due), by a probe of each table run as its owner in
+-- a security-restricted operation (src/purge.c); the columns of the
+-- tables in unprobed, and those no probe can judge, are always due.
+CREATE OR REPLACE FUNCTION privacy_tags._purge_due(rel regclass, as_of timestamptz, unprobed regclass[] DEFAULT NULL)
+RETURNS TABLE (relation regclass, column_name name, action text, due boolean)
+AS 'MODULE_PATHNAME', 'privacy_tags_purge_due' LANGUAGE C VOLATILE;
 
 -- New and changed functions: end
 
