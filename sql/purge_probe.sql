@@ -97,6 +97,48 @@ ALTER TABLE probe.gone DROP COLUMN a;
 SELECT relation, column_name, due FROM privacy_tags._purge_due('probe.gone', now());
 SELECT relation, column_name, action, rows FROM privacy_tags.purge('probe.gone');
 
+-- the backend keeps the order of a purge of all (src/purge.c) until an
+-- invalidation may have changed it: a table tagged for the first time, a
+-- foreign key that points at a tagged table, or one on the way to it
+-- through untagged tables (the tables that point at others go first)
+-- (the order of the tables probe.o* in _purge_due() and in _purge_plan())
+CREATE FUNCTION probe.orders(OUT fast text, OUT plan text) LANGUAGE sql AS $$
+    SELECT (SELECT string_agg(x.relation::text, ', ' ORDER BY x.n)
+              FROM (SELECT d.relation, min(d.n) AS n
+                      FROM privacy_tags._purge_due(NULL, now()) WITH ORDINALITY d(relation, column_name, action, due, n)
+                     WHERE d.relation::text LIKE 'probe.o_' GROUP BY 1) x),
+           (SELECT string_agg(x.relation::text, ', ' ORDER BY x.n)
+              FROM (SELECT p.relation, min(p.n) AS n
+                      FROM privacy_tags._purge_plan(NULL, now())
+                           WITH ORDINALITY p(relation, column_name, action, expired, bound, held, blocked,
+                                             held_ids, problem, cutoff, recheck, n)
+                     WHERE p.relation::text LIKE 'probe.o_' GROUP BY 1) x)
+$$;
+CREATE TABLE probe.oa (id int PRIMARY KEY, v text, a date);
+CREATE TABLE probe.ob (id int PRIMARY KEY, v text, a date);
+SELECT privacy_tags.tag('probe.oa', 'v', 'contact.email; retain=1 year after a');
+SELECT * FROM probe.orders();
+SELECT privacy_tags.tag('probe.ob', 'v', 'contact.email; retain=1 year after a');
+SELECT * FROM probe.orders();
+-- untagged tables point at oa, one through the other: oa goes after ob
+CREATE TABLE probe.c (id int PRIMARY KEY, oa int REFERENCES probe.oa);
+CREATE TABLE probe.d (id int, c int REFERENCES probe.c);
+SELECT * FROM probe.orders();
+-- ANALYZE of a table without tags or foreign keys changes nothing
+CREATE TABLE probe.lone (id int);
+ANALYZE probe.lone;
+SELECT * FROM probe.orders();
+-- as many untagged tables on the way to ob, the second one's key added
+-- last (it invalidates untagged tables only): oa goes first again
+CREATE TABLE probe.e (id int PRIMARY KEY, ob int REFERENCES probe.ob);
+CREATE TABLE probe.f (id int, e int);
+SELECT * FROM probe.orders();
+ALTER TABLE probe.f ADD FOREIGN KEY (e) REFERENCES probe.e;
+SELECT * FROM probe.orders();
+-- a rename
+ALTER TABLE probe.oa RENAME TO oz;
+SELECT * FROM probe.orders();
+
 -- nobody held: no table left to the usual path
 SELECT privacy_tags._purge_unprobed(now()) AS unprobed;
 

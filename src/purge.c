@@ -118,9 +118,28 @@ static MemoryContext purge_order_cxt = NULL;
 static Oid *purge_order = NULL;
 static int	purge_norder = 0;
 static bool purge_order_valid = false;
-/* invalidations so far, and calls of _purge_due() running */
+/*
+ * Relations invalidated since the order was read that are not in it: the
+ * order is read again only if one of them has tags or foreign keys (a
+ * table tagged for the first time, a foreign key on the way to a tagged
+ * table); ANALYZE of any other table leaves it alone.
+ */
+#define PURGE_PENDING_MAX 64
+static Oid	purge_pending[PURGE_PENDING_MAX];
+static int	purge_npending = 0;
+static SPIPlanPtr purge_pending_plan = NULL;
+/* invalidations so far (of the order alone), and calls of _purge_due() running */
 static uint64 purge_generation = 0;
+static uint64 purge_order_generation = 0;
 static int	purge_busy = 0;
+
+static void
+purge_order_reset(void)
+{
+	purge_order_valid = false;
+	purge_order_generation++;
+	purge_npending = 0;
+}
 
 static void
 purge_kill(PurgeTable *t)
@@ -134,7 +153,19 @@ void
 PurgeRelcacheInvalidate(Oid relid)
 {
 	purge_generation++;
-	purge_order_valid = false;
+	if (relid == InvalidOid)
+		purge_order_reset();
+	else if (purge_order_valid)
+	{
+		bool		in_order = false;
+
+		for (int i = 0; i < purge_norder && !in_order; i++)
+			in_order = purge_order[i] == relid;
+		if (in_order || purge_npending == PURGE_PENDING_MAX)
+			purge_order_reset();
+		else
+			purge_pending[purge_npending++] = relid;
+	}
 	if (purge_tables == NULL)
 		return;
 	if (relid == InvalidOid)
@@ -462,6 +493,20 @@ run_group(Oid owner, ProbeCall **calls, int ncalls)
 	PG_END_TRY();
 }
 
+/* Keep the order of a purge of all, unless it changed while it was read. */
+static void
+purge_order_keep(Oid *order, int n, uint64 order_generation)
+{
+	if (purge_busy != 1 || order_generation != purge_order_generation)
+		return;
+	MemoryContextReset(purge_order_cxt);
+	purge_order = MemoryContextAlloc(purge_order_cxt, sizeof(Oid) * Max(n, 1));
+	memcpy(purge_order, order, sizeof(Oid) * n);
+	purge_norder = n;
+	purge_order_valid = true;
+	purge_npending = 0;
+}
+
 /*
  * Read _purge_columns(rel) and return the entries of its tables in order
  * (*n of them); with rel NULL, the order of a purge of all becomes the
@@ -474,6 +519,7 @@ purge_tables_read(Oid rel, int *n)
 	Datum		values[1] = {ObjectIdGetDatum(rel)};
 	MemoryContext caller = CurrentMemoryContext;
 	uint64		generation = purge_generation;
+	uint64		order_generation = purge_order_generation;
 	PurgeTable **tables;
 	Oid		   *order;
 	int			ntables = 0;
@@ -528,16 +574,116 @@ purge_tables_read(Oid rel, int *n)
 		first = i + 1;
 	}
 	SPI_finish();
-	if (rel == InvalidOid && purge_busy == 1 && generation == purge_generation)
-	{
-		MemoryContextReset(purge_order_cxt);
-		purge_order = MemoryContextAlloc(purge_order_cxt, sizeof(Oid) * Max(ntables, 1));
-		memcpy(purge_order, order, sizeof(Oid) * ntables);
-		purge_norder = ntables;
-		purge_order_valid = true;
-	}
+	if (rel == InvalidOid)
+		purge_order_keep(order, ntables, order_generation);
 	*n = ntables;
 	return tables;
+}
+
+/*
+ * The tables of a purge of all in order, from _purge_order() (one row a
+ * table), with the entries of the cache where they are valid and
+ * _purge_columns(rel) for the others: after an invalidation that changed
+ * the order, most tables' entries are still good.
+ */
+static PurgeTable **
+purge_tables_reorder(int *n)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	uint64		order_generation = purge_order_generation;
+	PurgeTable **tables;
+	Oid		   *order;
+	int			ntables;
+	int			found = 0;
+	int			rc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute("SELECT relation::pg_catalog.oid FROM privacy_tags._purge_order() relation", true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the order of a purge");
+	ntables = (int) SPI_processed;
+	order = MemoryContextAlloc(caller, sizeof(Oid) * Max(ntables, 1));
+	for (int i = 0; i < ntables; i++)
+	{
+		bool		isnull;
+
+		order[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+												  SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	tables = palloc(sizeof(PurgeTable *) * Max(ntables, 1));
+	for (int i = 0; i < ntables; i++)
+	{
+		PurgeTableRef *ref = hash_search(purge_tables, &order[i], HASH_FIND, NULL);
+		int			one;
+
+		if (ref != NULL)
+			tables[found++] = ref->table;
+		else
+		{
+			PurgeTable **t = purge_tables_read(order[i], &one);
+
+			/* (a table whose columns went meanwhile: not this time) */
+			if (one == 1)
+				tables[found++] = t[0];
+		}
+	}
+	/* (the order is kept when every table is in it, else read again next time) */
+	if (found == ntables)
+		purge_order_keep(order, ntables, order_generation);
+	*n = found;
+	return tables;
+}
+
+
+/*
+ * Whether a relation invalidated since the order was read, and not in it,
+ * has tags or foreign keys of its own: then the order is read again.
+ */
+static void
+purge_check_pending(void)
+{
+	Oid			pending[PURGE_PENDING_MAX];
+	int			npending = purge_npending;
+	Oid			argtypes[1] = {OIDARRAYOID};
+	Datum		values[1];
+	Datum	   *elems = palloc(sizeof(Datum) * npending);
+	bool		isnull;
+	bool		relevant;
+	int			rc;
+
+	memcpy(pending, purge_pending, sizeof(Oid) * npending);
+	purge_npending = 0;			/* (what arrives meanwhile waits for the next call) */
+	for (int i = 0; i < npending; i++)
+		elems[i] = ObjectIdGetDatum(pending[i]);
+	values[0] = PointerGetDatum(construct_array(elems, npending, OIDOID, sizeof(Oid), true,
+												TYPALIGN_INT));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (purge_pending_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare("SELECT EXISTS (SELECT FROM pg_catalog.pg_seclabel s "
+									   "WHERE s.objoid OPERATOR(pg_catalog.=) ANY ($1) "
+									   "AND s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+									   "AND s.provider OPERATOR(pg_catalog.=) 'privacy_tags') "
+									   "OR EXISTS (SELECT FROM pg_catalog.pg_constraint f "
+									   "WHERE f.conrelid OPERATOR(pg_catalog.=) ANY ($1) "
+									   "AND f.contype OPERATOR(pg_catalog.=) 'f')",
+									   1, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare the check of invalidated relations");
+		SPI_keepplan(plan);
+		purge_pending_plan = plan;
+	}
+	rc = SPI_execute_plan(purge_pending_plan, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not check the invalidated relations");
+	relevant = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	if (isnull || relevant)
+		purge_order_reset();
 }
 
 /* The entries of the tables of a purge of rel (InvalidOid: of all), in order. */
@@ -557,8 +703,15 @@ purge_tables_get(Oid rel, int *n)
 		*n = 1;
 		return tables;
 	}
+	if (purge_order_valid && purge_npending > 0)
+		purge_check_pending();
 	if (!purge_order_valid)
+	{
+		/* most tables cached: their order alone; else all in one query */
+		if (purge_norder > 0 && hash_get_num_entries(purge_tables) >= purge_norder / 2)
+			return purge_tables_reorder(n);
 		return purge_tables_read(InvalidOid, n);
+	}
 	tables = palloc(sizeof(PurgeTable *) * Max(purge_norder, 1));
 	for (int i = 0; i < purge_norder; i++)
 	{

@@ -914,6 +914,38 @@ BEGIN
 END
 $$;
 
+-- The tables of a purge of all, in _purge_plan()'s order: what the fast
+-- path reads again when an invalidation may have changed it, with
+-- _purge_columns(rel) for the tables it has not read yet.
+CREATE FUNCTION privacy_tags._purge_order()
+RETURNS SETOF regclass
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT x.relation
+      FROM (SELECT DISTINCT c.relation
+              FROM privacy_tags.columns c
+              JOIN pg_class k ON k.oid = c.relation
+             WHERE c.retention IS NOT NULL AND c.anchor IS NOT NULL
+               AND k.relkind IN ('r', 'p', 'f')
+               AND (NOT k.relispartition
+                    OR NOT EXISTS (SELECT FROM privacy_tags.columns rc
+                                    WHERE rc.relation = pg_partition_root(c.relation)
+                                      AND rc.column_name = c.column_name))) x
+      LEFT JOIN LATERAL (
+            WITH RECURSIVE up(relid, depth) AS (
+                SELECT x.relation::oid, 0
+                UNION
+                SELECT f.conrelid, up.depth + 1
+                  FROM up JOIN pg_constraint f ON f.confrelid = up.relid AND f.contype = 'f'
+                 WHERE up.depth < 16 AND f.conrelid <> up.relid)
+            SELECT max(depth) AS height FROM up) h ON true
+     ORDER BY h.height, x.relation::text;
+END
+$$;
+
 -- Each column purge(rel, as_of) purges, in its order, and whether any of
 -- its rows is expired (due), by a probe of each table run as its owner in
 -- a security-restricted operation (src/purge.c); the columns of the

@@ -5026,6 +5026,35 @@ CREATE OR REPLACE FUNCTION privacy_tags._purge_due(rel regclass, as_of timestamp
 RETURNS TABLE (relation regclass, column_name name, action text, due boolean)
 AS 'MODULE_PATHNAME', 'privacy_tags_purge_due' LANGUAGE C VOLATILE;
 
+CREATE OR REPLACE FUNCTION privacy_tags._purge_order()
+RETURNS SETOF regclass
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT x.relation
+      FROM (SELECT DISTINCT c.relation
+              FROM privacy_tags.columns c
+              JOIN pg_class k ON k.oid = c.relation
+             WHERE c.retention IS NOT NULL AND c.anchor IS NOT NULL
+               AND k.relkind IN ('r', 'p', 'f')
+               AND (NOT k.relispartition
+                    OR NOT EXISTS (SELECT FROM privacy_tags.columns rc
+                                    WHERE rc.relation = pg_partition_root(c.relation)
+                                      AND rc.column_name = c.column_name))) x
+      LEFT JOIN LATERAL (
+            WITH RECURSIVE up(relid, depth) AS (
+                SELECT x.relation::oid, 0
+                UNION
+                SELECT f.conrelid, up.depth + 1
+                  FROM up JOIN pg_constraint f ON f.confrelid = up.relid AND f.contype = 'f'
+                 WHERE up.depth < 16 AND f.conrelid <> up.relid)
+            SELECT max(depth) AS height FROM up) h ON true
+     ORDER BY h.height, x.relation::text;
+END
+$$;
+
 -- New and changed functions: end
 
 -- Issue 16: the record of processing gains the declarations' columns.
