@@ -128,6 +128,9 @@ SELECT * FROM probe.orders();
 CREATE TABLE probe.lone (id int);
 ANALYZE probe.lone;
 SELECT * FROM probe.orders();
+-- nor does a new index of a tagged table (its own entry is read again)
+CREATE INDEX ON probe.oa (a);
+SELECT * FROM probe.orders();
 -- as many untagged tables on the way to ob, the second one's key added
 -- last (it invalidates untagged tables only): oa goes first again
 CREATE TABLE probe.e (id int PRIMARY KEY, ob int REFERENCES probe.ob);

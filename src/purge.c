@@ -99,6 +99,8 @@ typedef struct PurgeTable
 	int			nargs;
 	Oid		   *argtypes;
 	SPIPlanPtr	plan;			/* prepared on first use, as the owner */
+	char	   *name;			/* what its place in the order depends on: */
+	char	   *fkeys;			/* its name, the foreign keys from and to it */
 	bool		dead;			/* out of the cache: freed when no call runs */
 	struct PurgeTable *next_dead;
 	MemoryContext cxt;			/* all of the above */
@@ -115,7 +117,13 @@ static HTAB *purge_tables = NULL;
 static PurgeTable *purge_dead = NULL;
 /* the tables of a purge of all, in purge()'s order */
 static MemoryContext purge_order_cxt = NULL;
-static Oid *purge_order = NULL;
+typedef struct PurgeOrderItem
+{
+	Oid			relid;
+	char	   *name;
+	char	   *fkeys;
+} PurgeOrderItem;
+static PurgeOrderItem *purge_order = NULL;
 static int	purge_norder = 0;
 static bool purge_order_valid = false;
 /*
@@ -127,6 +135,13 @@ static bool purge_order_valid = false;
 #define PURGE_PENDING_MAX 64
 static Oid	purge_pending[PURGE_PENDING_MAX];
 static int	purge_npending = 0;
+/*
+ * Tables of the order invalidated since it was read (ANALYZE, a new index,
+ * a changed tag): the order is read again only if a table's columns are
+ * gone, or its name or foreign keys changed.
+ */
+static Oid	purge_dirty[PURGE_PENDING_MAX];
+static int	purge_ndirty = 0;
 static SPIPlanPtr purge_pending_plan = NULL;
 /* invalidations so far (of the order alone), and calls of _purge_due() running */
 static uint64 purge_generation = 0;
@@ -139,6 +154,7 @@ purge_order_reset(void)
 	purge_order_valid = false;
 	purge_order_generation++;
 	purge_npending = 0;
+	purge_ndirty = 0;
 }
 
 static void
@@ -160,9 +176,11 @@ PurgeRelcacheInvalidate(Oid relid)
 		bool		in_order = false;
 
 		for (int i = 0; i < purge_norder && !in_order; i++)
-			in_order = purge_order[i] == relid;
-		if (in_order || purge_npending == PURGE_PENDING_MAX)
+			in_order = purge_order[i].relid == relid;
+		if (purge_npending == PURGE_PENDING_MAX || purge_ndirty == PURGE_PENDING_MAX)
 			purge_order_reset();
+		else if (in_order)
+			purge_dirty[purge_ndirty++] = relid;
 		else
 			purge_pending[purge_npending++] = relid;
 	}
@@ -262,6 +280,12 @@ purge_table_build(Oid relid, uint64 first, uint64 last)
 	t->relid = relid;
 	t->owner = RelationOwner(relid);
 	t->ncols = (int) (last - first + 1);
+	t->name = row_text(SPI_tuptable->vals[first], desc, 8, cxt);
+	t->fkeys = row_text(SPI_tuptable->vals[first], desc, 9, cxt);
+	if (t->name == NULL)
+		t->name = "";
+	if (t->fkeys == NULL)
+		t->fkeys = "";
 	t->cols = palloc0(sizeof(PurgeColumn) * t->ncols);
 	t->argtypes = palloc(sizeof(Oid) * (1 + 3 * t->ncols));
 	t->argtypes[0] = TIMESTAMPTZOID;
@@ -495,13 +519,18 @@ run_group(Oid owner, ProbeCall **calls, int ncalls)
 
 /* Keep the order of a purge of all, unless it changed while it was read. */
 static void
-purge_order_keep(Oid *order, int n, uint64 order_generation)
+purge_order_keep(PurgeTable **tables, int n, uint64 order_generation)
 {
 	if (purge_busy != 1 || order_generation != purge_order_generation)
 		return;
 	MemoryContextReset(purge_order_cxt);
-	purge_order = MemoryContextAlloc(purge_order_cxt, sizeof(Oid) * Max(n, 1));
-	memcpy(purge_order, order, sizeof(Oid) * n);
+	purge_order = MemoryContextAlloc(purge_order_cxt, sizeof(PurgeOrderItem) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		purge_order[i].relid = tables[i]->relid;
+		purge_order[i].name = MemoryContextStrdup(purge_order_cxt, tables[i]->name);
+		purge_order[i].fkeys = MemoryContextStrdup(purge_order_cxt, tables[i]->fkeys);
+	}
 	purge_norder = n;
 	purge_order_valid = true;
 	purge_npending = 0;
@@ -521,7 +550,6 @@ purge_tables_read(Oid rel, int *n)
 	uint64		generation = purge_generation;
 	uint64		order_generation = purge_order_generation;
 	PurgeTable **tables;
-	Oid		   *order;
 	int			ntables = 0;
 	uint64		first = 0;
 	int			rc;
@@ -529,13 +557,12 @@ purge_tables_read(Oid rel, int *n)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	rc = SPI_execute_with_args("SELECT relation::pg_catalog.oid, column_name, action, anchor::pg_catalog.text, "
-							   "anchor_type::pg_catalog.oid, retention, unmasked "
+							   "anchor_type::pg_catalog.oid, retention, unmasked, relation_name, foreign_keys "
 							   "FROM privacy_tags._purge_columns($1)",
 							   1, argtypes, values, rel == InvalidOid ? "n" : NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the columns to purge");
 	tables = MemoryContextAlloc(caller, sizeof(PurgeTable *) * Max(SPI_processed, 1));
-	order = MemoryContextAlloc(caller, sizeof(Oid) * Max(SPI_processed, 1));
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -569,13 +596,13 @@ purge_tables_read(Oid rel, int *n)
 					purge_kill(t);	/* (for this call only) */
 				tables[ntables] = t;
 			}
-			order[ntables++] = relid;
+			ntables++;
 		}
 		first = i + 1;
 	}
 	SPI_finish();
 	if (rel == InvalidOid)
-		purge_order_keep(order, ntables, order_generation);
+		purge_order_keep(tables, ntables, order_generation);
 	*n = ntables;
 	return tables;
 }
@@ -631,7 +658,7 @@ purge_tables_reorder(int *n)
 	}
 	/* (the order is kept when every table is in it, else read again next time) */
 	if (found == ntables)
-		purge_order_keep(order, ntables, order_generation);
+		purge_order_keep(tables, ntables, order_generation);
 	*n = found;
 	return tables;
 }
@@ -686,6 +713,37 @@ purge_check_pending(void)
 		purge_order_reset();
 }
 
+/*
+ * The tables of the order invalidated since it was read: their entries
+ * are read again, and the order with them if one of them left the purge
+ * or has another name or other foreign keys now.
+ */
+static void
+purge_check_dirty(void)
+{
+	Oid			dirty[PURGE_PENDING_MAX];
+	int			ndirty = purge_ndirty;
+
+	memcpy(dirty, purge_dirty, sizeof(Oid) * ndirty);
+	purge_ndirty = 0;
+	for (int i = 0; i < ndirty && purge_order_valid; i++)
+	{
+		PurgeOrderItem *item = NULL;
+		PurgeTable **t;
+		int			one;
+
+		for (int j = 0; j < purge_norder && item == NULL; j++)
+			if (purge_order[j].relid == dirty[i])
+				item = &purge_order[j];
+		if (item == NULL)
+			continue;
+		t = purge_tables_read(dirty[i], &one);
+		if (one != 1 || strcmp(t[0]->name, item->name) != 0 ||
+			strcmp(t[0]->fkeys, item->fkeys) != 0)
+			purge_order_reset();
+	}
+}
+
 /* The entries of the tables of a purge of rel (InvalidOid: of all), in order. */
 static PurgeTable **
 purge_tables_get(Oid rel, int *n)
@@ -703,6 +761,8 @@ purge_tables_get(Oid rel, int *n)
 		*n = 1;
 		return tables;
 	}
+	if (purge_order_valid && purge_ndirty > 0)
+		purge_check_dirty();
 	if (purge_order_valid && purge_npending > 0)
 		purge_check_pending();
 	if (!purge_order_valid)
@@ -715,7 +775,7 @@ purge_tables_get(Oid rel, int *n)
 	tables = palloc(sizeof(PurgeTable *) * Max(purge_norder, 1));
 	for (int i = 0; i < purge_norder; i++)
 	{
-		PurgeTableRef *ref = hash_search(purge_tables, &purge_order[i], HASH_FIND, NULL);
+		PurgeTableRef *ref = hash_search(purge_tables, &purge_order[i].relid, HASH_FIND, NULL);
 
 		if (ref == NULL)
 			return purge_tables_read(InvalidOid, n);

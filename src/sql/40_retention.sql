@@ -855,10 +855,12 @@ $$;
 -- _purge_plan() returns, in its order, with what a probe of their expired
 -- rows needs and nothing that depends on as_of: the anchor, its base type
 -- (NULL when it is missing), the window, and for a nullify column the
--- condition of a value not masked yet.  Read once per backend and table.
+-- condition of a value not masked yet; and what the table's place in the
+-- order of a purge of all depends on: its name, the foreign keys from and
+-- to it.  Read once per backend and table.
 CREATE FUNCTION privacy_tags._purge_columns(rel regclass)
 RETURNS TABLE (relation regclass, column_name name, action text, anchor name, anchor_type regtype,
-               retention interval, unmasked text)
+               retention interval, unmasked text, relation_name text, foreign_keys text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -868,7 +870,11 @@ BEGIN
         SELECT c.relation, c.column_name, c.on_expiry, c.anchor, y.anchor_type, c.retention,
                CASE WHEN c.on_expiry = 'nullify'
                          AND y.anchor_type IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)
-                    THEN privacy_tags._unmasked(c.relation, c.column_name, c.tag) END
+                    THEN privacy_tags._unmasked(c.relation, c.column_name, c.tag) END,
+               c.relation::text,
+               (SELECT string_agg(format('%s>%s', f.conrelid, f.confrelid), ',' ORDER BY f.oid)
+                  FROM pg_constraint f
+                 WHERE f.contype = 'f' AND (f.conrelid = c.relation OR f.confrelid = c.relation))
           FROM privacy_tags.columns c
           JOIN pg_class k ON k.oid = c.relation
           LEFT JOIN LATERAL (
@@ -887,7 +893,11 @@ BEGIN
         SELECT c.relation, c.column_name, c.on_expiry, c.anchor, y.anchor_type, c.retention,
                CASE WHEN c.on_expiry = 'nullify'
                          AND y.anchor_type IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)
-                    THEN privacy_tags._unmasked(c.relation, c.column_name, c.tag) END
+                    THEN privacy_tags._unmasked(c.relation, c.column_name, c.tag) END,
+               c.relation::text,
+               (SELECT string_agg(format('%s>%s', f.conrelid, f.confrelid), ',' ORDER BY f.oid)
+                  FROM pg_constraint f
+                 WHERE f.contype = 'f' AND (f.conrelid = c.relation OR f.confrelid = c.relation))
           FROM privacy_tags.columns c
           JOIN pg_class k ON k.oid = c.relation
           LEFT JOIN LATERAL (

@@ -4940,7 +4940,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION privacy_tags._purge_columns(rel regclass)
 RETURNS TABLE (relation regclass, column_name name, action text, anchor name, anchor_type regtype,
-               retention interval, unmasked text)
+               retention interval, unmasked text, relation_name text, foreign_keys text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -4950,7 +4950,11 @@ BEGIN
         SELECT c.relation, c.column_name, c.on_expiry, c.anchor, y.anchor_type, c.retention,
                CASE WHEN c.on_expiry = 'nullify'
                          AND y.anchor_type IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)
-                    THEN privacy_tags._unmasked(c.relation, c.column_name, c.tag) END
+                    THEN privacy_tags._unmasked(c.relation, c.column_name, c.tag) END,
+               c.relation::text,
+               (SELECT string_agg(format('%s>%s', f.conrelid, f.confrelid), ',' ORDER BY f.oid)
+                  FROM pg_constraint f
+                 WHERE f.contype = 'f' AND (f.conrelid = c.relation OR f.confrelid = c.relation))
           FROM privacy_tags.columns c
           JOIN pg_class k ON k.oid = c.relation
           LEFT JOIN LATERAL (
@@ -4969,7 +4973,11 @@ BEGIN
         SELECT c.relation, c.column_name, c.on_expiry, c.anchor, y.anchor_type, c.retention,
                CASE WHEN c.on_expiry = 'nullify'
                          AND y.anchor_type IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)
-                    THEN privacy_tags._unmasked(c.relation, c.column_name, c.tag) END
+                    THEN privacy_tags._unmasked(c.relation, c.column_name, c.tag) END,
+               c.relation::text,
+               (SELECT string_agg(format('%s>%s', f.conrelid, f.confrelid), ',' ORDER BY f.oid)
+                  FROM pg_constraint f
+                 WHERE f.contype = 'f' AND (f.conrelid = c.relation OR f.confrelid = c.relation))
           FROM privacy_tags.columns c
           JOIN pg_class k ON k.oid = c.relation
           LEFT JOIN LATERAL (
