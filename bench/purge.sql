@@ -259,8 +259,10 @@ ANALYZE;
 
 -- mode first: one call, the first of the session; warm: reps calls after
 -- one, each timed; all: reps calls of purge() of every table (NULL),
--- after one.  Each as of bench.as_of(): the fx_ tables have nothing
--- expired then.
+-- after one; inval: the same, each right after a change of one tagged
+-- table (ALTER TABLE bench.fx_2 SET (...), a relcache invalidation, as an
+-- ANALYZE that changes its statistics makes).  Each as of bench.as_of():
+-- the fx_ tables have nothing expired then.
 CREATE TABLE bench.fixed50 (
 	mode		text NOT NULL,
 	ms			float8 NOT NULL
@@ -270,12 +272,15 @@ LANGUAGE plpgsql AS $$
 DECLARE
 	t0 timestamptz;
 	n bigint;
-	rel regclass := CASE WHEN mode = 'all' THEN NULL ELSE 'bench.fx_1'::regclass END;
+	rel regclass := CASE WHEN mode IN ('all', 'inval') THEN NULL ELSE 'bench.fx_1'::regclass END;
 BEGIN
 	FOR i IN CASE WHEN mode = 'first' THEN 1 ELSE 0 END .. reps LOOP
+		IF mode = 'inval' THEN
+			EXECUTE format('ALTER TABLE bench.fx_2 SET (autovacuum_vacuum_threshold = %s)', 100 + i);
+		END IF;
 		t0 := clock_timestamp();
 		SELECT coalesce(sum(rows), 0) INTO n
-		  FROM privacy_tags.purge(rel, as_of => CASE WHEN mode = 'all' THEN timestamptz '2000-01-01 00:00:00+00'
+		  FROM privacy_tags.purge(rel, as_of => CASE WHEN mode IN ('all', 'inval') THEN timestamptz '2000-01-01 00:00:00+00'
 													 ELSE bench.as_of() END);
 		IF n <> 0 THEN
 			RAISE EXCEPTION 'purge() of %, mode %, changed % rows', rel, mode, n;
