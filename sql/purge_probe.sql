@@ -142,6 +142,15 @@ SELECT * FROM probe.orders();
 ALTER TABLE probe.oa RENAME TO oz;
 SELECT * FROM probe.orders();
 
+-- the probe orders by the anchor where an index starts with it (of the
+-- table or of a partition): a probe that finds nothing then reads no row
+CREATE TABLE probe.pi (id int, v text, a date) PARTITION BY RANGE (a);
+CREATE TABLE probe.pi1 PARTITION OF probe.pi FOR VALUES FROM (MINVALUE) TO (MAXVALUE);
+CREATE INDEX ON probe.pi1 (a);
+SELECT privacy_tags.tag('probe.pi', 'v', 'contact.email; retain=1 year after a');
+SELECT relation, column_name, anchor_indexed FROM privacy_tags._purge_columns(NULL)
+ WHERE relation::text IN ('probe.oz', 'probe.n', 'probe.p', 'probe.pi', 'probe.date_20240131') ORDER BY 1, 2;
+
 -- nobody held: no table left to the usual path
 SELECT privacy_tags._purge_unprobed(now()) AS unprobed;
 

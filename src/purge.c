@@ -9,11 +9,13 @@
  * runs only a few have rows whose window has passed.  _purge_due() says,
  * for each column purge() would purge (in purge()'s order), whether any of
  * its rows is expired: one statement per table, that many
- * "(SELECT 1 FROM rel t WHERE <expired> ORDER BY anchor LIMIT 1) IS NOT
+ * "(SELECT 1 FROM rel t WHERE <expired> [ORDER BY anchor] LIMIT 1) IS NOT
  * NULL" as its columns, run as the table's owner in a security-restricted
- * operation (RunAsOwner()).  purge() then reports a column without expired
- * rows as purged of 0 rows, and builds, in a subtransaction, the
- * statements of the others only.
+ * operation (RunAsOwner(), one role switch per owner), in a subtransaction
+ * (a table whose probe fails is due, and purge() reports its failure as
+ * always).  purge() then reports a column without expired rows as purged
+ * of 0 rows, and builds, in a subtransaction, the statements of the
+ * others only.
  *
  * What a probe finds is exactly what _purge_plan()'s "bound AND expired"
  * selects: anchor <= $hi AND (anchor <= $lo OR anchor::timestamptz +
@@ -22,14 +24,18 @@
  * and $lo are both that cut-off; otherwise they are the bounds between
  * which the exact test decides.  The cut-offs, as_of and the window are
  * the statement's parameters: its text, built once per table, holds
- * identifiers and the column's "not masked" condition only.  The ORDER BY
- * makes the generic plan read the anchor's index, when there is one, from
- * its oldest entry: a probe that finds nothing reads no row.
+ * identifiers and the column's "not masked" condition only.  Where an
+ * index starts with the anchor, "ORDER BY anchor" makes the generic plan
+ * (whose estimate of "anchor <= $hi" knows no value) read that index from
+ * its oldest entry, so that a probe that finds nothing reads no row; where
+ * none does, the scan stops at the first expired row.
  *
  * Per backend, per tagged table: its purge columns, the probe's text and
- * its kept plan (SPI_prepare + SPI_keepplan), and the order of the tables
- * in a purge of all; dropped by relcache invalidation (any: a table tagged
- * for the first time changes the order), a table's entry only by its own.
+ * its kept plan (SPI_prepare + SPI_keepplan), dropped by the table's
+ * relcache invalidation; and the order of the tables in a purge of all,
+ * read again only when an invalidation may have changed it (see
+ * PurgeRelcacheInvalidate()).
+ *
  * A column that cannot be probed (its anchor is missing or of another
  * type, a Citus table, a table the graph of a held subject type cannot
  * look up) is always due: purge() takes its usual path and reports what
@@ -165,6 +171,15 @@ purge_kill(PurgeTable *t)
 	purge_dead = t;
 }
 
+/*
+ * A relcache invalidation (from the callback of privacy_tags.c): the
+ * table's entry leaves the cache (freed when no call of _purge_due() uses
+ * it).  The order of a purge of all depends on which tables have windowed
+ * tags, their names and the foreign keys on the way to them: a table of
+ * the order is checked at the next call (purge_check_dirty()), another one
+ * only for tags or foreign keys of its own (purge_check_pending()); all
+ * relations (InvalidOid), or too many, and the order is read again.
+ */
 void
 PurgeRelcacheInvalidate(Oid relid)
 {
@@ -302,12 +317,15 @@ purge_table_build(Oid relid, uint64 first, uint64 last)
 		Datum		d;
 		char	   *anchor = row_text(tup, desc, 4, cxt);
 		char	   *unmasked = row_text(tup, desc, 7, cxt);
+		bool		indexed;
 		const char *anc;
 
 		namestrcpy(&c->column, NameStr(*DatumGetName(SPI_getbinval(tup, desc, 2, &isnull))));
 		c->action = row_text(tup, desc, 3, cxt);
 		d = SPI_getbinval(tup, desc, 5, &isnull);
 		c->anchor_type = isnull ? InvalidOid : DatumGetObjectId(d);
+		d = SPI_getbinval(tup, desc, 10, &isnull);
+		indexed = !isnull && DatumGetBool(d);
 		d = SPI_getbinval(tup, desc, 6, &isnull);
 		if (!isnull)
 			c->window = *DatumGetIntervalP(d);
@@ -325,10 +343,10 @@ purge_table_build(Oid relid, uint64 first, uint64 last)
 						 "(SELECT 1 FROM %s t WHERE t.%s OPERATOR(pg_catalog.<=) $%d "
 						 "AND (t.%s OPERATOR(pg_catalog.<=) $%d "
 						 "OR (t.%s::pg_catalog.timestamptz OPERATOR(pg_catalog.+) $%d) OPERATOR(pg_catalog.<=) $1)"
-						 "%s%s%s ORDER BY t.%s LIMIT 1) IS NOT NULL",
+						 "%s%s%s%s%s LIMIT 1) IS NOT NULL",
 						 relname, anc, t->nargs + 1, anc, t->nargs + 2, anc, t->nargs + 3,
 						 unmasked ? " AND (" : "", unmasked ? unmasked : "", unmasked ? ")" : "",
-						 anc);
+						 indexed ? " ORDER BY t." : "", indexed ? anc : "");
 		t->argtypes[t->nargs] = c->anchor_type;
 		t->argtypes[t->nargs + 1] = c->anchor_type;
 		t->argtypes[t->nargs + 2] = INTERVALOID;
@@ -557,7 +575,8 @@ purge_tables_read(Oid rel, int *n)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	rc = SPI_execute_with_args("SELECT relation::pg_catalog.oid, column_name, action, anchor::pg_catalog.text, "
-							   "anchor_type::pg_catalog.oid, retention, unmasked, relation_name, foreign_keys "
+							   "anchor_type::pg_catalog.oid, retention, unmasked, relation_name, foreign_keys, "
+							   "anchor_indexed "
 							   "FROM privacy_tags._purge_columns($1)",
 							   1, argtypes, values, rel == InvalidOid ? "n" : NULL, true, 0);
 	if (rc != SPI_OK_SELECT)

@@ -855,12 +855,14 @@ $$;
 -- _purge_plan() returns, in its order, with what a probe of their expired
 -- rows needs and nothing that depends on as_of: the anchor, its base type
 -- (NULL when it is missing), the window, and for a nullify column the
--- condition of a value not masked yet; and what the table's place in the
--- order of a purge of all depends on: its name, the foreign keys from and
--- to it.  Read once per backend and table.
+-- condition of a value not masked yet, whether an index (of the table or
+-- of a partition) starts with the anchor; and what the table's place in
+-- the order of a purge of all depends on: its name, the foreign keys from
+-- and to it.  Read once per backend and table.
 CREATE FUNCTION privacy_tags._purge_columns(rel regclass)
 RETURNS TABLE (relation regclass, column_name name, action text, anchor name, anchor_type regtype,
-               retention interval, unmasked text, relation_name text, foreign_keys text)
+               retention interval, unmasked text, relation_name text, foreign_keys text,
+               anchor_indexed boolean)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -874,7 +876,13 @@ BEGIN
                c.relation::text,
                (SELECT string_agg(format('%s>%s', f.conrelid, f.confrelid), ',' ORDER BY f.oid)
                   FROM pg_constraint f
-                 WHERE f.contype = 'f' AND (f.conrelid = c.relation OR f.confrelid = c.relation))
+                 WHERE f.contype = 'f' AND (f.conrelid = c.relation OR f.confrelid = c.relation)),
+               EXISTS (SELECT FROM (SELECT c.relation::oid AS relid
+                                     UNION
+                                    SELECT x.relid FROM pg_partition_tree(c.relation) x) l
+                         JOIN pg_index i ON i.indrelid = l.relid
+                         JOIN pg_attribute ia ON ia.attrelid = l.relid AND ia.attnum = i.indkey[0]
+                        WHERE ia.attname = c.anchor)
           FROM privacy_tags.columns c
           JOIN pg_class k ON k.oid = c.relation
           LEFT JOIN LATERAL (
@@ -897,7 +905,13 @@ BEGIN
                c.relation::text,
                (SELECT string_agg(format('%s>%s', f.conrelid, f.confrelid), ',' ORDER BY f.oid)
                   FROM pg_constraint f
-                 WHERE f.contype = 'f' AND (f.conrelid = c.relation OR f.confrelid = c.relation))
+                 WHERE f.contype = 'f' AND (f.conrelid = c.relation OR f.confrelid = c.relation)),
+               EXISTS (SELECT FROM (SELECT c.relation::oid AS relid
+                                     UNION
+                                    SELECT x.relid FROM pg_partition_tree(c.relation) x) l
+                         JOIN pg_index i ON i.indrelid = l.relid
+                         JOIN pg_attribute ia ON ia.attrelid = l.relid AND ia.attnum = i.indkey[0]
+                        WHERE ia.attname = c.anchor)
           FROM privacy_tags.columns c
           JOIN pg_class k ON k.oid = c.relation
           LEFT JOIN LATERAL (

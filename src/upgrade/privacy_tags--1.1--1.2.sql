@@ -4940,7 +4940,8 @@ $$;
 
 CREATE OR REPLACE FUNCTION privacy_tags._purge_columns(rel regclass)
 RETURNS TABLE (relation regclass, column_name name, action text, anchor name, anchor_type regtype,
-               retention interval, unmasked text, relation_name text, foreign_keys text)
+               retention interval, unmasked text, relation_name text, foreign_keys text,
+               anchor_indexed boolean)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -4954,7 +4955,13 @@ BEGIN
                c.relation::text,
                (SELECT string_agg(format('%s>%s', f.conrelid, f.confrelid), ',' ORDER BY f.oid)
                   FROM pg_constraint f
-                 WHERE f.contype = 'f' AND (f.conrelid = c.relation OR f.confrelid = c.relation))
+                 WHERE f.contype = 'f' AND (f.conrelid = c.relation OR f.confrelid = c.relation)),
+               EXISTS (SELECT FROM (SELECT c.relation::oid AS relid
+                                     UNION
+                                    SELECT x.relid FROM pg_partition_tree(c.relation) x) l
+                         JOIN pg_index i ON i.indrelid = l.relid
+                         JOIN pg_attribute ia ON ia.attrelid = l.relid AND ia.attnum = i.indkey[0]
+                        WHERE ia.attname = c.anchor)
           FROM privacy_tags.columns c
           JOIN pg_class k ON k.oid = c.relation
           LEFT JOIN LATERAL (
@@ -4977,7 +4984,13 @@ BEGIN
                c.relation::text,
                (SELECT string_agg(format('%s>%s', f.conrelid, f.confrelid), ',' ORDER BY f.oid)
                   FROM pg_constraint f
-                 WHERE f.contype = 'f' AND (f.conrelid = c.relation OR f.confrelid = c.relation))
+                 WHERE f.contype = 'f' AND (f.conrelid = c.relation OR f.confrelid = c.relation)),
+               EXISTS (SELECT FROM (SELECT c.relation::oid AS relid
+                                     UNION
+                                    SELECT x.relid FROM pg_partition_tree(c.relation) x) l
+                         JOIN pg_index i ON i.indrelid = l.relid
+                         JOIN pg_attribute ia ON ia.attrelid = l.relid AND ia.attnum = i.indkey[0]
+                        WHERE ia.attname = c.anchor)
           FROM privacy_tags.columns c
           JOIN pg_class k ON k.oid = c.relation
           LEFT JOIN LATERAL (
