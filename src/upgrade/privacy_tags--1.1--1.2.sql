@@ -4944,6 +4944,9 @@ RETURNS TABLE (relation regclass, column_name name, action text, anchor name, an
                anchor_indexed boolean)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- (one plan for every table, made once: no custom plan for each of the
+-- first five tables a session reads, which would cost more than the probes)
+SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
     IF rel IS NOT NULL THEN
@@ -5021,6 +5024,7 @@ CREATE OR REPLACE FUNCTION privacy_tags._purge_unprobed(as_of timestamptz)
 RETURNS regclass[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
     -- nearly always: nobody is held
