@@ -4965,18 +4965,32 @@ BEGIN
                          JOIN pg_index i ON i.indrelid = l.relid
                          JOIN pg_attribute ia ON ia.attrelid = l.relid AND ia.attnum = i.indkey[0]
                         WHERE ia.attname = c.anchor)
-          FROM privacy_tags.columns c
+          -- (privacy_tags.columns of one table, its labels read directly:
+          -- planned in a third of the time, which a session's first purge
+          -- pays)
+          FROM (SELECT s.objoid::regclass AS relation, a.attname AS column_name, t.tag,
+                       privacy_tags.retention(t.tag) AS retention,
+                       privacy_tags.retention_anchor(t.tag) AS anchor,
+                       privacy_tags.expiry_action(t.tag) AS on_expiry
+                  FROM pg_seclabel s
+                  JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid
+                  CROSS JOIN LATERAL (SELECT s.label::privacy_tags.privacy_tag AS tag) t
+                 WHERE s.objoid = _purge_columns.rel AND s.classoid = 'pg_class'::regclass
+                   AND s.provider = 'privacy_tags' AND s.objsubid > 0 AND NOT a.attisdropped) c
           JOIN pg_class k ON k.oid = c.relation
           LEFT JOIN LATERAL (
                 SELECT privacy_tags._base_type(a.atttypid) AS anchor_type
                   FROM pg_attribute a
                  WHERE a.attrelid = c.relation AND a.attname = c.anchor AND NOT a.attisdropped) y ON true
-         WHERE c.relation = _purge_columns.rel AND c.retention IS NOT NULL AND c.anchor IS NOT NULL
+         WHERE c.retention IS NOT NULL AND c.anchor IS NOT NULL
            AND k.relkind IN ('r', 'p', 'f')
+           -- (a partition's own tag counts where its root has none for the column)
            AND (NOT k.relispartition
-                OR NOT EXISTS (SELECT FROM privacy_tags.columns rc
-                                WHERE rc.relation = pg_partition_root(c.relation)
-                                  AND rc.column_name = c.column_name))
+                OR NOT EXISTS (SELECT FROM pg_seclabel rs
+                                 JOIN pg_attribute ra ON ra.attrelid = rs.objoid AND ra.attnum = rs.objsubid
+                                WHERE rs.objoid = pg_partition_root(c.relation) AND rs.classoid = 'pg_class'::regclass
+                                  AND rs.provider = 'privacy_tags' AND rs.objsubid > 0 AND NOT ra.attisdropped
+                                  AND ra.attname = c.column_name))
          ORDER BY c.on_expiry, c.column_name;
     ELSE
         RETURN QUERY
