@@ -1324,6 +1324,7 @@ typedef struct AccessBatch
 static Oid	access_argtypes[4] = {TEXTOID, TIMESTAMPTZOID, TEXTARRAYOID, TEXTARRAYOID};
 
 #define ACCESS_FETCH 1000
+#define ACCESS_LARGE (64 * 1024 * 1024)
 
 /*
  * As the owner of calls[first..last]: run each table's statement through a
@@ -1387,6 +1388,16 @@ run_access_batch(void *arg)
 						? MemoryContextAlloc(b->cxt, sizeof(uint32) * c->lens_cap)
 						: repalloc(c->lens, sizeof(uint32) * c->lens_cap);
 				}
+				/*
+				 * A large export: room reserved at once, beyond what the
+				 * allocator maps from the heap, so that growing it never
+				 * copies it (repalloc of a mapped block remaps it) and
+				 * only what is written costs memory.
+				 */
+				if (b->buf->maxlen < ACCESS_LARGE &&
+					b->buf->len + VARSIZE_ANY_EXHDR(v) + 4 >= (Size) b->buf->maxlen &&
+					b->buf->len >= ACCESS_LARGE / 64)
+					enlargeStringInfo(b->buf, ACCESS_LARGE - b->buf->len);
 				len = JbPad(b->buf);
 				appendBinaryStringInfo(b->buf, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
 				len += VARSIZE_ANY_EXHDR(v);
