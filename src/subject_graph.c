@@ -1402,7 +1402,7 @@ run_access_batch(void *arg)
 				appendBinaryStringInfo(b->buf, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
 				len += VARSIZE_ANY_EXHDR(v);
 				c->lens[c->n++] = len;
-				JbCheckLength(b->buf->len - c->start);
+				JbCheckLength(b->buf->len);	/* the document holds all of it */
 				if (DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull)) && !isnull)
 					c->n_shared++;
 				for (int k = 0; k < a->nexpiry; k++)
