@@ -18,6 +18,7 @@ OBJS = \
 	src/as_owner.o \
 	src/purge.o \
 	src/subject_graph.o \
+	src/jsonb_write.o \
 	src/citus.o
 
 # The install script is assembled from the ordered parts in src/sql/.

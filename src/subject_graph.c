@@ -39,6 +39,7 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "catalog/pg_attribute.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -52,14 +53,18 @@
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
+#include "utils/varlena.h"
 
 #include "as_owner.h"
+#include "jsonb_write.h"
 #include "subject_graph.h"
 
 #define MAX_DEPTH 16
@@ -125,18 +130,33 @@ typedef struct Graph
 	MemoryContext cxt;
 } Graph;
 
+/* A tagged column of a table, as subject_access() reports it. */
+typedef struct AccessCol
+{
+	char	   *name;
+	char	   *category;
+	char	   *basis;			/* NULL: none */
+	char	   *retain;			/* NULL: no window */
+	char	  **purposes;
+	int			npurposes;
+	Datum		facts;			/* jsonb: {category, basis, special, purposes, retain, on_expiry} */
+	int			expiry;			/* its expiry's place among the statement's expiries, or -1 */
+	bool		portable;		/* on consent or contract: kept by a portable export */
+} AccessCol;
+
 /*
  * What subject_access() needs of one table of the graph, found once per
- * graph: the facts of its tagged columns, the columns a portable export
- * leaves out, and the one statement that reads the subject's rows (with the
- * shared count and the expiry of each windowed column), prepared on first
- * use as the table's owner and kept until the graph goes.
+ * graph: its tagged columns' facts, the columns a portable export leaves
+ * out, and the one statement that reads the subject's rows (each as jsonb,
+ * whether it is shared, the expiry of each windowed column), prepared on
+ * first use as the table's owner and kept until the graph goes.
  */
 typedef struct AccessStmt
 {
 	Oid			relid;
-	char	   *columns;		/* jsonb text: [{column, category, basis, ...}] */
-	Datum		columns_jsonb;	/* the same, as jsonb */
+	AccessCol  *cols;
+	int			ncols;
+	int			nexpiry;		/* windowed columns */
 	Oid			owner;			/* the table's owner, when the statement was built */
 	Datum		drop;			/* text[]: left out of a portable export */
 	bool		portable;		/* has columns on consent or contract */
@@ -1148,8 +1168,8 @@ build_access(Graph *g, GNode *n)
 	Datum		values[1];
 	StringInfoData sql;
 	StringInfoData pred;
+	StringInfoData expires;
 	char	   *shared;
-	char	   *expires;
 	bool		isnull;
 	int			rc;
 	MemoryContext old;
@@ -1157,61 +1177,103 @@ build_access(Graph *g, GNode *n)
 	values[0] = ObjectIdGetDatum(n->relid);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	old = MemoryContextSwitchTo(g->cxt);
+	a = palloc0(sizeof(AccessStmt));
+	a->relid = n->relid;
+	a->owner = RelationOwner(n->relid);
+	MemoryContextSwitchTo(old);
+
 	/*
-	 * The facts of the tagged columns (in the order of _tagged_columns()),
-	 * the columns a portable export leaves out, whether it keeps any, and
-	 * the expiry expressions of the windowed columns.
+	 * The columns a portable export leaves out, and whether it keeps any.
 	 */
 	rc = SPI_execute_with_args(
-		"WITH c AS (SELECT x.* FROM privacy_tags._tagged_columns($1) WITH ORDINALITY x(column_name, tag, basis, nn, is_key, anchor, o))"
-		" SELECT (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
-		"            'column', c.column_name, 'category', privacy_tags.category(c.tag), 'basis', c.basis,"
-		"            'special', privacy_tags.special_condition(c.tag), 'purposes', pg_catalog.to_jsonb(privacy_tags.purposes(c.tag)),"
-		"            'retain', CASE WHEN privacy_tags.retention(c.tag) IS NOT NULL THEN"
-		"                           pg_catalog.substring(c.tag::pg_catalog.text, 'retain=([^;]*)') END,"
-		"            'on_expiry', privacy_tags.expiry_action(c.tag))) ORDER BY c.o), '[]') FROM c)::pg_catalog.text,"
-		"        (SELECT coalesce(pg_catalog.array_agg(a.attname::pg_catalog.text ORDER BY a.attnum), '{}')"
+		"WITH c AS (SELECT x.* FROM privacy_tags._tagged_columns($1) x(column_name, tag, basis, nn, is_key, anchor))"
+		" SELECT (SELECT coalesce(pg_catalog.array_agg(a.attname::pg_catalog.text ORDER BY a.attnum), '{}')"
 		"           FROM pg_catalog.pg_attribute a"
 		"          WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
 		"            AND NOT EXISTS (SELECT FROM c WHERE c.column_name OPERATOR(pg_catalog.=) a.attname"
 		"                                              AND c.basis OPERATOR(pg_catalog.=) ANY ('{consent,contract}')))::pg_catalog.text[],"
-		"        EXISTS (SELECT FROM c WHERE c.basis OPERATOR(pg_catalog.=) ANY ('{consent,contract}')),"
-		"        (SELECT pg_catalog.string_agg(pg_catalog.format('%L, pg_catalog.to_jsonb(pg_catalog.max(t.%I::pg_catalog.timestamptz"
-		" OPERATOR(pg_catalog.+) %L::pg_catalog.interval))', c.column_name, c.anchor, privacy_tags.retention(c.tag)), ', ' ORDER BY c.o)"
-		"           FROM c WHERE privacy_tags.retention(c.tag) IS NOT NULL)",
+		"        EXISTS (SELECT FROM c WHERE c.basis OPERATOR(pg_catalog.=) ANY ('{consent,contract}'))",
 		1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the tagged columns of relation %u", n->relid);
-
 	old = MemoryContextSwitchTo(g->cxt);
-	a = palloc0(sizeof(AccessStmt));
-	a->relid = n->relid;
-	a->columns = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	a->columns_jsonb = DirectFunctionCall1(jsonb_in, CStringGetDatum(a->columns));
-	a->owner = RelationOwner(n->relid);
-	a->drop = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull), false, -1);
-	a->portable = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	expires = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	a->drop = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
+	a->portable = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	MemoryContextSwitchTo(old);
 
 	/*
-	 * $1 the id, $2 since (NULL: every row), $3 the columns left out, $4
-	 * the other subjects' keys and references, left out of shared rows.
+	 * The facts of each tagged column (in the order of _tagged_columns()):
+	 * what the document says of it, and the expression of its expiry.
+	 */
+	rc = SPI_execute_with_args(
+		"SELECT x.column_name::pg_catalog.text, privacy_tags.category(x.tag), x.basis,"
+		"       CASE WHEN privacy_tags.retention(x.tag) IS NOT NULL THEN"
+		"            pg_catalog.substring(x.tag::pg_catalog.text, 'retain=([^;]*)') END,"
+		"       coalesce(privacy_tags.purposes(x.tag)::pg_catalog.text[], '{}'),"
+		"       pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
+		"            'category', privacy_tags.category(x.tag), 'basis', x.basis,"
+		"            'special', privacy_tags.special_condition(x.tag), 'purposes', pg_catalog.to_jsonb(privacy_tags.purposes(x.tag)),"
+		"            'retain', CASE WHEN privacy_tags.retention(x.tag) IS NOT NULL THEN"
+		"                           pg_catalog.substring(x.tag::pg_catalog.text, 'retain=([^;]*)') END,"
+		"            'on_expiry', privacy_tags.expiry_action(x.tag))),"
+		"       CASE WHEN privacy_tags.retention(x.tag) IS NOT NULL THEN"
+		"            pg_catalog.format('(t.%I::pg_catalog.timestamptz OPERATOR(pg_catalog.+) %L::pg_catalog.interval)',"
+		"                              x.anchor, privacy_tags.retention(x.tag)) END"
+		"  FROM privacy_tags._tagged_columns($1) WITH ORDINALITY x(column_name, tag, basis, nn, is_key, anchor, o)"
+		" ORDER BY x.o",
+		1, argtypes, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the tagged columns of relation %u", n->relid);
+	initStringInfo(&expires);
+	old = MemoryContextSwitchTo(g->cxt);
+	a->ncols = SPI_processed;
+	a->cols = palloc0(sizeof(AccessCol) * Max(a->ncols, 1));
+	for (int i = 0; i < a->ncols; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		AccessCol  *c = &a->cols[i];
+		char	   *expr = SPI_getvalue(tup, desc, 7);
+
+		c->name = SPI_getvalue(tup, desc, 1);
+		c->category = SPI_getvalue(tup, desc, 2);
+		c->basis = SPI_getvalue(tup, desc, 3);
+		c->retain = SPI_getvalue(tup, desc, 4);
+		c->purposes = text_array(SPI_getbinval(tup, desc, 5, &isnull), &c->npurposes);
+		c->facts = datumCopy(SPI_getbinval(tup, desc, 6, &isnull), false, -1);
+		c->portable = c->basis != NULL && (strcmp(c->basis, "consent") == 0 || strcmp(c->basis, "contract") == 0);
+		c->expiry = -1;
+		if (expr != NULL)
+		{
+			c->expiry = a->nexpiry++;
+			appendStringInfo(&expires, ", %s", expr);
+		}
+	}
+	MemoryContextSwitchTo(old);
+
+	/*
+	 * One row per row of the subject's: the row as jsonb ($3 the columns
+	 * left out, $4 the other subjects' keys and references, left out of a
+	 * shared row), whether it is shared, the expiry of each windowed
+	 * column; $1 the id, $2 since (NULL: every row).
 	 */
 	initStringInfo(&pred);
 	render_pred(&pred, g, n, "t", 0, "$1", false);
 	shared = (n->tagged || n->kind != NODE_PARENT) ? render_shared(g, n, "$1", false) : NULL;
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
-					 "SELECT pg_catalog.jsonb_build_array(coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(t)"
-					 " OPERATOR(pg_catalog.-) $3 OPERATOR(pg_catalog.-) CASE WHEN %s THEN $4 ELSE '{}'::pg_catalog.text[] END"
-					 " ORDER BY t.tableoid, t.ctid), '[]'::pg_catalog.jsonb), pg_catalog.count(*) FILTER (WHERE %s),"
-					 " pg_catalog.jsonb_build_object(%s)) FROM %s t WHERE %s",
+					 "SELECT pg_catalog.to_jsonb(t) OPERATOR(pg_catalog.-) $3"
+					 " OPERATOR(pg_catalog.-) CASE WHEN %s THEN $4 ELSE '{}'::pg_catalog.text[] END, %s%s"
+					 " FROM %s t WHERE %s",
 					 shared ? shared : "false", shared ? shared : "false",
-					 expires ? expires : "", n->name, pred.data);
+					 expires.data, n->name, pred.data);
 	if (n->collected_at)
 		appendStringInfo(&sql, " AND ($2 IS NULL OR t.%s OPERATOR(pg_catalog.>=) $2)",
 						 quote_identifier(n->collected_at));
-	a->sql = sql.data;
+	appendStringInfoString(&sql, " ORDER BY t.tableoid, t.ctid");
+	old = MemoryContextSwitchTo(g->cxt);
+	a->sql = pstrdup(sql.data);
 	if (g->access == NIL)
 	{
 		MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
@@ -1226,108 +1288,795 @@ build_access(Graph *g, GNode *n)
 	return a;
 }
 
-/* One table's part of _access_rows(): its statement, arguments and result. */
+/*
+ * One table's part of subject_access(): its statement and arguments, and
+ * what it found: how many rows, how many shared, the latest expiry of each
+ * windowed column, and where its rows' jsonb was written.
+ */
 typedef struct AccessCall
 {
 	GNode	   *node;
 	AccessStmt *stmt;
 	Oid			owner;
 	bool		run;			/* not left out of a portable export */
+	char	   *relname;		/* relid::regclass::text */
 	Datum		args[4];
 	char		argnulls[4];
-	Datum		result;
-	bool		isnull;
+	int64		n;
+	int64		n_shared;
+	TimestampTz *expiry;		/* the latest expiry of each windowed column */
+	bool	   *has_expiry;
+	uint32	   *lens;			/* each row's length in the array (padding included) */
+	int			lens_cap;
+	int			start;			/* its rows in the buffer: [start, end) */
+	int			end;
 } AccessCall;
 
 typedef struct AccessBatch
 {
-	AccessCall *calls;
-	int			ncalls;
-	Oid			owner;
+	AccessCall *calls;			/* in the order of the document's keys */
+	int			first;			/* calls[first..last] have one owner */
+	int			last;
+	StringInfo	buf;
+	MemoryContext cxt;			/* where lens and buf live */
 } AccessBatch;
 
 static Oid	access_argtypes[4] = {TEXTOID, TIMESTAMPTZOID, TEXTARRAYOID, TEXTARRAYOID};
 
-/* As the owner of a batch: every statement of the owner's tables. */
+#define ACCESS_FETCH 1000
+#define ACCESS_LARGE (64 * 1024 * 1024)
+
+/*
+ * As the owner of calls[first..last]: run each table's statement through a
+ * cursor and write its rows' jsonb into the buffer, each as it is (a row is
+ * copied once, never rebuilt), with the lengths kept for the array's
+ * header, which is written when the document is put together.
+ */
 static void
 run_access_batch(void *arg)
 {
 	AccessBatch *b = arg;
 
-	for (int i = 0; i < b->ncalls; i++)
+	for (int i = b->first; i <= b->last; i++)
 	{
 		AccessCall *c = &b->calls[i];
-		int			rc;
+		AccessStmt *a = c->stmt;
+		Portal		portal;
 
-		if (!c->run || c->owner != b->owner)
+		if (!c->run)
 			continue;
-		if (c->stmt->plan == NULL)
+		if (a->plan == NULL)
 		{
-			SPIPlanPtr	plan = SPI_prepare(c->stmt->sql, 4, access_argtypes);
+			SPIPlanPtr	plan = SPI_prepare(a->sql, 4, access_argtypes);
 
 			if (plan == NULL)
 				elog(ERROR, "could not prepare a statement on relation %u: %s",
 					 c->node->relid, SPI_result_code_string(SPI_result));
 			SPI_keepplan(plan);
-			c->stmt->plan = plan;
+			a->plan = plan;
 		}
-		rc = SPI_execute_plan(c->stmt->plan, c->args, c->argnulls, true, 0);
-		if (rc != SPI_OK_SELECT || SPI_tuptable == NULL || SPI_tuptable->tupdesc->natts != 1)
-			elog(ERROR, "could not read relation %u: %s", c->node->relid, SPI_result_code_string(rc));
-		c->isnull = true;
-		if (SPI_processed > 0)
+		portal = SPI_cursor_open(NULL, a->plan, c->args, c->argnulls, true);
+		JbPad(b->buf);
+		c->start = b->buf->len;
+		for (;;)
 		{
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &c->isnull);
+			TupleDesc	desc;
 
-			if (!c->isnull)
-				c->result = SPI_datumTransfer(d, false, -1);
+			SPI_cursor_fetch(portal, true, ACCESS_FETCH);
+			if (SPI_tuptable == NULL || SPI_tuptable->tupdesc->natts != 2 + a->nexpiry)
+				elog(ERROR, "could not read relation %u", c->node->relid);
+			desc = SPI_tuptable->tupdesc;
+			for (uint64 r = 0; r < SPI_processed; r++)
+			{
+				HeapTuple	tup = SPI_tuptable->vals[r];
+				bool		isnull;
+				Datum		d = SPI_getbinval(tup, desc, 1, &isnull);
+				struct varlena *v;
+				uint32		header;
+				uint32		len;
+
+				if (isnull)
+					elog(ERROR, "a row of relation %u came as NULL", c->node->relid);
+				v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
+				memcpy(&header, VARDATA_ANY(v), sizeof(uint32));
+				if ((header & JB_FOBJECT) == 0)
+					elog(ERROR, "a row of relation %u is not a jsonb object", c->node->relid);
+				if (c->n >= c->lens_cap)
+				{
+					c->lens_cap = c->lens_cap == 0 ? 64 : c->lens_cap * 2;
+					c->lens = c->lens == NULL
+						? MemoryContextAlloc(b->cxt, sizeof(uint32) * c->lens_cap)
+						: repalloc(c->lens, sizeof(uint32) * c->lens_cap);
+				}
+				/*
+				 * A large export: room reserved at once, beyond what the
+				 * allocator maps from the heap, so that growing it never
+				 * copies it (repalloc of a mapped block remaps it) and
+				 * only what is written costs memory.
+				 */
+				if (b->buf->maxlen < ACCESS_LARGE &&
+					b->buf->len + VARSIZE_ANY_EXHDR(v) + 4 >= (Size) b->buf->maxlen &&
+					b->buf->len >= ACCESS_LARGE / 64)
+					enlargeStringInfo(b->buf, ACCESS_LARGE - b->buf->len);
+				len = JbPad(b->buf);
+				appendBinaryStringInfo(b->buf, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+				len += VARSIZE_ANY_EXHDR(v);
+				c->lens[c->n++] = len;
+				JbCheckLength(b->buf->len);	/* the document holds all of it */
+				if (DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull)) && !isnull)
+					c->n_shared++;
+				for (int k = 0; k < a->nexpiry; k++)
+				{
+					Datum		e = SPI_getbinval(tup, desc, 3 + k, &isnull);
+
+					if (!isnull && (!c->has_expiry[k] || DatumGetTimestampTz(e) > c->expiry[k]))
+					{
+						c->expiry[k] = DatumGetTimestampTz(e);
+						c->has_expiry[k] = true;
+					}
+				}
+				if ((Pointer) v != DatumGetPointer(d))
+					pfree(v);
+			}
+			if (SPI_processed < ACCESS_FETCH)
+				break;
+			SPI_freetuptable(SPI_tuptable);
 		}
 		SPI_freetuptable(SPI_tuptable);
+		SPI_cursor_close(portal);
+		c->end = b->buf->len;
 	}
 }
 
+/* Order of the document's data: its keys' (the tables' names') jsonb order. */
+static int
+compare_calls_by_key(const void *a, const void *b)
+{
+	const AccessCall *x = a;
+	const AccessCall *y = b;
+	int			lx = strlen(x->relname);
+	int			ly = strlen(y->relname);
+
+	if (lx != ly)
+		return lx > ly ? 1 : -1;
+	return memcmp(x->relname, y->relname, lx);
+}
+
+/* ORDER BY depth, relation::text (the database's collation) */
+static int
+compare_calls_by_depth(const void *a, const void *b)
+{
+	const AccessCall *x = *(AccessCall *const *) a;
+	const AccessCall *y = *(AccessCall *const *) b;
+
+	if (x->node->depth != y->node->depth)
+		return x->node->depth > y->node->depth ? 1 : -1;
+	return varstr_cmp(x->relname, strlen(x->relname), y->relname, strlen(y->relname), DEFAULT_COLLATION_OID);
+}
+
+static int
+compare_text(const void *a, const void *b)
+{
+	const char *x = *(char *const *) a;
+	const char *y = *(char *const *) b;
+
+	return varstr_cmp(x, strlen(x), y, strlen(y), DEFAULT_COLLATION_OID);
+}
+
+static void
+push_text(JsonbParseState **st, JsonbIteratorToken tok, const char *s)
+{
+	JsonbValue	v;
+
+	if (s == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) s;
+		v.val.string.len = strlen(s);
+	}
+	(void) pushJsonbValue(st, tok, &v);
+}
+
+static void
+push_int(JsonbParseState **st, int64 n)
+{
+	JsonbValue	v;
+
+	v.type = jbvNumeric;
+	v.val.numeric = DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(n)));
+	(void) pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/* Push the pairs of a jsonb object (without its braces). */
+static void
+push_pairs(JsonbParseState **st, Datum object)
+{
+	JsonbIterator *it = JsonbIteratorInit(&DatumGetJsonbP(object)->root);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			level = 0;
+
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (tok == WJB_BEGIN_OBJECT || tok == WJB_BEGIN_ARRAY)
+		{
+			if (level++ == 0)
+				continue;
+		}
+		else if (tok == WJB_END_OBJECT || tok == WJB_END_ARRAY)
+		{
+			if (--level == 0)
+				continue;
+		}
+		(void) pushJsonbValue(st, tok, tok < WJB_BEGIN_ARRAY ? &v : NULL);
+	}
+}
+
+/* A sorted, distinct text array (jsonb_agg(DISTINCT x ORDER BY x)). */
+static JsonbValue *
+push_distinct(JsonbParseState **st, List *texts)
+{
+	int			n = list_length(texts);
+	char	  **a = palloc(sizeof(char *) * Max(n, 1));
+	int			i = 0;
+	bool		null = false;
+	ListCell   *lc;
+
+	foreach(lc, texts)
+	{
+		if (lfirst(lc) == NULL)
+			null = true;
+		else
+			a[i++] = lfirst(lc);
+	}
+	n = i;
+	qsort(a, n, sizeof(char *), compare_text);
+	(void) pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcmp(a[i], a[i - 1]) != 0)
+			push_text(st, WJB_ELEM, a[i]);
+	if (null)
+		push_text(st, WJB_ELEM, NULL);	/* DISTINCT keeps one NULL, last */
+	return pushJsonbValue(st, WJB_END_ARRAY, NULL);
+}
+
+static char *
+expiry_text(AccessCall *c, AccessCol *col)
+{
+	if (col->expiry < 0 || !c->has_expiry[col->expiry])
+		return NULL;
+	return JsonEncodeDateTime(NULL, TimestampTzGetDatum(c->expiry[col->expiry]), TIMESTAMPTZOID, NULL);
+}
+
+static bool
+exported_column(AccessCol *col, bool portable_only)
+{
+	return !portable_only || col->portable;
+}
+
 /*
- * _access_rows(subject_type, id, since, portable_only): per table of the
- * graph: relation, kind, via, depth, tagged, whether it says when rows were
- * collected, the facts of its tagged columns, and [the subject's rows, how
- * many are shared, the expiry of each windowed column over them] (NULL
- * where a portable export leaves the table out).  One kept statement per
- * table, run as its owner (one role switch per owner), the id a parameter.
+ * The document's "tables", "fields" and "summary" (over the tables with
+ * rows: what they hold and why), and the purposes for the declarations.
  */
-PG_FUNCTION_INFO_V1(privacy_tags_access_rows);
+static void
+access_facts(Graph *g, AccessCall *calls, int ncalls, bool portable_only, bool since,
+			 Jsonb **tables, Jsonb **fields, Jsonb **summary, Jsonb **purposes)
+{
+	JsonbParseState *st = NULL;
+	AccessCall **by_depth = palloc(sizeof(AccessCall *) * Max(ncalls, 1));
+	List	   *categories = NIL;
+	List	   *all_purposes = NIL;
+	List	   *bases = NIL;
+	int64		records = 0;
+	int64		shared_records = 0;
+	ListCell   *lc;
+
+	for (int i = 0; i < ncalls; i++)
+		by_depth[i] = &calls[i];
+	qsort(by_depth, ncalls, sizeof(AccessCall *), compare_calls_by_depth);
+
+	/* tables: {relation: {kind, via, records, shared, classification}} */
+	(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < ncalls; i++)
+	{
+		AccessCall *c = &calls[i];
+
+		if (c->n == 0)
+			continue;
+		push_text(&st, WJB_KEY, c->relname);
+		(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		push_text(&st, WJB_KEY, "kind");
+		push_text(&st, WJB_VALUE, kind_name(c->node->kind));
+		push_text(&st, WJB_KEY, "via");
+		push_text(&st, WJB_VALUE, describe_via(g, c->node));
+		push_text(&st, WJB_KEY, "records");
+		push_int(&st, c->n);
+		push_text(&st, WJB_KEY, "shared");
+		push_int(&st, c->n_shared);
+		push_text(&st, WJB_KEY, "classification");
+		push_text(&st, WJB_VALUE, !c->node->tagged ? "unclassified" : c->n_shared == 0 ? "own" :
+				  c->n_shared == c->n ? "shared" : "own and shared");
+		(void) pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+		records += c->n;
+		shared_records += c->n_shared;
+	}
+	*tables = JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
+
+	/* fields: {relation: {column: its facts, expires_at}} */
+	st = NULL;
+	(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < ncalls; i++)
+	{
+		AccessCall *c = &calls[i];
+
+		if (c->n == 0)
+			continue;
+		push_text(&st, WJB_KEY, c->relname);
+		(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		for (int k = 0; k < c->stmt->ncols; k++)
+		{
+			AccessCol  *col = &c->stmt->cols[k];
+			char	   *expires = expiry_text(c, col);
+
+			if (!exported_column(col, portable_only))
+				continue;
+			push_text(&st, WJB_KEY, col->name);
+			(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+			push_pairs(&st, col->facts);
+			if (expires != NULL)
+			{
+				push_text(&st, WJB_KEY, "expires_at");
+				push_text(&st, WJB_VALUE, expires);
+			}
+			(void) pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+			categories = lappend(categories, col->category);
+			for (int p = 0; p < col->npurposes; p++)
+				all_purposes = lappend(all_purposes, col->purposes[p]);
+			if (col->basis != NULL)
+			{
+				bool		seen = false;
+
+				foreach(lc, bases)
+					if (strcmp(lfirst(lc), col->basis) == 0)
+						seen = true;
+				if (!seen)
+					bases = lappend(bases, col->basis);
+			}
+		}
+		(void) pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	}
+	*fields = JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
+
+	st = NULL;
+	*purposes = JsonbValueToJsonb(push_distinct(&st, all_purposes));
+
+	/* summary */
+	st = NULL;
+	(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	push_text(&st, WJB_KEY, "categories");
+	(void) push_distinct(&st, categories);
+	push_text(&st, WJB_KEY, "purposes");
+	(void) push_distinct(&st, all_purposes);
+	push_text(&st, WJB_KEY, "legal_bases");
+	(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	foreach(lc, bases)
+	{
+		const char *basis = lfirst(lc);
+		List	   *of = NIL;
+
+		for (int i = 0; i < ncalls; i++)
+		{
+			AccessCall *c = &calls[i];
+
+			if (c->n == 0)
+				continue;
+			for (int k = 0; k < c->stmt->ncols; k++)
+			{
+				AccessCol  *col = &c->stmt->cols[k];
+
+				if (exported_column(col, portable_only) && col->basis != NULL && strcmp(col->basis, basis) == 0)
+					of = lappend(of, col->category);
+			}
+		}
+		push_text(&st, WJB_KEY, basis);
+		(void) push_distinct(&st, of);
+	}
+	(void) pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	push_text(&st, WJB_KEY, "retention");
+	(void) pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < ncalls; i++)
+	{
+		AccessCall *c = by_depth[i];
+
+		if (c->n == 0)
+			continue;
+		for (int k = 0; k < c->stmt->ncols; k++)
+		{
+			AccessCol  *col = &c->stmt->cols[k];
+
+			if (!exported_column(col, portable_only) || col->retain == NULL)
+				continue;
+			(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+			push_text(&st, WJB_KEY, "relation");
+			push_text(&st, WJB_VALUE, c->relname);
+			push_text(&st, WJB_KEY, "column");
+			push_text(&st, WJB_VALUE, col->name);
+			push_text(&st, WJB_KEY, "category");
+			push_text(&st, WJB_VALUE, col->category);
+			push_text(&st, WJB_KEY, "retain");
+			push_text(&st, WJB_VALUE, col->retain);
+			push_text(&st, WJB_KEY, "expires_at");
+			push_text(&st, WJB_VALUE, expiry_text(c, col));
+			(void) pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+		}
+	}
+	(void) pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+	push_text(&st, WJB_KEY, "records");
+	push_int(&st, records);
+	push_text(&st, WJB_KEY, "shared_records");
+	push_int(&st, shared_records);
+	push_text(&st, WJB_KEY, "not_limited_by_since");
+	(void) pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < ncalls && since; i++)
+		if (by_depth[i]->node->collected_at == NULL)
+			push_text(&st, WJB_ELEM, by_depth[i]->relname);
+	(void) pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+	*summary = JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
+}
+
+static JbChild
+container_child(Jsonb *jb)
+{
+	JbChild		c;
+
+	c.type = JENTRY_ISCONTAINER;
+	c.data = (char *) &jb->root;
+	c.len = VARSIZE(jb) - VARHDRSZ;
+	return c;
+}
+
+static JbChild
+string_child(const char *s)
+{
+	JbChild		c;
+
+	c.type = JENTRY_ISSTRING;
+	c.data = s;
+	c.len = strlen(s);
+	return c;
+}
+
+/*
+ * Put the document together in buf, which holds the tables' rows (calls'
+ * [start, end), in key order): the top-level object of the pairs of meta
+ * (what SQL said: subject, consents, declarations...) and extra (tables,
+ * fields, summary), and "data", the first of its keys, whose arrays are
+ * made by moving each table's rows once, last table first, to where the
+ * headers before them leave room, and writing the headers in the gaps.
+ */
+static Jsonb *
+assemble(StringInfo buf, AccessCall *calls, int ncalls, Jsonb *meta, JbChild *extra, int nextra)
+{
+	int			nmeta = JsonContainerSize(&meta->root);
+	int			nkeys = nmeta + nextra + 1;
+	JbChild    *metac = palloc(sizeof(JbChild) * 2 * Max(nmeta, 1));
+	JbChild    *keys = palloc(sizeof(JbChild) * nkeys);
+	JbChild    *vals = palloc(sizeof(JbChild) * nkeys);
+	int		   *order = palloc(sizeof(int) * nkeys);
+	int			ndata = 0;
+	uint64		pos;
+	uint64		keys_len = 0;
+	uint64		data_start;
+	uint64		data_obj;
+	uint64		data_end;
+	uint64	   *arr_start = palloc(sizeof(uint64) * Max(ncalls, 1));
+	uint64	   *rows_at = palloc(sizeof(uint64) * Max(ncalls, 1));
+	uint32		root_total = 0;
+	uint32		total;
+	JEntry	   *root_entries;
+	uint32		header;
+
+	if (!JsonContainerIsObject(&meta->root))
+		elog(ERROR, "subject_access: the facts are not an object");
+	JbChildren(&meta->root, metac);
+	for (int i = 0; i < nmeta; i++)
+	{
+		keys[i] = metac[i];
+		vals[i] = metac[nmeta + i];
+	}
+	for (int i = 0; i < nextra; i++)
+	{
+		keys[nmeta + i] = extra[2 * i];
+		vals[nmeta + i] = extra[2 * i + 1];
+	}
+	keys[nkeys - 1] = string_child("data");
+	vals[nkeys - 1].type = JENTRY_ISCONTAINER;
+	/* the keys in jsonb's order ("data", the shortest, first) */
+	for (int i = 0; i < nkeys; i++)
+		order[i] = i;
+	for (int i = 1; i < nkeys; i++)
+		for (int j = i; j > 0 && JbCompareKeys(&keys[order[j - 1]], &keys[order[j]]) > 0; j--)
+		{
+			int			t = order[j];
+
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	if (order[0] != nkeys - 1 || JbCompareKeys(&keys[order[0]], &keys[order[1]]) == 0)
+		elog(ERROR, "subject_access: \"data\" is not the first key of the document");
+	for (int i = 0; i < nkeys; i++)
+		keys_len += keys[i].len;
+
+	/* where everything of data goes */
+	pos = VARHDRSZ + sizeof(uint32) + 2 * nkeys * sizeof(JEntry) + keys_len;
+	data_start = pos;			/* with its padding */
+	pos = INTALIGN(pos);
+	data_obj = pos;
+	for (int i = 0; i < ncalls; i++)
+		if (calls[i].n > 0)
+			ndata++;
+	pos += sizeof(uint32) + 2 * ndata * sizeof(JEntry);
+	for (int i = 0; i < ncalls; i++)
+		if (calls[i].n > 0)
+			pos += strlen(calls[i].relname);
+	for (int i = 0; i < ncalls; i++)
+	{
+		if (calls[i].n == 0)
+			continue;
+		arr_start[i] = pos;		/* before its padding */
+		pos = INTALIGN(pos) + sizeof(uint32) + calls[i].n * sizeof(JEntry);
+		rows_at[i] = pos;
+		pos += calls[i].end - calls[i].start;
+	}
+	data_end = pos;
+	JbCheckLength(data_end);
+	if (data_end > (uint64) buf->len)
+		enlargeStringInfo(buf, data_end - buf->len);
+
+	/* the rows, moved into place: the last table's first */
+	for (int i = ncalls - 1; i >= 0; i--)
+		if (calls[i].n > 0)
+			memmove(buf->data + rows_at[i], buf->data + calls[i].start, calls[i].end - calls[i].start);
+
+	/* the root's header and keys (its JEntries when the values are written) */
+	header = (uint32) nkeys | JB_FOBJECT;
+	memcpy(buf->data + VARHDRSZ, &header, sizeof(uint32));
+	root_entries = palloc(sizeof(JEntry) * 2 * nkeys);
+	pos = VARHDRSZ + sizeof(uint32) + 2 * nkeys * sizeof(JEntry);
+	for (int i = 0; i < nkeys; i++)
+	{
+		JbChild    *k = &keys[order[i]];
+
+		memcpy(buf->data + pos, k->data, k->len);
+		pos += k->len;
+		root_total += k->len;
+		root_entries[i] = JbEntry(JENTRY_ISSTRING, k->len, root_total, i);
+	}
+	/* data: its header, JEntries, keys; each array's padding, header and JEntries */
+	memset(buf->data + pos, 0, data_obj - pos);
+	header = (uint32) ndata | JB_FOBJECT;
+	memcpy(buf->data + data_obj, &header, sizeof(uint32));
+	pos = data_obj + sizeof(uint32) + 2 * ndata * sizeof(JEntry);
+	total = 0;
+	for (int i = 0, k = 0; i < ncalls; i++)
+	{
+		JEntry		je;
+		int			len;
+
+		if (calls[i].n == 0)
+			continue;
+		len = strlen(calls[i].relname);
+		memcpy(buf->data + pos, calls[i].relname, len);
+		pos += len;
+		total += len;
+		je = JbEntry(JENTRY_ISSTRING, len, total, k);
+		memcpy(buf->data + data_obj + sizeof(uint32) + k * sizeof(JEntry), &je, sizeof(JEntry));
+		k++;
+	}
+	for (int i = 0, k = 0; i < ncalls; i++)
+	{
+		uint64		at;
+		uint32		rows_total = 0;
+		JEntry		je;
+		uint32		len;
+
+		if (calls[i].n == 0)
+			continue;
+		at = INTALIGN(arr_start[i]);
+		memset(buf->data + arr_start[i], 0, at - arr_start[i]);
+		header = (uint32) calls[i].n | JB_FARRAY;
+		memcpy(buf->data + at, &header, sizeof(uint32));
+		for (int64 r = 0; r < calls[i].n; r++)
+		{
+			rows_total += calls[i].lens[r];
+			je = JbEntry(JENTRY_ISCONTAINER, calls[i].lens[r], rows_total, r);
+			memcpy(buf->data + at + sizeof(uint32) + r * sizeof(JEntry), &je, sizeof(JEntry));
+		}
+		len = rows_at[i] + (calls[i].end - calls[i].start) - arr_start[i];
+		total += len;
+		je = JbEntry(JENTRY_ISCONTAINER, len, total, ndata + k);
+		memcpy(buf->data + data_obj + sizeof(uint32) + (ndata + k) * sizeof(JEntry), &je, sizeof(JEntry));
+		k++;
+	}
+	if (ndata == 0)
+		data_end = data_obj + sizeof(uint32);
+	buf->len = data_end;
+
+	/* the root's values: data, then the others as they are */
+	root_total += data_end - data_start;
+	root_entries[nkeys] = JbEntry(JENTRY_ISCONTAINER, data_end - data_start, root_total, nkeys);
+	for (int i = 1; i < nkeys; i++)
+	{
+		uint32		len = JbPut(buf, &vals[order[i]]);
+
+		root_total += len;
+		JbCheckLength(root_total);
+		root_entries[nkeys + i] = JbEntry(vals[order[i]].type, len, root_total, nkeys + i);
+	}
+	memcpy(buf->data + VARHDRSZ + sizeof(uint32), root_entries, 2 * nkeys * sizeof(JEntry));
+	SET_VARSIZE(buf->data, buf->len);
+	return (Jsonb *) buf->data;
+}
+
+/* The statements of subject_access() on the extension's own tables, kept. */
+typedef struct FixedStmt
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[8];
+	SPIPlanPtr	plan;
+} FixedStmt;
+
+static FixedStmt check_subject_stmt = {
+	"SELECT privacy_tags._check_subject('subject_access', $1, $2)", 2, {TEXTOID, TEXTOID}
+};
+static FixedStmt check_request_stmt = {
+	"SELECT privacy_tags._check_request('subject_access', $1,"
+	" CASE WHEN $2 THEN '{portability,access}' ELSE '{access}' END::pg_catalog.text[], $3, $4)",
+	4, {INT8OID, BOOLOID, TEXTOID, TEXTOID}
+};
+
+/*
+ * What the document says besides the tables: the subject, its
+ * restriction, hold, suppression, consents and objections, and the Art. 15
+ * facts of the declarations ($5 the purposes, $6 the tables).
+ */
+static FixedStmt meta_stmt = {
+	"SELECT pg_catalog.jsonb_build_object("
+	"  'format', 'privacy_tags.subject_access/2',"
+	"  'subject', pg_catalog.jsonb_build_object('type', $1, 'id', $2),"
+	"  'generated_at', pg_catalog.now(),"
+	"  'since', $3,"
+	"  'portable_only', $4,"
+	"  'restricted', EXISTS (SELECT FROM privacy_tags.restrictions r"
+	"                         WHERE r.subject_type OPERATOR(pg_catalog.=) $1 AND r.subject_id OPERATOR(pg_catalog.=) $2"
+	"                           AND r.lifted_at IS NULL),"
+	"  'legal_hold', EXISTS (SELECT FROM privacy_tags.legal_holds h"
+	"                         WHERE h.subject_type OPERATOR(pg_catalog.=) $1 AND h.subject_id OPERATOR(pg_catalog.=) $2"
+	"                           AND h.released_at IS NULL"
+	"                           AND (h.held_until IS NULL OR h.held_until OPERATOR(pg_catalog.>) pg_catalog.now())),"
+	"  'suppressed', EXISTS (SELECT FROM privacy_tags.suppressions x"
+	"                         WHERE x.subject_type OPERATOR(pg_catalog.=) $1 AND x.subject_id OPERATOR(pg_catalog.=) $2),"
+	"  'consents', coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('purpose', k.purpose,"
+	"                                'granted_at', k.granted_at, 'withdrawn_at', k.withdrawn_at) ORDER BY k.purpose)"
+	"                          FROM privacy_tags.consents k"
+	"                         WHERE k.subject_type OPERATOR(pg_catalog.=) $1 AND k.subject_id OPERATOR(pg_catalog.=) $2), '[]'),"
+	"  'objections', coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+	"                                  'purpose', NULLIF(o.purpose, '*'), 'objected_at', o.objected_at,"
+	"                                  'withdrawn_at', o.withdrawn_at) ORDER BY o.purpose)"
+	"                            FROM privacy_tags.objections o"
+	"                           WHERE o.subject_type OPERATOR(pg_catalog.=) $1 AND o.subject_id OPERATOR(pg_catalog.=) $2), '[]'))"
+	" OPERATOR(pg_catalog.||) privacy_tags._access_facts($5, $6)",
+	6, {TEXTOID, TEXTOID, TIMESTAMPTZOID, BOOLOID, JSONBOID, JSONBOID}
+};
+static FixedStmt audit_stmt = {
+	"INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)"
+	" VALUES ('access', $1, privacy_tags.subject_hash($1, $2), $3,"
+	"         pg_catalog.jsonb_build_object('since', $4, 'portable_only', $5, 'tables', $6)"
+	"         OPERATOR(pg_catalog.||) CASE WHEN $7 IS NOT NULL THEN pg_catalog.jsonb_build_object('request_id', $7)"
+	"                                      ELSE '{}' END)",
+	7, {TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID, BOOLOID, INT8OID, INT8OID}
+};
+static FixedStmt close_request_stmt = {
+	"SELECT privacy_tags._close_request($1, 'completed', NULL)", 1, {INT8OID}
+};
+
+/* Run a fixed statement (prepared once per backend); its first value. */
+static Datum
+run_fixed(FixedStmt *s, Datum *values, const char *nulls, bool read_only, bool *isnull)
+{
+	int			rc;
+
+	if (s->plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(s->sql, s->nargs, s->argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", s->sql, SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		s->plan = plan;
+	}
+	rc = SPI_execute_plan(s->plan, values, nulls, read_only, 1);
+	if (rc < 0)
+		elog(ERROR, "could not run \"%s\": %s", s->sql, SPI_result_code_string(rc));
+	*isnull = true;
+	if (rc == SPI_OK_SELECT && SPI_processed > 0 && SPI_tuptable != NULL)
+		return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+	return (Datum) 0;
+}
+
+/*
+ * subject_access(subject_type, subject_id, since, portable_only, request):
+ * the right of access and portability, one jsonb document.  The rows of
+ * every table of the graph come from one kept statement per table, run as
+ * its owner (one role switch per run of tables of one owner), the id a
+ * parameter, each row's jsonb copied once into the document (no tree of
+ * it is built: the document costs about its size in memory); what is said
+ * about the tables is put together here, the rest by one kept statement.
+ */
+PG_FUNCTION_INFO_V1(privacy_tags_subject_access);
 Datum
-privacy_tags_access_rows(PG_FUNCTION_ARGS)
+privacy_tags_subject_access(PG_FUNCTION_ARGS)
 {
 	char	   *subject_type;
-	TupleDesc	tupdesc;
-	Tuplestorestate *store;
-	MemoryContext per_query;
-	Graph	   *volatile g;
-	ListCell   *lc;
+	Datum		id;
 	bool		portable_only;
+	bool		isnull;
+	Graph	   *volatile g;
+	MemoryContext callcxt = CurrentMemoryContext;
+	StringInfoData buf;
+	Jsonb	   *doc;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
-		elog(ERROR, "_access_rows: subject_type, id and portable_only must not be NULL");
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("subject_access: subject_type, subject_id and portable_only must not be NULL")));
 	subject_type = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	portable_only = PG_GETARG_BOOL(3);
-	store = MaterializedResult(fcinfo, &tupdesc, &per_query);
-	g = get_graph(subject_type);
-	if (g->unsafe_key)
-		return (Datum) 0;		/* no statement at all: refused by _check_subject() before */
 
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	{
+		Datum		v[2] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)};
+
+		id = run_fixed(&check_subject_stmt, v, NULL, true, &isnull);
+		if (isnull)
+			elog(ERROR, "subject_access: no subject id");
+		id = SPI_datumTransfer(id, false, -1);
+	}
+	if (!PG_ARGISNULL(4))
+	{
+		Datum		v[4] = {PG_GETARG_DATUM(4), BoolGetDatum(portable_only), PG_GETARG_DATUM(0), id};
+
+		(void) run_fixed(&check_request_stmt, v, NULL, true, &isnull);
+	}
+
+	g = get_graph(subject_type);
 	graph_users++;
 	PG_TRY();
 	{
 		AccessBatch batch;
 		Datum		empty = PointerGetDatum(construct_empty_array(TEXTOID));
+		int			ncalls = g->unsafe_key ? 0 : list_length(g->nodes);
+		AccessCall *calls = palloc0(sizeof(AccessCall) * Max(ncalls, 1));
 		int			i = 0;
+		ListCell   *lc;
+		Jsonb	   *tables;
+		Jsonb	   *fields;
+		Jsonb	   *summary;
+		Jsonb	   *purposes;
+		Jsonb	   *meta;
+		JbChild		extra[6];
+		int64		records = 0;
+		int64		ntables = 0;
 
-		batch.ncalls = list_length(g->nodes);
-		batch.calls = palloc0(sizeof(AccessCall) * Max(batch.ncalls, 1));
-		foreach(lc, g->nodes)
+		/* (no statement at all with an unsafe key: _check_subject() refused it) */
+		foreach(lc, g->unsafe_key ? NIL : g->nodes)
 		{
 			GNode	   *n = lfirst(lc);
-			AccessCall *c = &batch.calls[i++];
+			AccessCall *c = &calls[i++];
 			ListCell   *la;
 
 			c->node = n;
@@ -1338,51 +2087,78 @@ privacy_tags_access_rows(PG_FUNCTION_ARGS)
 				c->stmt = build_access(g, n);
 			c->owner = c->stmt->owner;
 			c->run = !(portable_only && !c->stmt->portable);
+			c->relname = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(n->relid)));
 			memset(c->argnulls, ' ', sizeof(c->argnulls));
-			c->args[0] = PG_GETARG_DATUM(1);
+			c->args[0] = id;
 			if (PG_ARGISNULL(2))
 				c->argnulls[1] = 'n';
 			else
 				c->args[1] = PG_GETARG_DATUM(2);
 			c->args[2] = portable_only ? c->stmt->drop : empty;
 			c->args[3] = other_columns(g, n);
-			c->isnull = true;
+			c->expiry = palloc0(sizeof(TimestampTz) * Max(c->stmt->nexpiry, 1));
+			c->has_expiry = palloc0(sizeof(bool) * Max(c->stmt->nexpiry, 1));
 		}
-		/* one role switch per owner, in the order the owners come */
-		for (int k = 0; k < batch.ncalls; k++)
+		/* the tables in the order of data's keys; one role switch per run of one owner */
+		qsort(calls, ncalls, sizeof(AccessCall), compare_calls_by_key);
 		{
-			bool		seen = false;
+			MemoryContext spicxt = MemoryContextSwitchTo(callcxt);
 
-			if (!batch.calls[k].run)
-				continue;
-			for (int j = 0; j < k; j++)
-				if (batch.calls[j].run && batch.calls[j].owner == batch.calls[k].owner)
-					seen = true;
-			if (seen)
-				continue;
-			batch.owner = batch.calls[k].owner;
-			RunAsOwner(batch.owner, run_access_batch, &batch);
+			initStringInfo(&buf);
+			MemoryContextSwitchTo(spicxt);
 		}
-		for (int k = 0; k < batch.ncalls; k++)
+		batch.calls = calls;
+		batch.buf = &buf;
+		batch.cxt = callcxt;
+		for (int k = 0; k < ncalls;)
 		{
-			AccessCall *c = &batch.calls[k];
-			Datum		values[8];
-			bool		nulls[8];
-			MemoryContext old;
+			int			last = k;
 
-			memset(nulls, 0, sizeof(nulls));
-			values[0] = ObjectIdGetDatum(c->node->relid);
-			values[1] = CStringGetTextDatum(kind_name(c->node->kind));
-			values[2] = CStringGetTextDatum(describe_via(g, c->node));
-			values[3] = Int32GetDatum(c->node->depth);
-			values[4] = BoolGetDatum(c->node->tagged);
-			values[5] = BoolGetDatum(c->node->collected_at != NULL);
-			values[6] = c->stmt->columns_jsonb;
-			values[7] = c->result;
-			nulls[7] = c->isnull;
-			old = MemoryContextSwitchTo(per_query);
-			tuplestore_putvalues(store, tupdesc, values, nulls);
-			MemoryContextSwitchTo(old);
+			while (last + 1 < ncalls && calls[last + 1].owner == calls[k].owner)
+				last++;
+			batch.first = k;
+			batch.last = last;
+			RunAsOwner(calls[k].owner, run_access_batch, &batch);
+			k = last + 1;
+		}
+		for (int k = 0; k < ncalls; k++)
+			if (calls[k].n > 0)
+			{
+				records += calls[k].n;
+				ntables++;
+			}
+
+		access_facts(g, calls, ncalls, portable_only, !PG_ARGISNULL(2), &tables, &fields, &summary, &purposes);
+		{
+			Datum		v[6] = {PG_GETARG_DATUM(0), id, PG_GETARG_DATUM(2), BoolGetDatum(portable_only),
+			JsonbPGetDatum(purposes), JsonbPGetDatum(tables)};
+			char		nulls[6] = {' ', ' ', PG_ARGISNULL(2) ? 'n' : ' ', ' ', ' ', ' '};
+			Datum		m = run_fixed(&meta_stmt, v, nulls, true, &isnull);
+
+			if (isnull)
+				elog(ERROR, "subject_access: no facts");
+			meta = DatumGetJsonbP(m);
+		}
+		extra[0] = string_child("summary");
+		extra[1] = container_child(summary);
+		extra[2] = string_child("tables");
+		extra[3] = container_child(tables);
+		extra[4] = string_child("fields");
+		extra[5] = container_child(fields);
+		doc = assemble(&buf, calls, ncalls, meta, extra, 3);
+
+		{
+			Datum		v[7] = {PG_GETARG_DATUM(0), id, Int64GetDatum(records), PG_GETARG_DATUM(2),
+			BoolGetDatum(portable_only), Int64GetDatum(ntables), PG_GETARG_DATUM(4)};
+			char		nulls[7] = {' ', ' ', ' ', PG_ARGISNULL(2) ? 'n' : ' ', ' ', ' ', PG_ARGISNULL(4) ? 'n' : ' '};
+
+			(void) run_fixed(&audit_stmt, v, nulls, false, &isnull);
+		}
+		if (!PG_ARGISNULL(4))
+		{
+			Datum		v[1] = {PG_GETARG_DATUM(4)};
+
+			(void) run_fixed(&close_request_stmt, v, NULL, false, &isnull);
 		}
 	}
 	PG_FINALLY();
@@ -1391,7 +2167,8 @@ privacy_tags_access_rows(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	graph_done(g);
-	return (Datum) 0;
+	SPI_finish();
+	PG_RETURN_JSONB_P(doc);
 }
 
 /* _invalidate(rel): drop what backends cached about rel (the graph, plans). */

@@ -100,138 +100,18 @@ BEGIN
 END
 $$;
 
--- The subject's rows in every table of the graph: one kept statement per
--- table, run as its owner (C: _access_rows()).
-CREATE FUNCTION privacy_tags._access_rows(subject_type text, id text, since timestamptz, portable_only boolean)
-RETURNS TABLE (relation regclass, kind text, via text, depth integer, tagged boolean, has_collected_at boolean,
-               columns jsonb, res jsonb)
-AS 'MODULE_PATHNAME', 'privacy_tags_access_rows' LANGUAGE C STABLE ROWS 10;
-
+-- The right of access (C: src/subject_graph.c): the subject's rows in every
+-- table of the graph, one kept statement per table run as its owner (the id
+-- a parameter), each row's jsonb written once into the document; what is
+-- said about the tables put together in C, the subject's state and the
+-- declarations' facts by one kept statement, and the audit entry.
 CREATE FUNCTION privacy_tags.subject_access(subject_type text, subject_id text,
                                             since timestamptz DEFAULT NULL,
                                             portable_only boolean DEFAULT false, request bigint DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_id text;
-    v_doc jsonb;
-BEGIN
-    IF subject_type IS NULL OR subject_id IS NULL OR portable_only IS NULL THEN
-        RAISE EXCEPTION 'subject_access: subject_type, subject_id and portable_only must not be NULL'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    v_id := privacy_tags._check_subject('subject_access', subject_access.subject_type, subject_access.subject_id);
-    PERFORM privacy_tags._check_request('subject_access', request,
-                                        CASE WHEN portable_only THEN '{portability,access}' ELSE '{access}' END::text[],
-                                        subject_access.subject_type, v_id);
-
-    -- one set-based statement over the graph's tables: their rows (read
-    -- as each table's owner, the id a parameter), the facts of their
-    -- tagged columns, and the summary
-    WITH a AS (
-        SELECT x.relation, x.kind, x.via, x.depth, x.tagged, x.has_collected_at, x.columns,
-               x.res -> 0 AS data_rows, jsonb_array_length(x.res -> 0) AS n, (x.res ->> 1)::bigint AS n_shared,
-               x.res -> 2 AS expires
-          FROM privacy_tags._access_rows(subject_access.subject_type, v_id, since, portable_only) x
-    ), d AS (
-        SELECT * FROM a WHERE a.n > 0
-    ), c AS (
-        -- the tagged columns of the exported tables (a portable export
-        -- keeps those on consent or contract), with the expiry of the
-        -- subject's values
-        SELECT d.relation, d.depth, col.o, col.c ->> 'column' AS column_name, col.c ->> 'category' AS category,
-               col.c ->> 'basis' AS basis, col.c ->> 'retain' AS retain,
-               (col.c - 'column') || jsonb_strip_nulls(jsonb_build_object('expires_at', d.expires -> (col.c ->> 'column'))) AS facts,
-               coalesce(d.expires -> (col.c ->> 'column'), 'null') AS expires_at,
-               ARRAY(SELECT jsonb_array_elements_text(col.c -> 'purposes')) AS purposes
-          FROM d, jsonb_array_elements(d.columns) WITH ORDINALITY col(c, o)
-         WHERE NOT portable_only OR coalesce(col.c ->> 'basis' IN ('consent', 'contract'), false)
-    ), s AS (
-        SELECT coalesce((SELECT jsonb_object_agg(d.relation::text, d.data_rows) FROM d), '{}') AS data,
-               coalesce((SELECT jsonb_object_agg(d.relation::text, jsonb_build_object(
-                            'kind', d.kind, 'via', d.via, 'records', d.n, 'shared', d.n_shared,
-                            'classification', CASE WHEN NOT d.tagged THEN 'unclassified'
-                                                   WHEN d.n_shared = 0 THEN 'own'
-                                                   WHEN d.n_shared = d.n THEN 'shared'
-                                                   ELSE 'own and shared' END)) FROM d), '{}') AS tables,
-               coalesce((SELECT jsonb_object_agg(d.relation::text, coalesce(f.facts, '{}'))
-                           FROM d LEFT JOIN (SELECT c.relation, jsonb_object_agg(c.column_name, c.facts) AS facts
-                                               FROM c GROUP BY c.relation) f ON f.relation = d.relation), '{}') AS fields,
-               (SELECT coalesce(sum(d.n), 0) FROM d) AS records,
-               (SELECT coalesce(sum(d.n_shared), 0) FROM d) AS shared_records,
-               coalesce((SELECT jsonb_agg(DISTINCT c.category ORDER BY c.category) FROM c), '[]') AS categories,
-               coalesce((SELECT jsonb_agg(DISTINCT p ORDER BY p) FROM c, unnest(c.purposes) p), '[]') AS purposes,
-               coalesce((SELECT jsonb_object_agg(b.basis, b.categories)
-                           FROM (SELECT c.basis, jsonb_agg(DISTINCT c.category ORDER BY c.category) AS categories
-                                   FROM c WHERE c.basis IS NOT NULL GROUP BY c.basis) b), '{}') AS legal_bases,
-               coalesce((SELECT jsonb_agg(jsonb_build_object('relation', c.relation::text, 'column', c.column_name,
-                                                             'category', c.category, 'retain', c.retain,
-                                                             'expires_at', c.expires_at)
-                                          ORDER BY c.depth, c.relation::text, c.o)
-                           FROM c WHERE c.retain IS NOT NULL), '[]') AS retention,
-               coalesce((SELECT jsonb_agg(a.relation::text ORDER BY a.depth, a.relation::text)
-                           FROM a WHERE since IS NOT NULL AND NOT a.has_collected_at), '[]') AS unlimited
-    )
-    SELECT jsonb_build_object(
-        'format', 'privacy_tags.subject_access/2',
-        'subject', jsonb_build_object('type', subject_type, 'id', v_id),
-        'generated_at', now(),
-        'since', since,
-        'portable_only', portable_only,
-        'restricted', EXISTS (SELECT FROM privacy_tags.restrictions r
-                               WHERE r.subject_type = subject_access.subject_type
-                                 AND r.subject_id = v_id AND r.lifted_at IS NULL),
-        'legal_hold', EXISTS (SELECT FROM privacy_tags.legal_holds h
-                               WHERE h.subject_type = subject_access.subject_type
-                                 AND h.subject_id = v_id AND h.released_at IS NULL
-                                 AND (h.held_until IS NULL OR h.held_until > now())),
-        'suppressed', EXISTS (SELECT FROM privacy_tags.suppressions x
-                               WHERE x.subject_type = subject_access.subject_type
-                                 AND x.subject_id = v_id),
-        'consents', coalesce((SELECT jsonb_agg(jsonb_build_object('purpose', k.purpose, 'granted_at', k.granted_at,
-                                                                'withdrawn_at', k.withdrawn_at) ORDER BY k.purpose)
-                                FROM privacy_tags.consents k
-                               WHERE k.subject_type = subject_access.subject_type
-                                 AND k.subject_id = v_id), '[]'),
-        'objections', coalesce((SELECT jsonb_agg(jsonb_build_object('purpose', nullif(o.purpose, '*'), 'objected_at', o.objected_at,
-                                                                  'withdrawn_at', o.withdrawn_at) ORDER BY o.purpose)
-                                  FROM privacy_tags.objections o
-                                 WHERE o.subject_type = subject_access.subject_type
-                                   AND o.subject_id = v_id), '[]'),
-        'summary', jsonb_build_object(
-            'categories', s.categories,
-            'purposes', s.purposes,
-            'legal_bases', s.legal_bases,
-            'retention', s.retention,
-            'records', s.records,
-            'shared_records', s.shared_records,
-            'not_limited_by_since', s.unlimited),
-        'tables', s.tables,
-        'fields', s.fields,
-        'data', s.data,
-        -- Art. 15(1)(c), (e)-(h) and 15(2), from the declarations (75_declarations.sql)
-        'controller', f -> 'controller',
-        'recipients', f -> 'recipients',
-        'transfers', f -> 'transfers',
-        'sources', f -> 'sources',
-        'automated_decisions', f -> 'automated_decisions',
-        'rights', f -> 'rights')
-      INTO v_doc
-      FROM s, privacy_tags._access_facts(s.purposes, s.tables) f;
-
-    INSERT INTO privacy_tags.audit_log (action, subject_type, subject_hash, rows, details)
-    VALUES ('access', subject_type, privacy_tags.subject_hash(subject_type, v_id), (v_doc #>> '{summary,records}')::bigint,
-            jsonb_build_object('since', since, 'portable_only', portable_only,
-                               'tables', (SELECT count(*) FROM jsonb_object_keys(v_doc -> 'tables')))
-            || CASE WHEN request IS NOT NULL THEN jsonb_build_object('request_id', request) ELSE '{}' END);
-    IF request IS NOT NULL THEN
-        PERFORM privacy_tags._close_request(request, 'completed', NULL);
-    END IF;
-    RETURN v_doc;
-END
-$$;
+AS 'MODULE_PATHNAME', 'privacy_tags_subject_access'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean, bigint) IS
     'Right of access and portability: one JSON document with the subject''s rows in every table, found through subject columns and foreign keys, and the Art. 15 facts about them.';
 REVOKE ALL ON FUNCTION privacy_tags.subject_access(text, text, timestamptz, boolean, bigint) FROM PUBLIC;

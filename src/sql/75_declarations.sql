@@ -436,10 +436,12 @@ $$;
 -- (15(1)(h)), and the subject's rights (15(1)(e)-(f)).
 CREATE FUNCTION privacy_tags._access_facts(p_purposes jsonb, p_tables jsonb)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT jsonb_build_object(
+BEGIN
+-- (PL/pgSQL, not SQL: its plan is kept for the session)
+RETURN (SELECT jsonb_build_object(
     'controller', (SELECT to_jsonb(c) - 'singleton' FROM privacy_tags.controller c),
     'recipients', coalesce((SELECT jsonb_agg(jsonb_build_object(
                                 'name', r.name, 'role', r.role, 'country', r.country,
@@ -474,5 +476,6 @@ SELECT jsonb_build_object(
         jsonb_build_object('right', 'objection', 'article', 'GDPR Art. 21'),
         jsonb_build_object('right', 'withdraw_consent', 'article', 'GDPR Art. 7(3)'),
         jsonb_build_object('right', 'complaint', 'article', 'GDPR Art. 77',
-                           'supervisory_authority', (SELECT c.supervisory_authority FROM privacy_tags.controller c))))
+                           'supervisory_authority', (SELECT c.supervisory_authority FROM privacy_tags.controller c)))));
+END
 $$;
