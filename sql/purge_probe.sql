@@ -141,6 +141,12 @@ SELECT * FROM probe.orders();
 -- a rename
 ALTER TABLE probe.oa RENAME TO oz;
 SELECT * FROM probe.orders();
+-- (the columns of a purge of all, and of each table alone, say the same)
+SELECT count(*) AS purge_columns, count(*) FILTER (WHERE a IS DISTINCT FROM b) AS differ
+  FROM privacy_tags._purge_columns(NULL) a
+  LEFT JOIN LATERAL (SELECT * FROM privacy_tags._purge_columns(a.relation) x
+                      WHERE x.column_name = a.column_name) b ON true
+ WHERE a.relation::text LIKE 'probe.%';
 
 -- the probe orders by the anchor where an index starts with it (of the
 -- table or of a partition): a probe that finds nothing then reads no row

@@ -920,9 +920,7 @@ BEGIN
                          AND y.anchor_type IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)
                     THEN privacy_tags._unmasked(c.relation, c.column_name, c.tag) END,
                c.relation::text,
-               (SELECT string_agg(format('%s>%s', f.conrelid, f.confrelid), ',' ORDER BY f.oid)
-                  FROM pg_constraint f
-                 WHERE f.contype = 'f' AND (f.conrelid = c.relation OR f.confrelid = c.relation)),
+               fk.foreign_keys,
                EXISTS (SELECT FROM (SELECT c.relation::oid AS relid
                                      UNION
                                     SELECT x.relid FROM pg_partition_tree(c.relation) x) l
@@ -931,6 +929,13 @@ BEGIN
                         WHERE ia.attname = c.anchor)
           FROM privacy_tags.columns c
           JOIN pg_class k ON k.oid = c.relation
+          -- (the foreign keys from and to each table: one scan of pg_constraint)
+          LEFT JOIN (SELECT x.relid, string_agg(format('%s>%s', f.conrelid, f.confrelid), ',' ORDER BY f.oid)
+                                     AS foreign_keys
+                       FROM pg_constraint f
+                       CROSS JOIN LATERAL (SELECT f.conrelid UNION SELECT f.confrelid) x(relid)
+                      WHERE f.contype = 'f'
+                      GROUP BY x.relid) fk ON fk.relid = c.relation
           LEFT JOIN LATERAL (
                 SELECT privacy_tags._base_type(a.atttypid) AS anchor_type
                   FROM pg_attribute a
