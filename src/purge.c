@@ -45,6 +45,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -60,6 +61,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -282,18 +284,30 @@ row_text(HeapTuple tup, TupleDesc desc, int field, MemoryContext cxt)
 static PurgeTable *
 purge_table_build(Oid relid, uint64 first, uint64 last)
 {
-	MemoryContext cxt = AllocSetContextCreate(purge_cxt, "privacy_tags purge table",
+	/* (a child of the cache's context once built: an error leaves nothing there) */
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "privacy_tags purge table",
 											  ALLOCSET_SMALL_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	PurgeTable *t = palloc0(sizeof(PurgeTable));
 	TupleDesc	desc = SPI_tuptable->tupdesc;
-	bool		citus = PtCitusTable(relid);
+	bool		unprobed = PtCitusTable(relid);	/* (a Citus table: see _purge_plan()) */
 	StringInfoData sql;
-	char	   *relname;
+	char	   *relname = get_rel_name(relid);
+	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+	HeapTuple	reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 
 	t->cxt = cxt;
 	t->relid = relid;
-	t->owner = RelationOwner(relid);
+	/* (a table dropped meanwhile: no probe, purge() reports it as always) */
+	if (HeapTupleIsValid(reltup))
+	{
+		t->owner = ((Form_pg_class) GETSTRUCT(reltup))->relowner;
+		ReleaseSysCache(reltup);
+	}
+	if (relname == NULL || nspname == NULL || !OidIsValid(t->owner))
+		unprobed = true;
+	else
+		relname = quote_qualified_identifier(nspname, relname);
 	t->ncols = (int) (last - first + 1);
 	t->name = row_text(SPI_tuptable->vals[first], desc, 8, cxt);
 	t->fkeys = row_text(SPI_tuptable->vals[first], desc, 9, cxt);
@@ -305,8 +319,6 @@ purge_table_build(Oid relid, uint64 first, uint64 last)
 	t->argtypes = palloc(sizeof(Oid) * (1 + 3 * t->ncols));
 	t->argtypes[0] = TIMESTAMPTZOID;
 	t->nargs = 1;
-	relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-										 get_rel_name(relid));
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT ");
 	for (int i = 0; i < t->ncols; i++)
@@ -331,7 +343,7 @@ purge_table_build(Oid relid, uint64 first, uint64 last)
 			c->window = *DatumGetIntervalP(d);
 		c->probe = -1;
 		/* what _purge_plan() reports as a problem, or handles otherwise */
-		if (citus || isnull || anchor == NULL ||
+		if (unprobed || isnull || anchor == NULL ||
 			(c->anchor_type != DATEOID && c->anchor_type != TIMESTAMPOID &&
 			 c->anchor_type != TIMESTAMPTZOID))
 			continue;
@@ -355,6 +367,7 @@ purge_table_build(Oid relid, uint64 first, uint64 last)
 	if (t->nprobes > 0)
 		t->sql = sql.data;
 	MemoryContextSwitchTo(old);
+	MemoryContextSetParent(cxt, purge_cxt);
 	return t;
 }
 
