@@ -4932,13 +4932,17 @@ BEGIN
                     WHERE h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > as_of)) THEN
         RETURN NULL;
     END IF;
+    -- (the table and, if it is partitioned, its partitions: pg_partition_tree()
+    -- of a table that is not partitioned is empty)
     RETURN (SELECT array_agg(DISTINCT l.relid::regclass)
               FROM (SELECT DISTINCT h.subject_type
                       FROM privacy_tags.legal_holds h
                      WHERE h.released_at IS NULL AND (h.held_until IS NULL OR h.held_until > as_of)
                        AND EXISTS (SELECT FROM privacy_tags.subjects s WHERE s.subject_type = h.subject_type)) x
               CROSS JOIN LATERAL privacy_tags._subject_graph(x.subject_type, '$1', true) g
-              CROSS JOIN LATERAL pg_partition_tree(g.relation) l
+              CROSS JOIN LATERAL (SELECT g.relation::oid AS relid
+                                   UNION
+                                  SELECT t.relid FROM pg_partition_tree(g.relation) t) l
              WHERE g.pred IS NULL);
 END
 $$;
