@@ -512,6 +512,7 @@ run_group(Oid owner, ProbeCall **calls, int ncalls)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner resowner = CurrentResourceOwner;
+	volatile bool failed = false;
 	ProbeGroup	g;
 
 	g.calls = calls;
@@ -539,13 +540,16 @@ run_group(Oid owner, ProbeCall **calls, int ncalls)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = resowner;
-		for (int i = 0; i < ncalls; i++)
-			calls[i]->done = false;
-		if (ncalls > 1)
-			for (int i = 0; i < ncalls; i++)
-				run_group(owner, &calls[i], 1);
+		failed = true;
 	}
 	PG_END_TRY();
+	if (!failed)
+		return;
+	for (int i = 0; i < ncalls; i++)
+		calls[i]->done = false;
+	if (ncalls > 1)
+		for (int i = 0; i < ncalls; i++)
+			run_group(owner, &calls[i], 1);
 }
 
 /* Keep the order of a purge of all, unless it changed while it was read. */
