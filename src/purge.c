@@ -277,19 +277,64 @@ row_text(HeapTuple tup, TupleDesc desc, int field, MemoryContext cxt)
 }
 
 /*
- * A table's entry from its rows first .. last of the result of
- * _purge_columns() (SPI_tuptable): (relation, column_name, action, anchor,
- * anchor_type, retention, unmasked).
+ * One row of _purge_columns(rel): a windowed column of a table, what its
+ * probe needs, and what the table's place in the order depends on.
  */
+typedef struct ColumnRow
+{
+	char	   *column;
+	char	   *action;
+	char	   *anchor;			/* NULL: none */
+	Oid			anchor_type;	/* the anchor's base type; InvalidOid: no such column */
+	bool		has_window;
+	Interval	window;
+	char	   *unmasked;		/* nullify: "not masked yet"; NULL otherwise */
+	char	   *relation_name;	/* relation::text */
+	char	   *foreign_keys;	/* "conrelid>confrelid,..." by constraint OID; NULL: none */
+	bool		anchor_indexed; /* an index (of the table or a partition) starts with it */
+} ColumnRow;
+
+/* Rows first .. last of SPI_tuptable, the result of _purge_columns(). */
+static ColumnRow *
+rows_from_spi(uint64 first, uint64 last)
+{
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	ColumnRow  *rows = palloc0(sizeof(ColumnRow) * (last - first + 1));
+
+	for (uint64 i = first; i <= last; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		ColumnRow  *r = &rows[i - first];
+		bool		isnull;
+		Datum		d;
+
+		r->column = pstrdup(NameStr(*DatumGetName(SPI_getbinval(tup, desc, 2, &isnull))));
+		r->action = row_text(tup, desc, 3, CurrentMemoryContext);
+		r->anchor = row_text(tup, desc, 4, CurrentMemoryContext);
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		r->anchor_type = isnull ? InvalidOid : DatumGetObjectId(d);
+		d = SPI_getbinval(tup, desc, 6, &isnull);
+		r->has_window = !isnull;
+		if (!isnull)
+			r->window = *DatumGetIntervalP(d);
+		r->unmasked = row_text(tup, desc, 7, CurrentMemoryContext);
+		r->relation_name = row_text(tup, desc, 8, CurrentMemoryContext);
+		r->foreign_keys = row_text(tup, desc, 9, CurrentMemoryContext);
+		d = SPI_getbinval(tup, desc, 10, &isnull);
+		r->anchor_indexed = !isnull && DatumGetBool(d);
+	}
+	return rows;
+}
+
+/* A table's entry from its rows of _purge_columns() (or columns_of_table()). */
 static PurgeTable *
-purge_table_build(Oid relid, uint64 first, uint64 last)
+purge_table_build(Oid relid, ColumnRow *rows, int nrows)
 {
 	/* (a child of the cache's context once built: an error leaves nothing there) */
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "privacy_tags purge table",
 											  ALLOCSET_SMALL_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	PurgeTable *t = palloc0(sizeof(PurgeTable));
-	TupleDesc	desc = SPI_tuptable->tupdesc;
 	bool		unprobed = PtCitusTable(relid);	/* (a Citus table: see _purge_plan()) */
 	StringInfoData sql;
 	char	   *relname = get_rel_name(relid);
@@ -308,13 +353,9 @@ purge_table_build(Oid relid, uint64 first, uint64 last)
 		unprobed = true;
 	else
 		relname = quote_qualified_identifier(nspname, relname);
-	t->ncols = (int) (last - first + 1);
-	t->name = row_text(SPI_tuptable->vals[first], desc, 8, cxt);
-	t->fkeys = row_text(SPI_tuptable->vals[first], desc, 9, cxt);
-	if (t->name == NULL)
-		t->name = "";
-	if (t->fkeys == NULL)
-		t->fkeys = "";
+	t->ncols = nrows;
+	t->name = pstrdup(rows[0].relation_name ? rows[0].relation_name : "");
+	t->fkeys = pstrdup(rows[0].foreign_keys ? rows[0].foreign_keys : "");
 	t->cols = palloc0(sizeof(PurgeColumn) * t->ncols);
 	t->argtypes = palloc(sizeof(Oid) * (1 + 3 * t->ncols));
 	t->argtypes[0] = TIMESTAMPTZOID;
@@ -323,32 +364,23 @@ purge_table_build(Oid relid, uint64 first, uint64 last)
 	appendStringInfoString(&sql, "SELECT ");
 	for (int i = 0; i < t->ncols; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[first + i];
+		ColumnRow  *r = &rows[i];
 		PurgeColumn *c = &t->cols[i];
-		bool		isnull;
-		Datum		d;
-		char	   *anchor = row_text(tup, desc, 4, cxt);
-		char	   *unmasked = row_text(tup, desc, 7, cxt);
-		bool		indexed;
 		const char *anc;
 
-		namestrcpy(&c->column, NameStr(*DatumGetName(SPI_getbinval(tup, desc, 2, &isnull))));
-		c->action = row_text(tup, desc, 3, cxt);
-		d = SPI_getbinval(tup, desc, 5, &isnull);
-		c->anchor_type = isnull ? InvalidOid : DatumGetObjectId(d);
-		d = SPI_getbinval(tup, desc, 10, &isnull);
-		indexed = !isnull && DatumGetBool(d);
-		d = SPI_getbinval(tup, desc, 6, &isnull);
-		if (!isnull)
-			c->window = *DatumGetIntervalP(d);
+		namestrcpy(&c->column, r->column);
+		c->action = pstrdup(r->action ? r->action : "");
+		c->anchor_type = r->anchor_type;
+		if (r->has_window)
+			c->window = r->window;
 		c->probe = -1;
 		/* what _purge_plan() reports as a problem, or handles otherwise */
-		if (unprobed || isnull || anchor == NULL ||
+		if (unprobed || !r->has_window || r->anchor == NULL ||
 			(c->anchor_type != DATEOID && c->anchor_type != TIMESTAMPOID &&
 			 c->anchor_type != TIMESTAMPTZOID))
 			continue;
 		c->probe = t->nprobes++;
-		anc = quote_identifier(anchor);
+		anc = quote_identifier(r->anchor);
 		if (c->probe > 0)
 			appendStringInfoString(&sql, ", ");
 		appendStringInfo(&sql,
@@ -357,8 +389,9 @@ purge_table_build(Oid relid, uint64 first, uint64 last)
 						 "OR (t.%s::pg_catalog.timestamptz OPERATOR(pg_catalog.+) $%d) OPERATOR(pg_catalog.<=) $1)"
 						 "%s%s%s%s%s LIMIT 1) IS NOT NULL",
 						 relname, anc, t->nargs + 1, anc, t->nargs + 2, anc, t->nargs + 3,
-						 unmasked ? " AND (" : "", unmasked ? unmasked : "", unmasked ? ")" : "",
-						 indexed ? " ORDER BY t." : "", indexed ? anc : "");
+						 r->unmasked ? " AND (" : "", r->unmasked ? r->unmasked : "",
+						 r->unmasked ? ")" : "",
+						 r->anchor_indexed ? " ORDER BY t." : "", r->anchor_indexed ? anc : "");
 		t->argtypes[t->nargs] = c->anchor_type;
 		t->argtypes[t->nargs + 1] = c->anchor_type;
 		t->argtypes[t->nargs + 2] = INTERVALOID;
@@ -621,7 +654,8 @@ purge_tables_read(Oid rel, int *n)
 				tables[ntables] = ref->table;
 			else
 			{
-				PurgeTable *t = purge_table_build(relid, first, i);
+				PurgeTable *t = purge_table_build(relid, rows_from_spi(first, i),
+												  (int) (i - first + 1));
 
 				if (generation == purge_generation)
 				{
