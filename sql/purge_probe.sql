@@ -141,12 +141,22 @@ SELECT * FROM probe.orders();
 -- a rename
 ALTER TABLE probe.oa RENAME TO oz;
 SELECT * FROM probe.orders();
--- (the columns of a purge of all, and of each table alone, say the same)
-SELECT count(*) AS purge_columns, count(*) FILTER (WHERE a IS DISTINCT FROM b) AS differ
+-- (the columns of a purge of all, of each table alone, and of each table as
+-- the fast path reads them from the catalogs, say the same)
+SELECT count(*) AS purge_columns, count(*) FILTER (WHERE a IS DISTINCT FROM b) AS differ,
+       count(*) FILTER (WHERE a IS DISTINCT FROM c) AS differ_in_c
   FROM privacy_tags._purge_columns(NULL) a
   LEFT JOIN LATERAL (SELECT * FROM privacy_tags._purge_columns(a.relation) x
                       WHERE x.column_name = a.column_name) b ON true
+  LEFT JOIN LATERAL (SELECT * FROM privacy_tags._purge_table_columns(a.relation) x
+                      WHERE x.column_name = a.column_name) c ON true
  WHERE a.relation::text LIKE 'probe.%';
+SELECT (SELECT array_agg(x ORDER BY x.column_name) FROM privacy_tags._purge_columns(r.oid) x)
+       IS NOT DISTINCT FROM
+       (SELECT array_agg(x ORDER BY x.column_name) FROM privacy_tags._purge_table_columns(r.oid) x) AS same,
+       count(*)
+  FROM pg_class r WHERE r.relnamespace = 'probe'::regnamespace AND r.relkind IN ('r', 'p', 'f', 'v')
+ GROUP BY 1;
 
 -- the probe orders by the anchor where an index starts with it (of the
 -- table or of a partition): a probe that finds nothing then reads no row

@@ -43,8 +43,17 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_seclabel.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -56,7 +65,10 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
+#include "utils/rel.h"
+#include "parser/parse_func.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -67,7 +79,9 @@
 
 #include "as_owner.h"
 #include "citus.h"
+#include "privacy_tag.h"
 #include "purge.h"
+#include "tagging.h"
 
 /* Whether the session's time zone has one fixed offset from UTC (UTC, Etc/GMT+3, '+02:00', ...). */
 static bool
@@ -324,6 +338,351 @@ rows_from_spi(uint64 first, uint64 last)
 		r->anchor_indexed = !isnull && DatumGetBool(d);
 	}
 	return rows;
+}
+
+/*
+ * The rows of _purge_columns(rel) for one table, read from the catalogs in
+ * C (what a session's first purge of a table would otherwise spend planning
+ * that query): its labels from pg_seclabel, each parsed as a privacy_tag;
+ * the columns with a window and an anchor, in purge()'s order (action,
+ * column name); a partition's own tag only where its root has none for the
+ * column.  _purge_table_columns() shows them, so that the tests compare
+ * them with _purge_columns(rel).
+ */
+static int
+column_row_cmp(const void *a, const void *b)
+{
+	const ColumnRow *x = a;
+	const ColumnRow *y = b;
+	int			c;
+
+	/* (NULL actions last, as ORDER BY puts them) */
+	if ((x->action == NULL) != (y->action == NULL))
+		return x->action == NULL ? 1 : -1;
+	if (x->action != NULL && (c = strcmp(x->action, y->action)) != 0)
+		return c;
+	return strcmp(x->column, y->column);
+}
+
+/* Whether relid has a tag (of any kind) on a column named colname. */
+static bool
+has_tag_on_column(Relation seclabel, Oid relid, const char *colname)
+{
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	ScanKeyInit(&keys[0], Anum_pg_seclabel_objoid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	ScanKeyInit(&keys[1], Anum_pg_seclabel_classoid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	scan = systable_beginscan(seclabel, SecLabelObjectIndexId, true, NULL, 2, keys);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		FormData_pg_seclabel *sl = (FormData_pg_seclabel *) GETSTRUCT(tup);
+		bool		isnull;
+		Datum		d;
+		HeapTuple	atttup;
+
+		if (sl->objsubid <= 0)
+			continue;
+		d = heap_getattr(tup, Anum_pg_seclabel_provider, RelationGetDescr(seclabel), &isnull);
+		if (isnull || strcmp(TextDatumGetCString(d), PT_TAG_PROVIDER) != 0)
+			continue;
+		atttup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(sl->objsubid));
+		if (!HeapTupleIsValid(atttup))
+			continue;
+		found = !((Form_pg_attribute) GETSTRUCT(atttup))->attisdropped &&
+			strcmp(NameStr(((Form_pg_attribute) GETSTRUCT(atttup))->attname), colname) == 0;
+		ReleaseSysCache(atttup);
+	}
+	systable_endscan(scan);
+	return found;
+}
+
+/* The foreign keys from and to relid: "conrelid>confrelid", by constraint OID. */
+typedef struct FkeyItem
+{
+	Oid			oid;
+	Oid			conrelid;
+	Oid			confrelid;
+} FkeyItem;
+
+static int
+fkey_cmp(const void *a, const void *b)
+{
+	Oid			x = ((const FkeyItem *) a)->oid;
+	Oid			y = ((const FkeyItem *) b)->oid;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+static char *
+foreign_keys_of(Oid relid)
+{
+	Relation	conrel = table_open(ConstraintRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(conrel, InvalidOid, false, NULL, 0, NULL);
+	HeapTuple	tup;
+	FkeyItem   *items = NULL;
+	int			n = 0;
+	int			size = 0;
+	StringInfoData buf;
+
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
+
+		if (con->contype != CONSTRAINT_FOREIGN ||
+			(con->conrelid != relid && con->confrelid != relid))
+			continue;
+		if (n == size)
+		{
+			size = Max(8, size * 2);
+			items = items ? repalloc(items, sizeof(FkeyItem) * size) : palloc(sizeof(FkeyItem) * size);
+		}
+		items[n].oid = con->oid;
+		items[n].conrelid = con->conrelid;
+		items[n].confrelid = con->confrelid;
+		n++;
+	}
+	systable_endscan(scan);
+	table_close(conrel, AccessShareLock);
+	if (n == 0)
+		return NULL;
+	qsort(items, n, sizeof(FkeyItem), fkey_cmp);
+	initStringInfo(&buf);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(&buf, "%s%u>%u", i > 0 ? "," : "", items[i].conrelid, items[i].confrelid);
+	return buf.data;
+}
+
+/* Whether an index of relid, or of a partition of it, starts with a column named anchor. */
+static bool
+anchor_indexed(Oid relid, const char *anchor)
+{
+	List	   *rels = find_all_inheritors(relid, NoLock, NULL);
+	Relation	indrel = table_open(IndexRelationId, AccessShareLock);
+	ListCell   *lc;
+	bool		found = false;
+
+	foreach(lc, rels)
+	{
+		Oid			r = lfirst_oid(lc);
+		AttrNumber	attnum;
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		if (found)
+			break;
+		/* (partitions only, as pg_partition_tree(): not children by inheritance) */
+		if (r != relid && !get_rel_relispartition(r))
+			continue;
+		attnum = get_attnum(r, anchor);
+		if (attnum == InvalidAttrNumber)
+			continue;
+		ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(r));
+		scan = systable_beginscan(indrel, IndexIndrelidIndexId, true, NULL, 1, &key);
+		while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Form_pg_index ind = (Form_pg_index) GETSTRUCT(tup);
+
+			found = ind->indnatts > 0 && ind->indkey.values[0] == attnum;
+		}
+		systable_endscan(scan);
+	}
+	table_close(indrel, AccessShareLock);
+	return found;
+}
+
+/* privacy_tags._unmasked(rel, col, tag): a nullify column's "not masked yet". */
+static char *
+unmasked_of(Oid relid, const char *column, PrivacyTag *tag)
+{
+	static Oid	fn = InvalidOid;
+	FmgrInfo	flinfo;
+	NameData	col;
+	Datum		result;
+	LOCAL_FCINFO(fcinfo, 3);
+
+	if (!OidIsValid(fn) || !SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(fn)))
+	{
+		Oid			nsp = get_namespace_oid("privacy_tags", false);
+		Oid			tagtype = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+											  CStringGetDatum("privacy_tag"),
+											  ObjectIdGetDatum(nsp));
+		Oid			argtypes[3] = {REGCLASSOID, NAMEOID, tagtype};
+
+		fn = LookupFuncName(list_make2(makeString("privacy_tags"), makeString("_unmasked")),
+							3, argtypes, false);
+	}
+	namestrcpy(&col, column);
+	fmgr_info(fn, &flinfo);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 3, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = ObjectIdGetDatum(relid);
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = NameGetDatum(&col);
+	fcinfo->args[1].isnull = false;
+	fcinfo->args[2].value = PointerGetDatum(tag);
+	fcinfo->args[2].isnull = false;
+	result = FunctionCallInvoke(fcinfo);
+	if (fcinfo->isnull)
+		return NULL;
+	return TextDatumGetCString(result);
+}
+
+static ColumnRow *
+columns_of_table(Oid relid, int *n)
+{
+	char		relkind = get_rel_relkind(relid);
+	Oid			root = InvalidOid;
+	Relation	seclabel;
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	ColumnRow  *rows = NULL;
+	int			nrows = 0;
+	int			size = 0;
+	char	   *relation_name;
+	char	   *fkeys;
+
+	*n = 0;
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
+		relkind != RELKIND_FOREIGN_TABLE)
+		return NULL;
+	if (get_rel_relispartition(relid))
+	{
+		List	   *ancestors = get_partition_ancestors(relid);
+
+		if (ancestors != NIL)
+			root = llast_oid(ancestors);
+	}
+	seclabel = table_open(SecLabelRelationId, AccessShareLock);
+	ScanKeyInit(&keys[0], Anum_pg_seclabel_objoid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	ScanKeyInit(&keys[1], Anum_pg_seclabel_classoid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	scan = systable_beginscan(seclabel, SecLabelObjectIndexId, true, NULL, 2, keys);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		FormData_pg_seclabel *sl = (FormData_pg_seclabel *) GETSTRUCT(tup);
+		bool		isnull;
+		Datum		d;
+		HeapTuple	atttup;
+		Form_pg_attribute att;
+		PrivacyTag *tag;
+		ColumnRow  *r;
+		AttrNumber	anchor_attnum;
+
+		if (sl->objsubid <= 0)
+			continue;
+		d = heap_getattr(tup, Anum_pg_seclabel_provider, RelationGetDescr(seclabel), &isnull);
+		if (isnull || strcmp(TextDatumGetCString(d), PT_TAG_PROVIDER) != 0)
+			continue;
+		d = heap_getattr(tup, Anum_pg_seclabel_label, RelationGetDescr(seclabel), &isnull);
+		if (isnull)
+			continue;
+		atttup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(sl->objsubid));
+		if (!HeapTupleIsValid(atttup))
+			continue;
+		att = (Form_pg_attribute) GETSTRUCT(atttup);
+		if (att->attisdropped)
+		{
+			ReleaseSysCache(atttup);
+			continue;
+		}
+		tag = privacy_tag_parse_or_error(TextDatumGetCString(d));
+		if (!PT_HAS_RETAIN(tag) || tag->anchor_len == 0 ||
+			(OidIsValid(root) && has_tag_on_column(seclabel, root, NameStr(att->attname))))
+		{
+			ReleaseSysCache(atttup);
+			continue;
+		}
+		if (nrows == size)
+		{
+			size = Max(4, size * 2);
+			rows = rows ? repalloc(rows, sizeof(ColumnRow) * size) : palloc(sizeof(ColumnRow) * size);
+		}
+		r = &rows[nrows++];
+		memset(r, 0, sizeof(ColumnRow));
+		r->column = pstrdup(NameStr(att->attname));
+		ReleaseSysCache(atttup);
+		r->action = (tag->action == PT_ACTION_NONE || tag->action >= PT_ACTION_COUNT) ? NULL :
+			pstrdup(pt_action_names[tag->action]);
+		r->anchor = pnstrdup(PT_ANCHOR(tag), tag->anchor_len);
+		anchor_attnum = get_attnum(relid, r->anchor);
+		r->anchor_type = anchor_attnum == InvalidAttrNumber ? InvalidOid :
+			getBaseType(get_atttype(relid, anchor_attnum));
+		r->has_window = true;
+		r->window.month = tag->months;
+		r->window.day = tag->days;
+		r->window.time = tag->usecs;
+		if (r->action != NULL && strcmp(r->action, "nullify") == 0 &&
+			(r->anchor_type == DATEOID || r->anchor_type == TIMESTAMPOID ||
+			 r->anchor_type == TIMESTAMPTZOID))
+			r->unmasked = unmasked_of(relid, r->column, tag);
+	}
+	systable_endscan(scan);
+	table_close(seclabel, AccessShareLock);
+	if (nrows == 0)
+		return NULL;
+	qsort(rows, nrows, sizeof(ColumnRow), column_row_cmp);
+	relation_name = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)));
+	fkeys = foreign_keys_of(relid);
+	for (int i = 0; i < nrows; i++)
+	{
+		rows[i].relation_name = relation_name;
+		rows[i].foreign_keys = fkeys;
+		rows[i].anchor_indexed = anchor_indexed(relid, rows[i].anchor);
+	}
+	*n = nrows;
+	return rows;
+}
+
+/*
+ * _purge_table_columns(rel): the rows of _purge_columns(rel), as the fast
+ * path reads them (from the catalogs, in C).
+ */
+PG_FUNCTION_INFO_V1(privacy_tags_purge_table_columns);
+Datum
+privacy_tags_purge_table_columns(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	TupleDesc	tupdesc;
+	MemoryContext per_query;
+	Tuplestorestate *store = MaterializedResult(fcinfo, &tupdesc, &per_query);
+	int			n;
+	ColumnRow  *rows = columns_of_table(relid, &n);
+
+	for (int i = 0; i < n; i++)
+	{
+		ColumnRow  *r = &rows[i];
+		Datum		values[10];
+		bool		nulls[10] = {false};
+		NameData	col;
+		NameData	anc;
+
+		namestrcpy(&col, r->column);
+		namestrcpy(&anc, r->anchor);
+		values[0] = ObjectIdGetDatum(relid);
+		values[1] = NameGetDatum(&col);
+		nulls[2] = r->action == NULL;
+		values[2] = r->action ? CStringGetTextDatum(r->action) : (Datum) 0;
+		values[3] = NameGetDatum(&anc);
+		nulls[4] = !OidIsValid(r->anchor_type);
+		values[4] = ObjectIdGetDatum(r->anchor_type);
+		values[5] = IntervalPGetDatum(&r->window);
+		nulls[6] = r->unmasked == NULL;
+		values[6] = r->unmasked ? CStringGetTextDatum(r->unmasked) : (Datum) 0;
+		values[7] = CStringGetTextDatum(r->relation_name);
+		nulls[8] = r->foreign_keys == NULL;
+		values[8] = r->foreign_keys ? CStringGetTextDatum(r->foreign_keys) : (Datum) 0;
+		values[9] = BoolGetDatum(r->anchor_indexed);
+		tuplestore_putvalues(store, tupdesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 /* A table's entry from its rows of _purge_columns() (or columns_of_table()). */
@@ -605,7 +964,8 @@ purge_order_keep(PurgeTable **tables, int n, uint64 order_generation)
 }
 
 /*
- * Read _purge_columns(rel) and return the entries of its tables in order
+ * Read the columns of rel (from the catalogs), or with rel InvalidOid
+ * _purge_columns(NULL), and return the entries of its tables in order
  * (*n of them); with rel NULL, the order of a purge of all becomes the
  * cached one.  Entries found valid in the cache are kept.
  */
@@ -622,6 +982,30 @@ purge_tables_read(Oid rel, int *n)
 	uint64		first = 0;
 	int			rc;
 
+	/* one table: its rows from the catalogs, in C (no query to plan) */
+	if (rel != InvalidOid)
+	{
+		int			nrows;
+		ColumnRow  *rows = columns_of_table(rel, &nrows);
+		PurgeTable *t;
+
+		tables = palloc(sizeof(PurgeTable *));
+		*n = 0;
+		if (nrows == 0)
+			return tables;
+		t = purge_table_build(rel, rows, nrows);
+		if (generation == purge_generation)
+		{
+			PurgeTableRef *ref = hash_search(purge_tables, &rel, HASH_ENTER, NULL);
+
+			ref->table = t;
+		}
+		else
+			purge_kill(t);		/* (for this call only) */
+		tables[0] = t;
+		*n = 1;
+		return tables;
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	rc = SPI_execute_with_args("SELECT relation::pg_catalog.oid, column_name, action, anchor::pg_catalog.text, "

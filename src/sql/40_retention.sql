@@ -960,6 +960,15 @@ BEGIN
 END
 $$;
 
+-- The rows of _purge_columns(rel) as the fast path reads them: from the
+-- catalogs, in C (a session's first purge of a table plans no query for
+-- them).  For the tests, which compare the two.
+CREATE FUNCTION privacy_tags._purge_table_columns(rel regclass)
+RETURNS TABLE (relation regclass, column_name name, action text, anchor name, anchor_type regtype,
+               retention interval, unmasked text, relation_name text, foreign_keys text,
+               anchor_indexed boolean)
+AS 'MODULE_PATHNAME', 'privacy_tags_purge_table_columns' LANGUAGE C STABLE STRICT;
+
 -- The tables of a purge of all, in _purge_plan()'s order: what the fast
 -- path reads again when an invalidation may have changed it, with
 -- _purge_columns(rel) for the tables it has not read yet.

@@ -5005,6 +5005,15 @@ BEGIN
 END
 $$;
 
+-- The rows of _purge_columns(rel) as the fast path reads them: from the
+-- catalogs, in C (a session's first purge of a table plans no query for
+-- them).  For the tests, which compare the two.
+CREATE OR REPLACE FUNCTION privacy_tags._purge_table_columns(rel regclass)
+RETURNS TABLE (relation regclass, column_name name, action text, anchor name, anchor_type regtype,
+               retention interval, unmasked text, relation_name text, foreign_keys text,
+               anchor_indexed boolean)
+AS 'MODULE_PATHNAME', 'privacy_tags_purge_table_columns' LANGUAGE C STABLE STRICT;
+
 -- New and changed functions: end
 
 -- Issue 16: the record of processing gains the declarations' columns.
