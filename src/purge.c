@@ -685,6 +685,90 @@ privacy_tags_purge_table_columns(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* Whether relid has a tagged column with a retention window. */
+static bool
+has_retention_column(Oid relid)
+{
+	Relation	seclabel = table_open(SecLabelRelationId, AccessShareLock);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	ScanKeyInit(&keys[0], Anum_pg_seclabel_objoid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	ScanKeyInit(&keys[1], Anum_pg_seclabel_classoid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	scan = systable_beginscan(seclabel, SecLabelObjectIndexId, true, NULL, 2, keys);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		FormData_pg_seclabel *sl = (FormData_pg_seclabel *) GETSTRUCT(tup);
+		bool		isnull;
+		Datum		d;
+		HeapTuple	atttup;
+		bool		dropped;
+
+		if (sl->objsubid <= 0)
+			continue;
+		d = heap_getattr(tup, Anum_pg_seclabel_provider, RelationGetDescr(seclabel), &isnull);
+		if (isnull || strcmp(TextDatumGetCString(d), PT_TAG_PROVIDER) != 0)
+			continue;
+		d = heap_getattr(tup, Anum_pg_seclabel_label, RelationGetDescr(seclabel), &isnull);
+		if (isnull)
+			continue;
+		atttup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(sl->objsubid));
+		if (!HeapTupleIsValid(atttup))
+			continue;
+		dropped = ((Form_pg_attribute) GETSTRUCT(atttup))->attisdropped;
+		ReleaseSysCache(atttup);
+		if (!dropped)
+			found = PT_HAS_RETAIN(privacy_tag_parse_or_error(TextDatumGetCString(d)));
+	}
+	systable_endscan(scan);
+	table_close(seclabel, AccessShareLock);
+	return found;
+}
+
+/*
+ * _check_purge_target(fn, rel): rel, the table of purge(rel), run_purge(rel)
+ * or purge_batch(rel), is a table with a retention window (the checks of
+ * _check_table() and then that one; in C, so that a session's first purge
+ * plans no query for them).
+ */
+PG_FUNCTION_INFO_V1(privacy_tags_check_purge_target);
+Datum
+privacy_tags_check_purge_target(PG_FUNCTION_ARGS)
+{
+	const char *fn = PG_ARGISNULL(0) ? "<NULL>" : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			relid;
+	char		relkind;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s: relation must not be NULL", fn)));
+	relid = PG_GETARG_OID(1);
+	relkind = get_rel_relkind(relid);
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
+		relkind != RELKIND_FOREIGN_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table",
+						DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)))),
+				 errhint("Retention is enforced on tables, partitioned tables and foreign tables.")));
+	if (!has_retention_column(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("relation \"%s\" has no column with a retention window",
+						DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)))),
+				 errhint("Tag a column with retain=<interval> after <column> first.")));
+	PG_RETURN_VOID();
+}
+
 /* A table's entry from its rows of _purge_columns() (or columns_of_table()). */
 static PurgeTable *
 purge_table_build(Oid relid, ColumnRow *rows, int nrows)

@@ -1094,27 +1094,12 @@ BEGIN
 END
 $$;
 
--- purge(rel) and run_purge(rel): rel is a table with a retention window.
+-- purge(rel) and run_purge(rel): rel is a table with a retention window
+-- (the checks of _check_table() and then that one, in C: src/purge.c).
 CREATE FUNCTION privacy_tags._check_purge_target(fn text, rel regclass)
 RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM privacy_tags._check_table(fn, rel);
-    -- (privacy_tags.columns of rel, its labels read directly: a session's
-    -- first purge plans this in a third of the time)
-    IF NOT EXISTS (SELECT FROM pg_seclabel s
-                     JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid
-                    WHERE s.objoid = rel AND s.classoid = 'pg_class'::regclass AND s.provider = 'privacy_tags'
-                      AND s.objsubid > 0 AND NOT a.attisdropped
-                      AND privacy_tags.retention(s.label::privacy_tags.privacy_tag) IS NOT NULL) THEN
-        RAISE EXCEPTION 'relation "%" has no column with a retention window', rel
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Tag a column with retain=<interval> after <column> first.';
-    END IF;
-END
-$$;
+AS 'MODULE_PATHNAME', 'privacy_tags_check_purge_target' LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
 
 -- One column of one table of a purge, as the table's owner: the expired
 -- rows go (or their value), or, with batch_size, at most that many of them
