@@ -33,10 +33,10 @@ BEGIN
     e := e || 1000 * extract(epoch FROM clock_timestamp() - t0);
     EXECUTE format('ALTER TABLE bench.fx_2 SET (autovacuum_vacuum_threshold = %s)', 200 + i);
     t0 := clock_timestamp();
-    SELECT count(*) INTO n FROM privacy_tags._purge_columns('bench.fx_2');
+    SELECT count(*) INTO n FROM privacy_tags._purge_table_columns('bench.fx_2');
     f := f || 1000 * extract(epoch FROM clock_timestamp() - t0);
   END LOOP;
-  RAISE NOTICE 'purge() % | _purge_due() % | _complete_deferred + _purge_requests % | _purge_unprobed % | _purge_due() after a change of bench.fx_2 % | _purge_columns(bench.fx_2) %',
+  RAISE NOTICE 'purge() % | _purge_due() % | _complete_deferred + _purge_requests % | _purge_unprobed % | _purge_due() after a change of bench.fx_2 % | _purge_table_columns(bench.fx_2) %',
     (SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY x)::numeric, 3) FROM unnest(a) x),
     (SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY x)::numeric, 3) FROM unnest(b) x),
     (SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY x)::numeric, 3) FROM unnest(c) x),
