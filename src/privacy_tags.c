@@ -45,14 +45,26 @@ relcache_callback(Datum arg, Oid relid)
 	PtCitusRelcacheInvalidate(relid);
 }
 
+/*
+ * A schema renamed changes what the names in the cached statements mean
+ * without any relcache invalidation: everything cached goes.
+ */
+static void
+namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	relcache_callback(arg, InvalidOid);
+}
+
 void
 _PG_init(void)
 {
 	CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, namespace_callback, (Datum) 0);
 	tagging_init();
 	retention_init();
 	renames_init();
 	citus_init();
+	OwnerStatementsInit();
 	DefineCustomIntVariable("privacy_tags.request_retention",
 							"How long the register keeps a closed data-subject request.",
 							"purge() and run_purge() delete requests closed longer ago; the audit log keeps its entries.",
