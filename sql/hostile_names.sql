@@ -15,7 +15,7 @@ GRANT INSERT, SELECT ON names_log TO PUBLIC;
 SET ROLE names_owner;
 CREATE TABLE names_h.p (id int PRIMARY KEY, customer_id bigint, email text);
 INSERT INTO names_h.p VALUES (10, 1, 'p@example.com');
-SELECT privacy_tags.set_subject('names_h.p', 'customer_id', 'names_customer');
+SELECT privacy_tags.set_subject('names_h.p', 'customer_id', 'hostile_names_customer');
 SELECT privacy_tags.tag('names_h.p', 'email', 'contact.email; basis=contract');
 CREATE FUNCTION names_h.evil() RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE r text := 'ALTER ROLE worked';
@@ -35,7 +35,7 @@ END $$;
 CREATE CAST (names_h.ev AS json) WITH FUNCTION names_h.ev_json(names_h.ev);
 CREATE TABLE names_h.q (customer_id bigint, e names_h.ev);
 INSERT INTO names_h.q VALUES (1, 'a');
-SELECT privacy_tags.set_subject('names_h.q', 'customer_id', 'names_customer');
+SELECT privacy_tags.set_subject('names_h.q', 'customer_id', 'hostile_names_customer');
 SELECT privacy_tags.tag('names_h.q', 'e', 'contact.email; basis=contract');
 GRANT USAGE ON SCHEMA names_h TO PUBLIC;
 GRANT REFERENCES, SELECT ON names_h.p TO PUBLIC;
@@ -47,11 +47,11 @@ INSERT INTO names_zz.c VALUES (10, 'victim row');
 GRANT USAGE ON SCHEMA names_zz TO PUBLIC;
 GRANT SELECT ON names_zz.c TO PUBLIC;
 SELECT privacy_tags.tag('names_zz.c', 'note', 'contact.email; basis=contract');
-SELECT relation, kind, via FROM privacy_tags.subject_graph('names_customer') ORDER BY relation::text;
+SELECT relation, kind, via FROM privacy_tags.subject_graph('hostile_names_customer') ORDER BY relation::text;
 
 SET ROLE names_dpo;
 -- the export: the superuser's table's statement would read the view
-SELECT state, message FROM try($$SELECT privacy_tags.subject_access('names_customer', '1')$$);
+SELECT state, message FROM try($$SELECT privacy_tags.subject_access('hostile_names_customer', '1')$$);
 -- the erasure: the same swap, by the owner's trigger on its own table
 RESET ROLE;
 SET ROLE names_owner;
@@ -64,7 +64,7 @@ END $$;
 CREATE TRIGGER q_swap BEFORE DELETE ON names_h.q FOR EACH ROW EXECUTE FUNCTION names_h.swap();
 RESET ROLE;
 SET ROLE names_dpo;
-SELECT state, message FROM try($$SELECT * FROM privacy_tags.erase('names_customer', '1')$$);
+SELECT state, message FROM try($$SELECT * FROM privacy_tags.erase('hostile_names_customer', '1')$$);
 RESET ROLE;
 -- nobody became superuser; the view's function never ran; nothing erased
 SELECT * FROM names_log;
@@ -76,12 +76,12 @@ SELECT (SELECT count(*) FROM names_h.p) AS p_rows, (SELECT count(*) FROM names_h
 -- not the row: the export has every column
 CREATE TABLE names_colt (customer_id bigint, email text, t jsonb);
 INSERT INTO names_colt VALUES (1, 'colt@example.com', '{"only": "this"}');
-SELECT privacy_tags.set_subject('names_colt', 'customer_id', 'names_colt_customer');
+SELECT privacy_tags.set_subject('names_colt', 'customer_id', 'hostile_names_colt');
 SELECT privacy_tags.tag('names_colt', 'email', 'contact.email; basis=contract');
 BEGIN;
-SELECT privacy_tags.subject_access('names_colt_customer', '1') -> 'data' AS data;
+SELECT privacy_tags.subject_access('hostile_names_colt', '1') -> 'data' AS data;
 ALTER TABLE names_colt ALTER COLUMN t TYPE text;
-SELECT privacy_tags.subject_access('names_colt_customer', '1') -> 'data' AS data;
+SELECT privacy_tags.subject_access('hostile_names_colt', '1') -> 'data' AS data;
 ROLLBACK;
 
 DROP TABLE names_colt;
