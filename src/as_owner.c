@@ -31,6 +31,8 @@
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/analyze.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -38,6 +40,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/regproc.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/hsearch.h"
@@ -160,7 +163,7 @@ cached_plan(Oid relid, Oid owner, const char *sql, int nargs, Oid *argtypes)
 	e = hash_search(stmt_cache, &key, HASH_FIND, &found);
 	if (found && strcmp(e->sql, sql) == 0)
 		return e->plan;
-	plan = SPI_prepare(sql, nargs, argtypes);
+	plan = OwnerPrepare(sql, nargs, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare a statement on relation %u: %s",
 			 relid, SPI_result_code_string(SPI_result));
@@ -307,8 +310,8 @@ run_owner_statement(void *arg)
 	int			rc;
 
 	pt_in_own_statement = pt_purging;
-	rc = SPI_execute_plan(cached_plan(st->relid, st->owner, st->sql, st->nargs, st->argtypes),
-						  st->values, st->nulls, false, 0);
+	rc = OwnerExecutePlan(cached_plan(st->relid, st->owner, st->sql, st->nargs, st->argtypes),
+						  st->sql, st->values, st->nulls, false, 0);
 	pt_in_own_statement = false;
 	if (rc < 0)
 		elog(ERROR, "could not run a statement on relation %u: %s",
@@ -645,4 +648,199 @@ privacy_tags_call_internal(PG_FUNCTION_ARGS)
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(d);
+}
+
+/*
+ * The statements the extension runs as a table's owner are text naming
+ * tables, types and functions; PostgreSQL parses a kept statement again
+ * whenever its plan is invalidated, and a name may by then mean something
+ * else: a table renamed away and a view put in its place (by the owner's
+ * own code, running in the middle of an export or erasure, or by a schema
+ * renamed in another session) would have the view's functions run as the
+ * role the statement runs as, the owner of another table, possibly a
+ * superuser.  So every parse of one of these statements (prepared, or
+ * parsed again for a new plan) is checked before anything is rewritten,
+ * planned or run: it may read tables only (no view, materialized view or
+ * set-returning function), and call functions (operators, casts, domains'
+ * checks) of trusted roles only: a superuser, the extension's owner, or the
+ * role it runs as.  A statement that fails the check fails, naming what it
+ * found.
+ */
+static const char *checked_sql = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
+
+static bool
+trusted_role(Oid role)
+{
+	return role == GetUserId() || superuser_arg(role) || role == ExtensionOwner();
+}
+
+static void
+check_function(Oid fn)
+{
+	HeapTuple	tup;
+	Form_pg_proc proc;
+
+	if (!OidIsValid(fn))
+		return;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", fn);
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	if (!trusted_role(proc->proowner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("privacy_tags: a statement run as role \"%s\" would call function %s of role \"%s\"",
+						GetUserNameFromId(GetUserId(), false),
+						format_procedure(fn), GetUserNameFromId(proc->proowner, false)),
+				 errhint("A name in the statement now means another object (a table, schema or type renamed?); run it again.")));
+	ReleaseSysCache(tup);
+}
+
+static void
+check_type(Oid type)
+{
+	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for type %u", type);
+	owner = ((Form_pg_type) GETSTRUCT(tup))->typowner;
+	ReleaseSysCache(tup);
+	if (!trusted_role(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("privacy_tags: a statement run as role \"%s\" would check domain %s of role \"%s\"",
+						GetUserNameFromId(GetUserId(), false),
+						format_type_be(type), GetUserNameFromId(owner, false)),
+				 errhint("A name in the statement now means another object (a table, schema or type renamed?); run it again.")));
+}
+
+static bool
+check_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, check_walker, context, QTW_EXAMINE_RTES_BEFORE);
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION &&
+			rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE &&
+			rte->relkind != RELKIND_FOREIGN_TABLE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("privacy_tags: a statement run as role \"%s\" would read %s, which is not a table",
+							GetUserNameFromId(GetUserId(), false),
+							quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
+													   get_rel_name(rte->relid))),
+					 errhint("A name in the statement now means another object (a table or schema renamed?); run it again.")));
+		if (rte->rtekind == RTE_FUNCTION || rte->rtekind == RTE_TABLEFUNC)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("privacy_tags: a statement run as role \"%s\" would read from a function",
+							GetUserNameFromId(GetUserId(), false))));
+		return false;
+	}
+	if (IsA(node, FuncExpr))
+		check_function(((FuncExpr *) node)->funcid);
+	else if (IsA(node, OpExpr) || IsA(node, DistinctExpr) || IsA(node, NullIfExpr))
+		check_function(get_opcode(((OpExpr *) node)->opno));
+	else if (IsA(node, ScalarArrayOpExpr))
+		check_function(get_opcode(((ScalarArrayOpExpr *) node)->opno));
+	else if (IsA(node, Aggref))
+		check_function(((Aggref *) node)->aggfnoid);
+	else if (IsA(node, WindowFunc))
+		check_function(((WindowFunc *) node)->winfnoid);
+	else if (IsA(node, CoerceToDomain))
+		check_type(((CoerceToDomain *) node)->resulttype);
+	return expression_tree_walker(node, check_walker, context);
+}
+
+#if PG_VERSION_NUM >= 140000
+static void
+pt_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	if (prev_post_parse_analyze_hook)
+		prev_post_parse_analyze_hook(pstate, query, jstate);
+#else
+static void
+pt_post_parse_analyze(ParseState *pstate, Query *query)
+{
+	if (prev_post_parse_analyze_hook)
+		prev_post_parse_analyze_hook(pstate, query);
+#endif
+	if (checked_sql != NULL && pstate->p_sourcetext != NULL &&
+		strcmp(pstate->p_sourcetext, checked_sql) == 0)
+		(void) check_walker((Node *) query, NULL);
+}
+
+void
+OwnerStatementsInit(void)
+{
+	prev_post_parse_analyze_hook = post_parse_analyze_hook;
+	post_parse_analyze_hook = pt_post_parse_analyze;
+}
+
+/* SPI_prepare() of a statement run as a table's owner, checked. */
+SPIPlanPtr
+OwnerPrepare(const char *sql, int nargs, Oid *argtypes)
+{
+	const char *save = checked_sql;
+	SPIPlanPtr	plan;
+
+	checked_sql = sql;
+	PG_TRY();
+	{
+		plan = SPI_prepare(sql, nargs, argtypes);
+	}
+	PG_FINALLY();
+	{
+		checked_sql = save;
+	}
+	PG_END_TRY();
+	return plan;
+}
+
+/* SPI_execute_plan() of one: a new plan made for it is checked too. */
+int
+OwnerExecutePlan(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls,
+				 bool read_only, long count)
+{
+	const char *save = checked_sql;
+	int			rc;
+
+	checked_sql = sql;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(plan, values, nulls, read_only, count);
+	}
+	PG_FINALLY();
+	{
+		checked_sql = save;
+	}
+	PG_END_TRY();
+	return rc;
+}
+
+/* SPI_cursor_open() of one (its plan is made when it opens). */
+Portal
+OwnerCursorOpen(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls, bool read_only)
+{
+	const char *save = checked_sql;
+	Portal		portal;
+
+	checked_sql = sql;
+	PG_TRY();
+	{
+		portal = SPI_cursor_open(NULL, plan, values, nulls, read_only);
+	}
+	PG_FINALLY();
+	{
+		checked_sql = save;
+	}
+	PG_END_TRY();
+	return portal;
 }

@@ -18,6 +18,12 @@ extern Tuplestorestate *MaterializedResult(FunctionCallInfo fcinfo, TupleDesc *t
 										  MemoryContext *cxt);
 extern void RunAsOwner(Oid owner, void (*fn) (void *arg), void *arg);
 extern Oid	RelationOwner(Oid relid);
+extern void OwnerStatementsInit(void);
+extern SPIPlanPtr OwnerPrepare(const char *sql, int nargs, Oid *argtypes);
+extern int	OwnerExecutePlan(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls,
+							 bool read_only, long count);
+extern Portal OwnerCursorOpen(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls,
+							  bool read_only);
 extern Datum CallInternal(const char *name, int nargs, Oid *argtypes, Datum *values,
 						  const char *nulls, bool *isnull);
 

@@ -27,6 +27,5 @@ extern void JbChildren(const JsonbContainer *jc, JbChild *out);
 extern int	JbCompareKeys(const void *a, const void *b);
 extern uint32 JbEntry(uint32 type, uint32 len, uint32 total, int index);
 extern void JbCheckLength(uint64 len);
-extern uint32 JbWriteContainer(StringInfo buf, bool object, int n, JbChild *children);
 
 #endif

@@ -34,8 +34,8 @@ static int	pt_request_retention = 3 * 365 * 24 * 60;
 /*
  * One relcache callback for every cache of the library (the trigger's
  * plans, the subject graphs, the statements' cascade targets, what is a
- * Citus table, the purge probes): the backend has room for few callbacks, shared with every
- * other extension.
+ * Citus table, the purge probes): the backend has room for few callbacks,
+ * shared with every other extension.
  */
 static void
 relcache_callback(Datum arg, Oid relid)
@@ -48,13 +48,15 @@ relcache_callback(Datum arg, Oid relid)
 }
 
 /*
- * A schema renamed: the purge probes name their tables by schema and name,
- * and the order of a purge of all is by those names.
+ * A schema renamed changes what the names in the cached statements mean
+ * without any relcache invalidation: everything cached goes (the purge
+ * probes name their tables by schema and name, too, and the order of a
+ * purge of all is by those names).
  */
 static void
 namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
-	PurgeRelcacheInvalidate(InvalidOid);
+	relcache_callback(arg, InvalidOid);
 }
 
 void
@@ -66,6 +68,7 @@ _PG_init(void)
 	retention_init();
 	renames_init();
 	citus_init();
+	OwnerStatementsInit();
 	DefineCustomIntVariable("privacy_tags.request_retention",
 							"How long the register keeps a closed data-subject request.",
 							"purge() and run_purge() delete requests closed longer ago; the audit log keeps its entries.",

@@ -371,14 +371,14 @@ run_lookup(void *arg)
 
 	if (s->lookup_plan == NULL)
 	{
-		SPIPlanPtr	p = SPI_prepare(s->lookup_sql, 1, &s->lookup_argtype);
+		SPIPlanPtr	p = OwnerPrepare(s->lookup_sql, 1, &s->lookup_argtype);
 
 		if (p == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		SPI_keepplan(p);
 		s->lookup_plan = p;
 	}
-	rc = SPI_execute_plan(s->lookup_plan, &l->value, NULL, true, 1);
+	rc = OwnerExecutePlan(s->lookup_plan, s->lookup_sql, &l->value, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "privacy_tags subject lookup failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 1)

@@ -1263,7 +1263,7 @@ build_access(Graph *g, GNode *n)
 	shared = (n->tagged || n->kind != NODE_PARENT) ? render_shared(g, n, "$1", false) : NULL;
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
-					 "SELECT pg_catalog.to_jsonb(t) OPERATOR(pg_catalog.-) $3"
+					 "SELECT pg_catalog.to_jsonb(t.*) OPERATOR(pg_catalog.-) $3"
 					 " OPERATOR(pg_catalog.-) CASE WHEN %s THEN $4 ELSE '{}'::pg_catalog.text[] END, %s%s"
 					 " FROM %s t WHERE %s",
 					 shared ? shared : "false", shared ? shared : "false",
@@ -1324,6 +1324,8 @@ typedef struct AccessBatch
 static Oid	access_argtypes[4] = {TEXTOID, TIMESTAMPTZOID, TEXTARRAYOID, TEXTARRAYOID};
 
 #define ACCESS_FETCH 1000
+#define ACCESS_FIRST_FETCH 16
+#define ACCESS_FETCH_BYTES (8 * 1024 * 1024)
 #define ACCESS_LARGE (64 * 1024 * 1024)
 
 /*
@@ -1347,7 +1349,7 @@ run_access_batch(void *arg)
 			continue;
 		if (a->plan == NULL)
 		{
-			SPIPlanPtr	plan = SPI_prepare(a->sql, 4, access_argtypes);
+			SPIPlanPtr	plan = OwnerPrepare(a->sql, 4, access_argtypes);
 
 			if (plan == NULL)
 				elog(ERROR, "could not prepare a statement on relation %u: %s",
@@ -1355,14 +1357,24 @@ run_access_batch(void *arg)
 			SPI_keepplan(plan);
 			a->plan = plan;
 		}
-		portal = SPI_cursor_open(NULL, a->plan, c->args, c->argnulls, true);
+		portal = OwnerCursorOpen(a->plan, a->sql, c->args, c->argnulls, true);
 		JbPad(b->buf);
 		c->start = b->buf->len;
 		for (;;)
 		{
 			TupleDesc	desc;
+			long		fetch = ACCESS_FETCH;
 
-			SPI_cursor_fetch(portal, true, ACCESS_FETCH);
+			/*
+			 * As many rows as make about ACCESS_FETCH_BYTES by the size of
+			 * those read so far: a table of huge rows is read a few at a
+			 * time, never 1,000 of them at once.
+			 */
+			if (c->n > 0 && b->buf->len > c->start)
+				fetch = Max(1, Min(ACCESS_FETCH, (long) (ACCESS_FETCH_BYTES / ((b->buf->len - c->start) / c->n + 1))));
+			else if (c->n == 0)
+				fetch = ACCESS_FIRST_FETCH;
+			SPI_cursor_fetch(portal, true, fetch);
 			if (SPI_tuptable == NULL || SPI_tuptable->tupdesc->natts != 2 + a->nexpiry)
 				elog(ERROR, "could not read relation %u", c->node->relid);
 			desc = SPI_tuptable->tupdesc;
@@ -1397,7 +1409,7 @@ run_access_batch(void *arg)
 				if (b->buf->maxlen < ACCESS_LARGE &&
 					b->buf->len + VARSIZE_ANY_EXHDR(v) + 4 >= (Size) b->buf->maxlen &&
 					b->buf->len >= ACCESS_LARGE / 64)
-					enlargeStringInfo(b->buf, ACCESS_LARGE - b->buf->len);
+					enlargeStringInfo(b->buf, ACCESS_LARGE - b->buf->len - 1);
 				len = JbPad(b->buf);
 				appendBinaryStringInfo(b->buf, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
 				len += VARSIZE_ANY_EXHDR(v);
@@ -1418,7 +1430,7 @@ run_access_batch(void *arg)
 				if ((Pointer) v != DatumGetPointer(d))
 					pfree(v);
 			}
-			if (SPI_processed < ACCESS_FETCH)
+			if (SPI_processed < (uint64) fetch)
 				break;
 			SPI_freetuptable(SPI_tuptable);
 		}
@@ -2101,6 +2113,12 @@ privacy_tags_subject_access(PG_FUNCTION_ARGS)
 		}
 		/* the tables in the order of data's keys; one role switch per run of one owner */
 		qsort(calls, ncalls, sizeof(AccessCall), compare_calls_by_key);
+		for (int k = 1; k < ncalls; k++)
+			if (compare_calls_by_key(&calls[k - 1], &calls[k]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("subject_access: two tables of the graph are both named %s", calls[k].relname),
+						 errhint("A table was renamed during the call; run it again.")));
 		{
 			MemoryContext spicxt = MemoryContextSwitchTo(callcxt);
 
