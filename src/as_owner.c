@@ -788,13 +788,20 @@ OwnerStatementsInit(void)
 SPIPlanPtr
 OwnerPrepare(const char *sql, int nargs, Oid *argtypes)
 {
+	return OwnerPrepareCursor(sql, nargs, argtypes, 0);
+}
+
+/* SPI_prepare_cursor() of one (purge's probes want a generic plan), checked. */
+SPIPlanPtr
+OwnerPrepareCursor(const char *sql, int nargs, Oid *argtypes, int cursorOptions)
+{
 	const char *save = checked_sql;
 	SPIPlanPtr	plan;
 
 	checked_sql = sql;
 	PG_TRY();
 	{
-		plan = SPI_prepare(sql, nargs, argtypes);
+		plan = SPI_prepare_cursor(sql, nargs, argtypes, cursorOptions);
 	}
 	PG_FINALLY();
 	{

@@ -20,6 +20,8 @@ extern void RunAsOwner(Oid owner, void (*fn) (void *arg), void *arg);
 extern Oid	RelationOwner(Oid relid);
 extern void OwnerStatementsInit(void);
 extern SPIPlanPtr OwnerPrepare(const char *sql, int nargs, Oid *argtypes);
+extern SPIPlanPtr OwnerPrepareCursor(const char *sql, int nargs, Oid *argtypes,
+									 int cursorOptions);
 extern int	OwnerExecutePlan(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls,
 							 bool read_only, long count);
 extern Portal OwnerCursorOpen(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls,

@@ -951,7 +951,8 @@ run_probes(void *arg)
 
 		if (t->plan == NULL)
 		{
-			SPIPlanPtr	plan = SPI_prepare_cursor(t->sql, t->nargs, t->argtypes,
+			/* (checked as every statement run as an owner: see OwnerPrepare()) */
+			SPIPlanPtr	plan = OwnerPrepareCursor(t->sql, t->nargs, t->argtypes,
 												  CURSOR_OPT_GENERIC_PLAN);
 
 			if (plan == NULL)
@@ -960,7 +961,7 @@ run_probes(void *arg)
 			SPI_keepplan(plan);
 			t->plan = plan;
 		}
-		rc = SPI_execute_plan(t->plan, pc->values, NULL, false, 1);
+		rc = OwnerExecutePlan(t->plan, t->sql, pc->values, NULL, false, 1);
 		if (rc != SPI_OK_SELECT || SPI_processed != 1 ||
 			SPI_tuptable->tupdesc->natts != t->nprobes)
 			elog(ERROR, "purge probe of relation %u returned no result", t->relid);
