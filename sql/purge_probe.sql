@@ -185,9 +185,7 @@ SELECT privacy_tags._purge_unprobed(now()) AS unprobed;
 SELECT relation, column_name, due FROM privacy_tags._purge_due('probe.kinds', now());
 CREATE FUNCTION probe.to_kind(text) RETURNS probe.kind LANGUAGE sql AS $$ SELECT $1::name::text::probe.kind $$;
 CREATE CAST (text AS probe.kind) WITH FUNCTION probe.to_kind(text);
--- (a new session: this one's subject graph of the type predates the cast)
-\c -
-SET search_path = public, privacy_tags;
+-- (in this session: the cast created drops the cached subject graphs)
 SELECT problem FROM privacy_tags._purge_plan('probe.kinds', now());
 SELECT privacy_tags._purge_unprobed(now()) AS unprobed;
 SELECT relation, column_name, due FROM privacy_tags._purge_due('probe.kinds', now(), privacy_tags._purge_unprobed(now()));

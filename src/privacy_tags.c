@@ -49,12 +49,13 @@ relcache_callback(Datum arg, Oid relid)
 
 /*
  * A schema renamed changes what the names in the cached statements mean
- * without any relcache invalidation: everything cached goes (the purge
- * probes name their tables by schema and name, too, and the order of a
- * purge of all is by those names).
+ * (the purge probes name their tables by schema and name, too, and the
+ * order of a purge of all is by those names), and a cast created or
+ * dropped whether a subject type's ids can be looked up safely, without
+ * any relcache invalidation: everything cached goes.
  */
 static void
-namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
+catalog_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	relcache_callback(arg, InvalidOid);
 }
@@ -63,7 +64,8 @@ void
 _PG_init(void)
 {
 	CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
-	CacheRegisterSyscacheCallback(NAMESPACEOID, namespace_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, catalog_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(CASTSOURCETARGET, catalog_callback, (Datum) 0);
 	tagging_init();
 	retention_init();
 	renames_init();
