@@ -257,7 +257,8 @@ BEGIN
 END $$;
 ANALYZE;
 
--- mode first: one call, the first of the session; warm: reps calls after
+-- mode first: one call, the first of the session (first_hand: the two
+-- hand-written statements for the same table instead); warm: reps calls after
 -- one, each timed; all: reps calls of purge() of every table (NULL),
 -- after one; inval: the same, each right after a change of one tagged
 -- table (ALTER TABLE bench.fx_2 SET (...), a relcache invalidation, as an
@@ -274,14 +275,24 @@ DECLARE
 	n bigint;
 	rel regclass := CASE WHEN mode IN ('all', 'inval') THEN NULL ELSE 'bench.fx_1'::regclass END;
 BEGIN
-	FOR i IN CASE WHEN mode = 'first' THEN 1 ELSE 0 END .. reps LOOP
+	FOR i IN CASE WHEN mode IN ('first', 'first_hand') THEN 1 ELSE 0 END .. reps LOOP
 		IF mode = 'inval' THEN
 			EXECUTE format('ALTER TABLE bench.fx_2 SET (autovacuum_vacuum_threshold = %s)', 100 + i);
 		END IF;
 		t0 := clock_timestamp();
-		SELECT coalesce(sum(rows), 0) INTO n
-		  FROM privacy_tags.purge(rel, as_of => CASE WHEN mode IN ('all', 'inval') THEN timestamptz '2000-01-01 00:00:00+00'
-													 ELSE bench.as_of() END);
+		IF mode = 'first_hand' THEN
+			-- what a client sends for the same table: its two statements,
+			-- the cut-offs as constants, the first of the session
+			EXECUTE format('DELETE FROM bench.fx_1 WHERE last_contact <= %L::date',
+						   (bench.as_of() - interval '3 years')::date);
+			GET DIAGNOSTICS n = ROW_COUNT;
+			EXECUTE format('UPDATE bench.fx_1 SET ip = NULL WHERE seen_at <= %L::timestamptz AND ip IS NOT NULL',
+						   bench.as_of() - interval '30 days');
+		ELSE
+			SELECT coalesce(sum(rows), 0) INTO n
+			  FROM privacy_tags.purge(rel, as_of => CASE WHEN mode IN ('all', 'inval') THEN timestamptz '2000-01-01 00:00:00+00'
+														 ELSE bench.as_of() END);
+		END IF;
 		IF n <> 0 THEN
 			RAISE EXCEPTION 'purge() of %, mode %, changed % rows', rel, mode, n;
 		END IF;
