@@ -507,6 +507,9 @@ unmasked_of(Oid relid, const char *column, PrivacyTag *tag)
 	Datum		result;
 	LOCAL_FCINFO(fcinfo, 3);
 
+	/* the usual mask, NULL: what _unmasked() says of it, without calling it */
+	if (PT_MASK_KIND(tag) == PT_MASK_NULL)
+		return psprintf("t.%s IS NOT NULL", quote_identifier(column));
 	if (!OidIsValid(fn) || !SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(fn)))
 	{
 		Oid			nsp = get_namespace_oid("privacy_tags", false);
