@@ -364,40 +364,96 @@ column_row_cmp(const void *a, const void *b)
 	return strcmp(x->column, y->column);
 }
 
-/* Whether relid has a tag (of any kind) on a column named colname. */
-static bool
-has_tag_on_column(Relation seclabel, Oid relid, const char *colname)
+/*
+ * The tagged columns of relid, one by one, from pg_seclabel: tag_scan_next()
+ * gives each one's attribute (dropped ones left out; its syscache entry is
+ * released by the next call or by tag_scan_end()) and its label.
+ */
+typedef struct TagScan
+{
+	Relation	seclabel;
+	SysScanDesc scan;
+	Oid			relid;
+	HeapTuple	atttup;
+} TagScan;
+
+static void
+tag_scan_begin(TagScan *s, Relation seclabel, Oid relid)
 {
 	ScanKeyData keys[2];
-	SysScanDesc scan;
-	HeapTuple	tup;
-	bool		found = false;
 
 	ScanKeyInit(&keys[0], Anum_pg_seclabel_objoid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
 	ScanKeyInit(&keys[1], Anum_pg_seclabel_classoid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(RelationRelationId));
-	scan = systable_beginscan(seclabel, SecLabelObjectIndexId, true, NULL, 2, keys);
-	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	s->seclabel = seclabel;
+	s->relid = relid;
+	s->atttup = NULL;
+	s->scan = systable_beginscan(seclabel, SecLabelObjectIndexId, true, NULL, 2, keys);
+}
+
+static Form_pg_attribute
+tag_scan_next(TagScan *s, char **label)
+{
+	HeapTuple	tup;
+
+	if (s->atttup != NULL)
+		ReleaseSysCache(s->atttup);
+	s->atttup = NULL;
+	while (HeapTupleIsValid(tup = systable_getnext(s->scan)))
 	{
 		FormData_pg_seclabel *sl = (FormData_pg_seclabel *) GETSTRUCT(tup);
 		bool		isnull;
 		Datum		d;
-		HeapTuple	atttup;
 
 		if (sl->objsubid <= 0)
 			continue;
-		d = heap_getattr(tup, Anum_pg_seclabel_provider, RelationGetDescr(seclabel), &isnull);
+		d = heap_getattr(tup, Anum_pg_seclabel_provider, RelationGetDescr(s->seclabel), &isnull);
 		if (isnull || strcmp(TextDatumGetCString(d), PT_TAG_PROVIDER) != 0)
 			continue;
-		atttup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(sl->objsubid));
-		if (!HeapTupleIsValid(atttup))
+		d = heap_getattr(tup, Anum_pg_seclabel_label, RelationGetDescr(s->seclabel), &isnull);
+		if (isnull)
 			continue;
-		found = !((Form_pg_attribute) GETSTRUCT(atttup))->attisdropped &&
-			strcmp(NameStr(((Form_pg_attribute) GETSTRUCT(atttup))->attname), colname) == 0;
-		ReleaseSysCache(atttup);
+		s->atttup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(s->relid), Int16GetDatum(sl->objsubid));
+		if (!HeapTupleIsValid(s->atttup))
+		{
+			s->atttup = NULL;
+			continue;
+		}
+		if (((Form_pg_attribute) GETSTRUCT(s->atttup))->attisdropped)
+		{
+			ReleaseSysCache(s->atttup);
+			s->atttup = NULL;
+			continue;
+		}
+		*label = TextDatumGetCString(d);
+		return (Form_pg_attribute) GETSTRUCT(s->atttup);
 	}
-	systable_endscan(scan);
+	return NULL;
+}
+
+static void
+tag_scan_end(TagScan *s)
+{
+	if (s->atttup != NULL)
+		ReleaseSysCache(s->atttup);
+	s->atttup = NULL;
+	systable_endscan(s->scan);
+}
+
+/* Whether relid has a tag (of any kind) on a column named colname. */
+static bool
+has_tag_on_column(Relation seclabel, Oid relid, const char *colname)
+{
+	TagScan		s;
+	Form_pg_attribute att;
+	char	   *label;
+	bool		found = false;
+
+	tag_scan_begin(&s, seclabel, relid);
+	while (!found && (att = tag_scan_next(&s, &label)) != NULL)
+		found = strcmp(NameStr(att->attname), colname) == 0;
+	tag_scan_end(&s);
 	return found;
 }
 
@@ -542,9 +598,9 @@ columns_of_table(Oid relid, int *n)
 	char		relkind = get_rel_relkind(relid);
 	Oid			root = InvalidOid;
 	Relation	seclabel;
-	ScanKeyData keys[2];
-	SysScanDesc scan;
-	HeapTuple	tup;
+	TagScan		s;
+	Form_pg_attribute att;
+	char	   *label;
 	ColumnRow  *rows = NULL;
 	int			nrows = 0;
 	int			size = 0;
@@ -563,46 +619,17 @@ columns_of_table(Oid relid, int *n)
 			root = llast_oid(ancestors);
 	}
 	seclabel = table_open(SecLabelRelationId, AccessShareLock);
-	ScanKeyInit(&keys[0], Anum_pg_seclabel_objoid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	ScanKeyInit(&keys[1], Anum_pg_seclabel_classoid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(RelationRelationId));
-	scan = systable_beginscan(seclabel, SecLabelObjectIndexId, true, NULL, 2, keys);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	tag_scan_begin(&s, seclabel, relid);
+	while ((att = tag_scan_next(&s, &label)) != NULL)
 	{
-		FormData_pg_seclabel *sl = (FormData_pg_seclabel *) GETSTRUCT(tup);
-		bool		isnull;
-		Datum		d;
-		HeapTuple	atttup;
-		Form_pg_attribute att;
 		PrivacyTag *tag;
 		ColumnRow  *r;
 		AttrNumber	anchor_attnum;
 
-		if (sl->objsubid <= 0)
-			continue;
-		d = heap_getattr(tup, Anum_pg_seclabel_provider, RelationGetDescr(seclabel), &isnull);
-		if (isnull || strcmp(TextDatumGetCString(d), PT_TAG_PROVIDER) != 0)
-			continue;
-		d = heap_getattr(tup, Anum_pg_seclabel_label, RelationGetDescr(seclabel), &isnull);
-		if (isnull)
-			continue;
-		atttup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(sl->objsubid));
-		if (!HeapTupleIsValid(atttup))
-			continue;
-		att = (Form_pg_attribute) GETSTRUCT(atttup);
-		if (att->attisdropped)
-		{
-			ReleaseSysCache(atttup);
-			continue;
-		}
-		tag = privacy_tag_parse_or_error(TextDatumGetCString(d));
+		tag = privacy_tag_parse_or_error(label);
 		if (!PT_HAS_RETAIN(tag) || tag->anchor_len == 0 ||
 			(OidIsValid(root) && has_tag_on_column(seclabel, root, NameStr(att->attname))))
-		{
-			ReleaseSysCache(atttup);
 			continue;
-		}
 		if (nrows == size)
 		{
 			size = Max(4, size * 2);
@@ -611,7 +638,6 @@ columns_of_table(Oid relid, int *n)
 		r = &rows[nrows++];
 		memset(r, 0, sizeof(ColumnRow));
 		r->column = pstrdup(NameStr(att->attname));
-		ReleaseSysCache(atttup);
 		r->action = (tag->action == PT_ACTION_NONE || tag->action >= PT_ACTION_COUNT) ? NULL :
 			pstrdup(pt_action_names[tag->action]);
 		r->anchor = pnstrdup(PT_ANCHOR(tag), tag->anchor_len);
@@ -627,7 +653,7 @@ columns_of_table(Oid relid, int *n)
 			 r->anchor_type == TIMESTAMPTZOID))
 			r->unmasked = unmasked_of(relid, r->column, tag);
 	}
-	systable_endscan(scan);
+	tag_scan_end(&s);
 	table_close(seclabel, AccessShareLock);
 	if (nrows == 0)
 		return NULL;
@@ -693,41 +719,14 @@ static bool
 has_retention_column(Oid relid)
 {
 	Relation	seclabel = table_open(SecLabelRelationId, AccessShareLock);
-	ScanKeyData keys[2];
-	SysScanDesc scan;
-	HeapTuple	tup;
+	TagScan		s;
+	char	   *label;
 	bool		found = false;
 
-	ScanKeyInit(&keys[0], Anum_pg_seclabel_objoid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	ScanKeyInit(&keys[1], Anum_pg_seclabel_classoid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(RelationRelationId));
-	scan = systable_beginscan(seclabel, SecLabelObjectIndexId, true, NULL, 2, keys);
-	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		FormData_pg_seclabel *sl = (FormData_pg_seclabel *) GETSTRUCT(tup);
-		bool		isnull;
-		Datum		d;
-		HeapTuple	atttup;
-		bool		dropped;
-
-		if (sl->objsubid <= 0)
-			continue;
-		d = heap_getattr(tup, Anum_pg_seclabel_provider, RelationGetDescr(seclabel), &isnull);
-		if (isnull || strcmp(TextDatumGetCString(d), PT_TAG_PROVIDER) != 0)
-			continue;
-		d = heap_getattr(tup, Anum_pg_seclabel_label, RelationGetDescr(seclabel), &isnull);
-		if (isnull)
-			continue;
-		atttup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(sl->objsubid));
-		if (!HeapTupleIsValid(atttup))
-			continue;
-		dropped = ((Form_pg_attribute) GETSTRUCT(atttup))->attisdropped;
-		ReleaseSysCache(atttup);
-		if (!dropped)
-			found = PT_HAS_RETAIN(privacy_tag_parse_or_error(TextDatumGetCString(d)));
-	}
-	systable_endscan(scan);
+	tag_scan_begin(&s, seclabel, relid);
+	while (!found && tag_scan_next(&s, &label) != NULL)
+		found = PT_HAS_RETAIN(privacy_tag_parse_or_error(label));
+	tag_scan_end(&s);
 	table_close(seclabel, AccessShareLock);
 	return found;
 }
