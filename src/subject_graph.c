@@ -1570,11 +1570,13 @@ exported_column(AccessCol *col, bool portable_only)
 
 /*
  * The document's "tables", "fields" and "summary" (over the tables with
- * rows: what they hold and why), and the purposes for the declarations.
+ * rows: what they hold and why), the purposes for the declarations, and
+ * for the audit entry the records and the tables that have some.
  */
 static void
 access_facts(Graph *g, AccessCall *calls, int ncalls, bool portable_only, bool since,
-			 Jsonb **tables, Jsonb **fields, Jsonb **summary, Jsonb **purposes)
+			 Jsonb **tables, Jsonb **fields, Jsonb **summary, Jsonb **purposes,
+			 int64 *nrecords, int64 *ntables)
 {
 	JsonbParseState *st = NULL;
 	AccessCall **by_depth = palloc(sizeof(AccessCall *) * Max(ncalls, 1));
@@ -1613,7 +1615,9 @@ access_facts(Graph *g, AccessCall *calls, int ncalls, bool portable_only, bool s
 		(void) pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 		records += c->n;
 		shared_records += c->n_shared;
+		(*ntables)++;
 	}
+	*nrecords = records;
 	*tables = JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
 
 	/* fields: {relation: {column: its facts, expires_at}} */
@@ -2139,14 +2143,8 @@ privacy_tags_subject_access(PG_FUNCTION_ARGS)
 			RunAsOwner(calls[k].owner, run_access_batch, &batch);
 			k = last + 1;
 		}
-		for (int k = 0; k < ncalls; k++)
-			if (calls[k].n > 0)
-			{
-				records += calls[k].n;
-				ntables++;
-			}
-
-		access_facts(g, calls, ncalls, portable_only, !PG_ARGISNULL(2), &tables, &fields, &summary, &purposes);
+		access_facts(g, calls, ncalls, portable_only, !PG_ARGISNULL(2), &tables, &fields, &summary, &purposes,
+					 &records, &ntables);
 		{
 			Datum		v[6] = {PG_GETARG_DATUM(0), id, PG_GETARG_DATUM(2), BoolGetDatum(portable_only),
 			JsonbPGetDatum(purposes), JsonbPGetDatum(tables)};
